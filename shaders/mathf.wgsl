@@ -1,0 +1,75 @@
+// Portable f32 ln and sincos (Cephes polynomials, exact integer argument reduction), so every
+// adapter evaluates the same f32 operations as the CPU. Twin of src/mathf.rs: keep in sync.
+
+// f32(2 pi) / 2^24, as in src/mathf.rs.
+const TWO_PI_OVER_2_24: f32 = 6.2831855 / 16777216.0;
+
+// ln(x) for positive, finite, normal x.
+fn mathf_ln(x: f32) -> f32 {
+    let bits = bitcast<u32>(x);
+    var e = i32((bits >> 23u) & 0xffu) - 127;
+    var m = bitcast<f32>((bits & 0x007fffffu) | 0x3f800000u);
+    if m > 1.4142135 {
+        m *= 0.5;
+        e += 1;
+    }
+    let f = m - 1.0;
+    let z = f * f;
+    var p = 7.0376836e-2;
+    p = p * f - 1.1514611e-1;
+    p = p * f + 1.1676999e-1;
+    p = p * f - 1.2420141e-1;
+    p = p * f + 1.4249323e-1;
+    p = p * f - 1.6668058e-1;
+    p = p * f + 2.0000714e-1;
+    p = p * f - 2.4999994e-1;
+    p = p * f + 3.3333331e-1;
+    let ef = f32(e);
+    var y = f * z * p;
+    y += -2.1219444e-4 * ef;
+    y += -0.5 * z;
+    let r = f + y;
+    return r + 0.693359375 * ef;
+}
+
+// (sin, cos) of 2 pi k / 2^24 for k < 2^24.
+fn mathf_sincos_turn24(k: u32) -> vec2<f32> {
+    let quadrant = k >> 22u;
+    let f = k & 0x003fffffu;
+    let folded = f > 0x00200000u;
+    let g = select(f, 0x00400000u - f, folded);
+    let x = f32(g) * TWO_PI_OVER_2_24;
+    let z = x * x;
+    var s = -1.9515296e-4;
+    s = s * z + 8.332161e-3;
+    s = s * z - 1.6666655e-1;
+    let sin_x = s * z * x + x;
+    var c = 2.4433157e-5;
+    c = c * z - 1.3887316e-3;
+    c = c * z + 4.1666646e-2;
+    let cos_x = c * z * z - 0.5 * z + 1.0;
+    let sq = select(sin_x, cos_x, folded);
+    let cq = select(cos_x, sin_x, folded);
+    switch quadrant {
+        case 0u: { return vec2<f32>(sq, cq); }
+        case 1u: { return vec2<f32>(cq, -sq); }
+        case 2u: { return vec2<f32>(-sq, -cq); }
+        default: { return vec2<f32>(-cq, sq); }
+    }
+}
+
+// f32(w) rounded to nearest-even, computed exactly with integers (WGSL lets the conversion
+// round either way).
+fn mathf_u32_to_f32_rne(w: u32) -> f32 {
+    if w < 0x01000000u {
+        return f32(w);
+    }
+    let drop = 8u - countLeadingZeros(w);
+    var kept = w >> drop;
+    let rest = w & ((1u << drop) - 1u);
+    let half = 1u << (drop - 1u);
+    if rest > half || (rest == half && (kept & 1u) == 1u) {
+        kept += 1u;
+    }
+    return f32(kept) * bitcast<f32>((127u + drop) << 23u);
+}

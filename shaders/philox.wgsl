@@ -1,0 +1,24 @@
+// Philox4x32-10 with the Random123 constants. Needs `mulhilo` (mulhilo_native.wgsl or
+// mulhilo_emulated.wgsl). Twin of src/philox.rs: keep in sync.
+
+const PHILOX_M0: u32 = 0xD2511F53u;
+const PHILOX_M1: u32 = 0xCD9E8D57u;
+const PHILOX_W0: u32 = 0x9E3779B9u;
+const PHILOX_W1: u32 = 0xBB67AE85u;
+
+fn philox_round(ctr: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
+    let p0 = mulhilo(PHILOX_M0, ctr.x);
+    let p1 = mulhilo(PHILOX_M1, ctr.z);
+    return vec4<u32>(p1.x ^ ctr.y ^ key.x, p1.y, p0.x ^ ctr.w ^ key.y, p0.y);
+}
+
+// Round 1 uses the raw key; the key is bumped before each later round.
+fn philox4x32_10(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
+    var ctr = philox_round(counter, key);
+    var k = key;
+    for (var r = 1u; r < 10u; r++) {
+        k += vec2<u32>(PHILOX_W0, PHILOX_W1);
+        ctr = philox_round(ctr, k);
+    }
+    return ctr;
+}

@@ -1,0 +1,49 @@
+//! The one error type of nninit.
+
+/// Everything that can go wrong in nninit, each with a one-line message.
+///
+/// Parameter errors carry PyTorch's wording, so a PyTorch user recognizes them.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A scheme parameter is out of its domain (wording follows PyTorch where PyTorch has one).
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// A shape, range or shard does not fit the tensor it names.
+    #[error("{0}")]
+    InvalidShape(String),
+    /// A fill target does not fit its buffer, is misaligned, or lacks `STORAGE` usage.
+    #[error("invalid fill target: {0}")]
+    InvalidTarget(String),
+    /// The request needs more than the adapter's limits allow.
+    #[error("exceeds the adapter's limits: {0}")]
+    LimitExceeded(String),
+    /// No GPU adapter was found (or none matched the request).
+    #[error("no GPU adapter found: {0}")]
+    NoAdapter(String),
+    /// The adapter refused to create a device.
+    #[error("could not create a device on {adapter}: {message}")]
+    DeviceRequest {
+        /// The adapter's name.
+        adapter: String,
+        /// wgpu's reason.
+        message: String,
+    },
+    /// wgpu reported an error while recording, submitting or reading back.
+    #[error("GPU error: {0}")]
+    Gpu(String),
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file involved.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A safetensors file could not be written or read.
+    #[error("safetensors: {0}")]
+    SafeTensors(String),
+}
+
+/// `Result` with nninit's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

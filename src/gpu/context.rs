@@ -1,0 +1,115 @@
+//! A self-made device: adapter discovery and choice for the CLI and simple users.
+
+use super::filler::GpuFiller;
+use crate::error::{Error, Result};
+
+/// Every adapter wgpu finds on this machine, on every backend.
+pub fn adapters() -> Vec<wgpu::Adapter> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: wgpu::Backends::all(),
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+}
+
+/// One line naming an adapter: name, backend and device type.
+pub fn describe(info: &wgpu::AdapterInfo) -> String {
+    format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type)
+}
+
+/// Preference order: discrete GPU, integrated GPU, Vulkan software, other GPUs, GL software.
+fn rank(info: &wgpu::AdapterInfo) -> u32 {
+    use wgpu::{Backend, DeviceType};
+    match (info.device_type, info.backend) {
+        (DeviceType::DiscreteGpu, _) => 0,
+        (DeviceType::IntegratedGpu, _) => 1,
+        (DeviceType::Cpu, Backend::Vulkan) => 2,
+        (DeviceType::VirtualGpu | DeviceType::Other, _) => 3,
+        (DeviceType::Cpu, _) => 4,
+    }
+}
+
+/// A device and queue of nninit's own, with its [`GpuFiller`].
+///
+/// ```no_run
+/// use nninit::{gpu::{FillTarget, GpuContext}, Fill, Scheme, Stream};
+/// let gpu = GpuContext::new()?;
+/// let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+///     label: None,
+///     size: 4096,
+///     usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+///     mapped_at_creation: false,
+/// });
+/// let fill = Fill::new(&Scheme::uniform(-0.1, 0.1)?, Stream::new(7, 0));
+/// gpu.filler.fill(&gpu.device, &gpu.queue, &FillTarget::whole(&buffer), &fill)?;
+/// # Ok::<(), nninit::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct GpuContext {
+    /// The adapter's description.
+    pub info: wgpu::AdapterInfo,
+    /// The device.
+    pub device: wgpu::Device,
+    /// Its queue.
+    pub queue: wgpu::Queue,
+    /// The fill pipelines for the device.
+    pub filler: GpuFiller,
+}
+
+impl GpuContext {
+    /// A context on the best adapter: a discrete GPU, then an integrated one, then Vulkan
+    /// software (lavapipe), then GL.
+    pub fn new() -> Result<Self> {
+        Self::select(|_| true)
+    }
+
+    /// A context on the best adapter whose name or backend contains `pattern` (case-insensitive).
+    pub fn matching(pattern: &str) -> Result<Self> {
+        let pattern = pattern.to_lowercase();
+        Self::select(|info| {
+            info.name.to_lowercase().contains(&pattern)
+                || format!("{:?}", info.backend)
+                    .to_lowercase()
+                    .contains(&pattern)
+        })
+    }
+
+    fn select(accept: impl Fn(&wgpu::AdapterInfo) -> bool) -> Result<Self> {
+        let mut found: Vec<_> = adapters()
+            .into_iter()
+            .filter(|a| accept(&a.get_info()))
+            .collect();
+        found.sort_by_key(|a| rank(&a.get_info()));
+        let adapter = found.into_iter().next().ok_or_else(|| {
+            Error::NoAdapter(
+                "install a Vulkan or GL driver (e.g. mesa-vulkan-drivers), or use --device cpu"
+                    .into(),
+            )
+        })?;
+        Self::from_adapter(&adapter, adapter.limits())
+    }
+
+    /// A context on `adapter`, with `limits` (at most the adapter's). Smaller limits are useful
+    /// to exercise windowed fills.
+    pub fn from_adapter(adapter: &wgpu::Adapter, limits: wgpu::Limits) -> Result<Self> {
+        let info = adapter.get_info();
+        let wanted = wgpu::Features::SHADER_INT64 | wgpu::Features::TIMESTAMP_QUERY;
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("nninit"),
+            required_features: adapter.features() & wanted,
+            required_limits: limits,
+            ..Default::default()
+        }))
+        .map_err(|e| Error::DeviceRequest {
+            adapter: describe(&info),
+            message: e.to_string(),
+        })?;
+        let filler = GpuFiller::new(&device)?;
+        Ok(Self {
+            info,
+            device,
+            queue,
+            filler,
+        })
+    }
+}

@@ -1,0 +1,406 @@
+//! `GpuFiller`: the fill pipelines of one device, and the calls that record fills.
+
+use std::ops::Range;
+
+use wgpu::util::DeviceExt;
+
+use super::params::FillParams;
+use super::shaders::{self, Multiply};
+use super::windows::{plan_windows, WindowLimits, ELEMENT_BYTES};
+use crate::error::{Error, Result};
+use crate::fill::{Fill, Op};
+use crate::stream::split_u64;
+
+/// The per-op pipeline index. Keep in sync with the `OP_*` constants in `shaders/fill.wgsl`.
+#[derive(Clone, Copy, Debug)]
+enum GpuOp {
+    Bits = 0,
+    Uniform = 1,
+    Normal = 2,
+    Constant = 3,
+}
+
+const ALL_OPS: [GpuOp; 4] = [GpuOp::Bits, GpuOp::Uniform, GpuOp::Normal, GpuOp::Constant];
+
+/// Where a fill writes: a byte offset in a caller's buffer, and the logical elements it holds.
+///
+/// Element `elements.start` is written at `byte_offset`, the next at `byte_offset + 4`, and so on,
+/// so a shard of a larger logical tensor is filled with exactly its slice of the stream.
+#[derive(Clone, Debug)]
+pub struct FillTarget<'a> {
+    /// The buffer; it needs `BufferUsages::STORAGE`.
+    pub buffer: &'a wgpu::Buffer,
+    /// Byte offset of the first element (a multiple of 4).
+    pub byte_offset: u64,
+    /// Logical (row-major) element indices of the tensor to write.
+    pub elements: Range<u64>,
+}
+
+impl<'a> FillTarget<'a> {
+    /// The whole buffer, holding elements `0 .. size / 4`.
+    pub fn whole(buffer: &'a wgpu::Buffer) -> Self {
+        Self {
+            buffer,
+            byte_offset: 0,
+            elements: 0..buffer.size() / ELEMENT_BYTES,
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        if !self.buffer.usage().contains(wgpu::BufferUsages::STORAGE) {
+            return Err(Error::InvalidTarget(
+                "the buffer lacks BufferUsages::STORAGE".into(),
+            ));
+        }
+        if self.byte_offset % ELEMENT_BYTES != 0 {
+            return Err(Error::InvalidTarget(format!(
+                "byte offset {} is not a multiple of {ELEMENT_BYTES}",
+                self.byte_offset
+            )));
+        }
+        if self.elements.start > self.elements.end {
+            return Err(Error::InvalidTarget(format!(
+                "element range {}..{} is reversed",
+                self.elements.start, self.elements.end
+            )));
+        }
+        let end = (self.elements.end - self.elements.start)
+            .checked_mul(ELEMENT_BYTES)
+            .and_then(|bytes| bytes.checked_add(self.byte_offset));
+        match end {
+            Some(end) if end <= self.buffer.size() => Ok(()),
+            _ => Err(Error::InvalidTarget(format!(
+                "{} elements at byte {} overrun the buffer's {} bytes",
+                self.elements.end - self.elements.start,
+                self.byte_offset,
+                self.buffer.size()
+            ))),
+        }
+    }
+}
+
+/// The fill pipelines of one device, created once and reused for every fill.
+///
+/// It borrows the caller's device and queue; nothing here owns them.
+///
+/// ```no_run
+/// # fn demo(device: &wgpu::Device, queue: &wgpu::Queue, buffer: &wgpu::Buffer) -> nninit::Result<()> {
+/// use nninit::{gpu::{FillTarget, GpuFiller}, Fill, Scheme, Stream};
+/// let filler = GpuFiller::new(device)?;
+/// let fill = Fill::new(&Scheme::normal(0.0, 0.02)?, Stream::new(42, 0));
+/// let mut encoder = device.create_command_encoder(&Default::default());
+/// filler.record(device, &mut encoder, &FillTarget::whole(buffer), &fill)?;
+/// queue.submit([encoder.finish()]);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct GpuFiller {
+    multiply: Multiply,
+    layout: wgpu::BindGroupLayout,
+    pipelines: Vec<wgpu::ComputePipeline>,
+    kat_layout: wgpu::BindGroupLayout,
+    kat_pipeline: wgpu::ComputePipeline,
+    limits: WindowLimits,
+    uniform_stride: u64,
+}
+
+impl GpuFiller {
+    /// The pipelines for `device`, with native 64-bit multiplies where the device has
+    /// `SHADER_INT64` and the exact emulation otherwise.
+    pub fn new(device: &wgpu::Device) -> Result<Self> {
+        let multiply = if device.features().contains(wgpu::Features::SHADER_INT64) {
+            Multiply::Native
+        } else {
+            Multiply::Emulated
+        };
+        Self::with_multiply(device, multiply)
+    }
+
+    /// The pipelines for `device` with a chosen multiply (`Native` needs `SHADER_INT64`).
+    pub fn with_multiply(device: &wgpu::Device, multiply: Multiply) -> Result<Self> {
+        if multiply == Multiply::Native && !device.features().contains(wgpu::Features::SHADER_INT64)
+        {
+            return Err(Error::LimitExceeded(
+                "the native multiply needs the SHADER_INT64 feature".into(),
+            ));
+        }
+        let device_limits = device.limits();
+        let workgroup_size = 256
+            .min(device_limits.max_compute_invocations_per_workgroup)
+            .min(device_limits.max_compute_workgroup_size_x);
+        let limits = WindowLimits {
+            max_binding: device_limits.max_storage_buffer_binding_size / 4 * 4,
+            offset_alignment: u64::from(device_limits.min_storage_buffer_offset_alignment),
+            max_groups_per_dim: device_limits.max_compute_workgroups_per_dimension,
+            workgroup_size,
+        };
+        let uniform_stride = (std::mem::size_of::<FillParams>() as u64)
+            .next_multiple_of(u64::from(device_limits.min_uniform_buffer_offset_alignment));
+
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("nninit fill"),
+            entries: &[storage_entry(0), uniform_entry(1)],
+        });
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("nninit fill"),
+            source: wgpu::ShaderSource::Wgsl(shaders::fill_module(multiply).into()),
+        });
+        let pipelines = ALL_OPS
+            .iter()
+            .map(|&op| {
+                let constants = [
+                    ("OP", op as u32 as f64),
+                    ("WG_SIZE", f64::from(workgroup_size)),
+                ];
+                compute_pipeline(device, &layout, &module, "fill", &constants)
+            })
+            .collect();
+
+        let kat_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("nninit philox_kat"),
+            entries: &[storage_entry(0)],
+        });
+        let kat_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("nninit philox_kat"),
+            source: wgpu::ShaderSource::Wgsl(shaders::philox_kat_module(multiply).into()),
+        });
+        let kat_pipeline = compute_pipeline(device, &kat_layout, &kat_module, "philox_kat", &[]);
+        Ok(Self {
+            multiply,
+            layout,
+            pipelines,
+            kat_layout,
+            kat_pipeline,
+            limits,
+            uniform_stride,
+        })
+    }
+
+    /// The multiply these pipelines use.
+    pub fn multiply(&self) -> Multiply {
+        self.multiply
+    }
+
+    /// The limits that shape this device's fills.
+    pub fn window_limits(&self) -> WindowLimits {
+        self.limits
+    }
+
+    /// Records `fill` into `target` on the caller's encoder: no submit, no wait.
+    ///
+    /// The parameters go into a buffer of their own, created mapped, so recording several fills
+    /// before one submit is safe. An empty element range records nothing.
+    pub fn record(
+        &self,
+        device: &wgpu::Device,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &FillTarget<'_>,
+        fill: &Fill,
+    ) -> Result<()> {
+        target.check()?;
+        let first = target.elements.start;
+        let count = target.elements.end - first;
+        if count == 0 {
+            return Ok(());
+        }
+        let windows = plan_windows(target.byte_offset, first, count, &self.limits)?;
+        let (gpu_op, p0, p1, constant_bits) = match fill.op {
+            Op::Bits => (GpuOp::Bits, 0.0, 0.0, 0),
+            Op::Uniform { a, span } => (GpuOp::Uniform, a, span, 0),
+            Op::Normal { mean, std } => (GpuOp::Normal, mean, std, 0),
+            Op::Constant { val } => (GpuOp::Constant, 0.0, 0.0, val.to_bits()),
+        };
+        let stride = self.uniform_stride as usize;
+        let mut uniform_bytes = vec![0u8; stride * windows.len()];
+        for (i, w) in windows.iter().enumerate() {
+            let params = FillParams {
+                key: fill.stream.key(),
+                stream: split_u64(fill.stream.stream),
+                first_block: split_u64(w.first_element / 4),
+                lead: w.lead(),
+                count: w.count,
+                dst_word: w.dst_word,
+                blocks: w.blocks,
+                groups_x: w.groups.0,
+                constant_bits,
+                p0,
+                p1,
+                opaque_zero: 0,
+                pad: 0,
+            };
+            uniform_bytes[i * stride..i * stride + std::mem::size_of::<FillParams>()]
+                .copy_from_slice(bytemuck::bytes_of(&params));
+        }
+        let uniforms = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("nninit fill params"),
+            contents: &uniform_bytes,
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let bind_groups: Vec<_> = windows
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("nninit fill window"),
+                    layout: &self.layout,
+                    entries: &[
+                        buffer_entry(0, target.buffer, w.bind_offset, w.bind_size),
+                        buffer_entry(
+                            1,
+                            &uniforms,
+                            i as u64 * self.uniform_stride,
+                            std::mem::size_of::<FillParams>() as u64,
+                        ),
+                    ],
+                })
+            })
+            .collect();
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("nninit fill"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&self.pipelines[gpu_op as usize]);
+        for (w, bind_group) in windows.iter().zip(&bind_groups) {
+            pass.set_bind_group(0, bind_group, &[]);
+            pass.dispatch_workgroups(w.groups.0, w.groups.1, 1);
+        }
+        Ok(())
+    }
+
+    /// Records `fill` into `target`, submits it and waits for the GPU to finish.
+    ///
+    /// Validation and out-of-memory errors come back as [`Error::Gpu`].
+    pub fn fill(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        target: &FillTarget<'_>,
+        fill: &Fill,
+    ) -> Result<()> {
+        super::submit_and_wait(device, queue, |encoder| {
+            self.record(device, encoder, target, fill)
+        })
+    }
+
+    /// Philox4x32-10 evaluated on the GPU for caller-given `(counter, key)` pairs: a known-answer
+    /// check of the adapter and of this filler's multiply.
+    pub fn philox_blocks(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        inputs: &[([u32; 4], [u32; 2])],
+    ) -> Result<Vec<[u32; 4]>> {
+        if inputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut words: Vec<u32> = Vec::with_capacity(inputs.len() * 8);
+        for (ctr, key) in inputs {
+            words.extend_from_slice(ctr);
+            words.extend_from_slice(&[key[0], key[1], 0, 0]);
+        }
+        let bytes = (words.len() * 4) as u64;
+        if bytes > self.limits.max_binding {
+            return Err(Error::LimitExceeded(format!(
+                "{} blocks do not fit one binding",
+                inputs.len()
+            )));
+        }
+        let io = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("nninit philox_kat io"),
+            contents: bytemuck::cast_slice(&words),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        });
+        let groups = (inputs.len() as u32).div_ceil(64);
+        if groups > self.limits.max_groups_per_dim {
+            return Err(Error::LimitExceeded(format!(
+                "{} blocks need too many workgroups",
+                inputs.len()
+            )));
+        }
+        super::submit_and_wait(device, queue, |encoder| {
+            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("nninit philox_kat"),
+                layout: &self.kat_layout,
+                entries: &[buffer_entry(0, &io, 0, bytes)],
+            });
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&self.kat_pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups(groups, 1, 1);
+            Ok(())
+        })?;
+        let out = super::read_buffer(device, queue, &io, 0..bytes)?;
+        let out: &[u32] = bytemuck::cast_slice(&out);
+        Ok(out
+            .chunks_exact(8)
+            .map(|c| [c[0], c[1], c[2], c[3]])
+            .collect())
+    }
+}
+
+fn storage_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only: false },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: wgpu::BufferSize::new(std::mem::size_of::<FillParams>() as u64),
+        },
+        count: None,
+    }
+}
+
+fn buffer_entry(
+    binding: u32,
+    buffer: &wgpu::Buffer,
+    offset: u64,
+    size: u64,
+) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer,
+            offset,
+            size: wgpu::BufferSize::new(size),
+        }),
+    }
+}
+
+fn compute_pipeline(
+    device: &wgpu::Device,
+    layout: &wgpu::BindGroupLayout,
+    module: &wgpu::ShaderModule,
+    entry_point: &str,
+    constants: &[(&str, f64)],
+) -> wgpu::ComputePipeline {
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(entry_point),
+        bind_group_layouts: &[Some(layout)],
+        immediate_size: 0,
+    });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(entry_point),
+        layout: Some(&pipeline_layout),
+        module,
+        entry_point: Some(entry_point),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants,
+            zero_initialize_workgroup_memory: false,
+        },
+        cache: None,
+    })
+}

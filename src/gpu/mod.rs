@@ -1,0 +1,114 @@
+//! The GPU engine: fills byte ranges of any `wgpu::Buffer` with WGSL compute kernels.
+//!
+//! [`GpuFiller`] borrows the caller's device; [`GpuContext`] is a self-made device for the CLI and
+//! simple users. [`read_buffer`] brings a range back to the host.
+
+mod context;
+mod filler;
+mod params;
+pub mod shaders;
+pub mod windows;
+
+pub use context::{adapters, describe, GpuContext};
+pub use filler::{FillTarget, GpuFiller};
+pub use params::{FillParams, FILL_PARAMS_OFFSETS};
+pub use shaders::Multiply;
+
+use crate::error::{Error, Result};
+
+/// Bytes copied back per staging round trip in [`read_buffer`].
+const READBACK_CHUNK: u64 = 64 << 20;
+
+/// Records with `record` into a fresh encoder, submits, waits, and turns wgpu's validation and
+/// out-of-memory errors into [`Error::Gpu`].
+pub fn submit_and_wait(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    record: impl FnOnce(&mut wgpu::CommandEncoder) -> Result<()>,
+) -> Result<()> {
+    let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+        label: Some("nninit"),
+    });
+    let recorded = record(&mut encoder);
+    if recorded.is_ok() {
+        queue.submit([encoder.finish()]);
+    }
+    let validation_error = pollster::block_on(validation.pop());
+    let oom_error = pollster::block_on(oom.pop());
+    recorded?;
+    if let Some(error) = validation_error.or(oom_error) {
+        return Err(Error::Gpu(error.to_string()));
+    }
+    device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| Error::Gpu(e.to_string()))?;
+    Ok(())
+}
+
+/// Copies bytes `range` of `buffer` (which needs `COPY_SRC`) to the host, through a bounded
+/// staging buffer.
+pub fn read_buffer(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    buffer: &wgpu::Buffer,
+    range: std::ops::Range<u64>,
+) -> Result<Vec<u8>> {
+    if range.start > range.end || range.end > buffer.size() {
+        return Err(Error::InvalidTarget(format!(
+            "read range {}..{} is outside the buffer's {} bytes",
+            range.start,
+            range.end,
+            buffer.size()
+        )));
+    }
+    if !buffer.usage().contains(wgpu::BufferUsages::COPY_SRC) {
+        return Err(Error::InvalidTarget(
+            "the buffer lacks BufferUsages::COPY_SRC".into(),
+        ));
+    }
+    // Copies move whole 4-byte words: widen the range, then cut it back.
+    let start = range.start / 4 * 4;
+    let end = range.end.next_multiple_of(4).min(buffer.size());
+    let chunk = READBACK_CHUNK.min(end - start).max(4);
+    let staging = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("nninit readback"),
+        size: chunk,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut out = Vec::with_capacity((end - start) as usize);
+    let mut at = start;
+    while at < end {
+        let n = chunk.min(end - at);
+        submit_and_wait(device, queue, |encoder| {
+            encoder.copy_buffer_to_buffer(buffer, at, &staging, 0, n);
+            Ok(())
+        })?;
+        let slice = staging.slice(0..n);
+        let (sender, receiver) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |result| {
+            let _ = sender.send(result);
+        });
+        device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(e.to_string()))?;
+        receiver
+            .recv()
+            .map_err(|e| Error::Gpu(e.to_string()))?
+            .map_err(|e| Error::Gpu(e.to_string()))?;
+        {
+            let view = slice
+                .get_mapped_range()
+                .map_err(|e| Error::Gpu(e.to_string()))?;
+            out.extend_from_slice(&view);
+        }
+        staging.unmap();
+        at += n;
+    }
+    let skip = (range.start - start) as usize;
+    out.drain(..skip);
+    out.truncate((range.end - range.start) as usize);
+    Ok(out)
+}

@@ -1,0 +1,81 @@
+//! The parameters of one fill dispatch, as the kernel reads them.
+
+/// One dispatch's parameters. Keep in sync with `FillParams` in `shaders/fill.wgsl`; a test
+/// compares this layout with the one naga reflects from the shader.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct FillParams {
+    /// Philox key.
+    pub key: [u32; 2],
+    /// Stream number (lo, hi).
+    pub stream: [u32; 2],
+    /// Logical block of the first invocation (lo, hi).
+    pub first_block: [u32; 2],
+    /// Position of the first element inside the first block.
+    pub lead: u32,
+    /// Elements to write.
+    pub count: u32,
+    /// Index in the bound window (in 32-bit words) of the first element.
+    pub dst_word: u32,
+    /// Invocations with work.
+    pub blocks: u32,
+    /// Workgroups along x.
+    pub groups_x: u32,
+    /// Constant fills: the value's bits.
+    pub constant_bits: u32,
+    /// First f32 parameter (uniform: a; normal: mean).
+    pub p0: f32,
+    /// Second f32 parameter (uniform: span; normal: std).
+    pub p1: f32,
+    /// Always zero; see the shader.
+    pub opaque_zero: u32,
+    /// Padding to 16 bytes.
+    pub pad: u32,
+}
+
+/// Member names and byte offsets of [`FillParams`], for the layout test.
+pub const FILL_PARAMS_OFFSETS: &[(&str, u32)] = &[
+    ("key", 0),
+    ("stream", 8),
+    ("first_block", 16),
+    ("lead", 24),
+    ("count", 28),
+    ("dst_word", 32),
+    ("blocks", 36),
+    ("groups_x", 40),
+    ("constant_bits", 44),
+    ("p0", 48),
+    ("p1", 52),
+    ("opaque_zero", 56),
+    ("_pad", 60),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rust_offsets_are_the_listed_ones() {
+        assert_eq!(std::mem::size_of::<FillParams>(), 64);
+        let p = FillParams::default();
+        let base = &p as *const _ as usize;
+        let fields = [
+            &p.key as *const _ as usize,
+            &p.stream as *const _ as usize,
+            &p.first_block as *const _ as usize,
+            &p.lead as *const _ as usize,
+            &p.count as *const _ as usize,
+            &p.dst_word as *const _ as usize,
+            &p.blocks as *const _ as usize,
+            &p.groups_x as *const _ as usize,
+            &p.constant_bits as *const _ as usize,
+            &p.p0 as *const _ as usize,
+            &p.p1 as *const _ as usize,
+            &p.opaque_zero as *const _ as usize,
+            &p.pad as *const _ as usize,
+        ];
+        for (field, (name, offset)) in fields.iter().zip(FILL_PARAMS_OFFSETS) {
+            assert_eq!((field - base) as u32, *offset, "{name}");
+        }
+    }
+}

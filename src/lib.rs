@@ -1,0 +1,35 @@
+//! # nninit
+//!
+//! `torch.nn.init` for wgpu: weights are filled where they are used, directly in GPU memory, by
+//! WGSL kernels driven by a counter-based Philox4x32-10 stream. Every value is a pure function of
+//! (seed, stream, logical element index), so results never depend on the adapter, workgroup size,
+//! chunking or call order, and the CPU backend computes the same stream.
+//!
+//! ```
+//! use nninit::{cpu::CpuBackend, Fill, Scheme, Stream};
+//! let fill = Fill::new(&Scheme::normal(0.0, 1.0)?, Stream::new(42, 0));
+//! let mut whole = vec![0f32; 64];
+//! CpuBackend::new().fill_f32(&mut whole, 0, &fill);
+//! // A shard holds exactly its slice of the tensor.
+//! let mut shard = vec![0f32; 10];
+//! CpuBackend::new().fill_f32(&mut shard, 17, &fill);
+//! assert_eq!(shard, whole[17..27]);
+//! # Ok::<(), nninit::Error>(())
+//! ```
+
+pub mod cpu;
+pub mod error;
+pub mod fill;
+pub mod gpu;
+pub mod mathf;
+pub mod philox;
+pub mod scheme;
+pub mod stats;
+pub mod stream;
+pub mod tensor_file;
+pub mod values;
+
+pub use error::{Error, Result};
+pub use fill::{Fill, Op};
+pub use scheme::Scheme;
+pub use stream::Stream;

@@ -1,0 +1,113 @@
+//! Portable f32 `ln` and `sincos`, written so that the CPU and every GPU evaluate the same
+//! sequence of f32 operations.
+//!
+//! WGSL only promises `sin`/`cos` to an absolute 2^-11 and `log` to 2^-21, and CPUs' libm differs
+//! from GPUs' built-ins, so Box-Muller uses these instead. The polynomials are Cephes' `logf`,
+//! `sinf` and `cosf` (about 1 ulp). Arguments are reduced exactly in integer arithmetic.
+//!
+//! The WGSL twin of this file is `shaders/mathf.wgsl`: keep the two in sync.
+
+/// 2 pi / 2^24, the angle of one step of a 24-bit turn fraction.
+pub const TWO_PI_OVER_2_24: f32 = std::f32::consts::TAU / 16_777_216.0;
+
+/// `ln(x)` for positive, finite, normal `x`, with Cephes' `logf` polynomial (about 1 ulp).
+#[inline(always)]
+pub fn ln(x: f32) -> f32 {
+    let bits = x.to_bits();
+    let mut e = ((bits >> 23) & 0xff) as i32 - 127;
+    // Mantissa in [1, 2), then moved to [sqrt(1/2), sqrt(2)).
+    let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    if m > std::f32::consts::SQRT_2 {
+        m *= 0.5;
+        e += 1;
+    }
+    let f = m - 1.0; // exact (Sterbenz)
+    let z = f * f;
+    let mut p = 7.037_683_6e-2_f32;
+    p = p * f - 1.151_461_1e-1;
+    p = p * f + 1.167_699_9e-1;
+    p = p * f - 1.242_014_1e-1;
+    p = p * f + 1.424_932_3e-1;
+    p = p * f - 1.666_805_8e-1;
+    p = p * f + 2.000_071_4e-1;
+    p = p * f - 2.499_999_4e-1;
+    p = p * f + 3.333_333_1e-1;
+    let ef = e as f32;
+    let mut y = f * z * p;
+    y += -2.121_944_4e-4 * ef;
+    y += -0.5 * z;
+    let r = f + y;
+    r + 0.693_359_375 * ef
+}
+
+/// `(sin, cos)` of `2 pi k / 2^24` for a 24-bit `k` (`k < 2^24`).
+///
+/// The quadrant and the octant fold are exact integer operations, so the polynomials only ever
+/// see angles in `[0, pi/4]`.
+#[inline(always)]
+pub fn sincos_turn24(k: u32) -> (f32, f32) {
+    let quadrant = k >> 22;
+    let f = k & 0x003f_ffff;
+    let folded = f > 0x0020_0000;
+    let g = if folded { 0x0040_0000 - f } else { f };
+    let x = g as f32 * TWO_PI_OVER_2_24;
+    let z = x * x;
+    let mut s = -1.951_529_6e-4_f32;
+    s = s * z + 8.332_161e-3;
+    s = s * z - 1.666_665_5e-1;
+    let sin_x = s * z * x + x;
+    let mut c = 2.443_315_7e-5_f32;
+    c = c * z - 1.388_731_6e-3;
+    c = c * z + 4.166_664_6e-2;
+    let cos_x = c * z * z - 0.5 * z + 1.0;
+    // Angle within the quadrant: x, or pi/2 - x when folded.
+    let (sq, cq) = if folded {
+        (cos_x, sin_x)
+    } else {
+        (sin_x, cos_x)
+    };
+    match quadrant {
+        0 => (sq, cq),
+        1 => (cq, -sq),
+        2 => (-sq, -cq),
+        _ => (-cq, sq),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ln_is_within_two_ulps_of_libm() {
+        let mut worst = 0.0f64;
+        for i in 1..200_000u32 {
+            let x = f32::from_bits(0x2e80_0000 + i.wrapping_mul(2_654_435_761) % 0x1100_0000);
+            let exact = f64::from(x).ln();
+            let err = (f64::from(ln(x)) - exact).abs() / ulp(exact);
+            worst = worst.max(err);
+        }
+        assert!(worst <= 2.0, "worst ln error {worst} ulp");
+    }
+
+    #[test]
+    fn sincos_is_accurate_on_every_sixteenth_step() {
+        let mut worst = 0.0f64;
+        for k in (0..1u32 << 24)
+            .step_by(16)
+            .chain([1, 0x3f_ffff, 0x40_0000, 0xff_ffff])
+        {
+            let theta = std::f64::consts::TAU * f64::from(k) / 16_777_216.0;
+            let (s, c) = sincos_turn24(k);
+            worst = worst
+                .max((f64::from(s) - theta.sin()).abs())
+                .max((f64::from(c) - theta.cos()).abs());
+        }
+        assert!(worst < 2.0e-7, "worst sincos absolute error {worst}");
+    }
+
+    fn ulp(x: f64) -> f64 {
+        let x = (x as f32).abs();
+        (f32::from_bits(x.to_bits() + 1) - x) as f64
+    }
+}

@@ -1,0 +1,117 @@
+//! Statistics for checking fills: the normal CDF and the Kolmogorov-Smirnov test.
+
+/// The error function, to about 1e-14 (series below 2.5, continued fraction above).
+pub fn erf(x: f64) -> f64 {
+    if x.is_nan() {
+        return f64::NAN;
+    }
+    if x < 0.0 {
+        return -erf(-x);
+    }
+    if x < 2.5 {
+        // erf x = 2/sqrt(pi) * sum_n (-1)^n x^(2n+1) / (n! (2n+1))
+        let mut term = x;
+        let mut sum = x;
+        let x2 = x * x;
+        for n in 1..200 {
+            term *= -x2 / n as f64;
+            let add = term / (2 * n + 1) as f64;
+            sum += add;
+            if add.abs() < 1e-17 * sum.abs() {
+                break;
+            }
+        }
+        sum * std::f64::consts::FRAC_2_SQRT_PI
+    } else {
+        1.0 - erfc_large(x)
+    }
+}
+
+/// `erfc(x)` for `x >= 2.5`, by the Laplace continued fraction (Lentz's method).
+fn erfc_large(x: f64) -> f64 {
+    // erfc x = exp(-x^2)/sqrt(pi) * 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + ...)))))
+    let tiny = 1e-300;
+    let mut f = x;
+    let mut c = x;
+    let mut d = 0.0;
+    for k in 1..500 {
+        let a = k as f64 / 2.0;
+        d = x + a * d;
+        d = if d.abs() < tiny { tiny } else { d };
+        c = x + a / c;
+        c = if c.abs() < tiny { tiny } else { c };
+        d = 1.0 / d;
+        let delta = c * d;
+        f *= delta;
+        if (delta - 1.0).abs() < 1e-16 {
+            break;
+        }
+    }
+    (-x * x).exp() / std::f64::consts::PI.sqrt() / f
+}
+
+/// The CDF of `normal(mean, std)` at `x`.
+pub fn normal_cdf(x: f64, mean: f64, std: f64) -> f64 {
+    let z = (x - mean) / (std * std::f64::consts::SQRT_2);
+    if z < -2.5 {
+        0.5 * erfc_large(-z)
+    } else {
+        0.5 * (1.0 + erf(z))
+    }
+}
+
+/// The Kolmogorov-Smirnov statistic `D` of `samples` against the continuous CDF `cdf`.
+pub fn ks_statistic(samples: &[f64], cdf: impl Fn(f64) -> f64) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len() as f64;
+    sorted.iter().enumerate().fold(0.0f64, |d, (i, &x)| {
+        let f = cdf(x);
+        d.max(f - i as f64 / n).max((i + 1) as f64 / n - f)
+    })
+}
+
+/// The asymptotic p-value of a KS statistic `d` from `n` samples (Stephens' correction).
+pub fn ks_p_value(d: f64, n: usize) -> f64 {
+    let sn = (n as f64).sqrt();
+    let lambda = (sn + 0.12 + 0.11 / sn) * d;
+    if lambda < 0.2 {
+        return 1.0;
+    }
+    let mut sum = 0.0;
+    for k in 1..100 {
+        let k = k as f64;
+        let term = (-2.0 * k * k * lambda * lambda).exp();
+        sum += if k as u32 % 2 == 1 { term } else { -term };
+        if term < 1e-16 {
+            break;
+        }
+    }
+    (2.0 * sum).clamp(0.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erf_known_values() {
+        // Values from Abramowitz & Stegun, table 7.1, and erfc(3) = 2.209049699858544e-5.
+        for (x, e) in [
+            (0.5, 0.520_499_877_813_047),
+            (1.0, 0.842_700_792_949_715),
+            (2.0, 0.995_322_265_018_953),
+        ] {
+            assert!((erf(x) - e).abs() < 1e-13, "erf({x})");
+        }
+        assert!((erfc_large(3.0) / 2.209_049_699_858_544e-5 - 1.0).abs() < 1e-12);
+        assert!((normal_cdf(-1.959_963_984_540_054, 0.0, 1.0) - 0.025).abs() < 1e-13);
+    }
+
+    #[test]
+    fn ks_p_values() {
+        // The 5% and 0.1% critical values of the asymptotic distribution: 1.358 and 1.949.
+        assert!((ks_p_value(1.358 / 1e3, 1_000_000) - 0.05).abs() < 1e-3);
+        assert!((ks_p_value(1.949 / 1e3, 1_000_000) - 0.001).abs() < 1e-4);
+    }
+}

@@ -1,0 +1,104 @@
+//! Shared test support: every adapter on this machine, buffers with guard bytes, read-back.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use nninit::gpu::{read_buffer, FillTarget, GpuContext};
+use nninit::Fill;
+
+/// The guard word put around (and under) every written range.
+pub const GUARD: u32 = 0xA5A5_5A5A;
+
+/// One context per adapter found. No adapter is a failure, never a skip; with
+/// `NNINIT_REQUIRE_BACKENDS=vulkan,gl` (as in CI) each named backend must be present.
+pub fn contexts() -> &'static [GpuContext] {
+    static CONTEXTS: OnceLock<Vec<GpuContext>> = OnceLock::new();
+    CONTEXTS.get_or_init(|| {
+        let contexts: Vec<GpuContext> = nninit::gpu::adapters()
+            .iter()
+            .map(|a| GpuContext::from_adapter(a, a.limits()).expect("device on a listed adapter"))
+            .collect();
+        assert!(
+            !contexts.is_empty(),
+            "no GPU adapter found: install mesa-vulkan-drivers (lavapipe) or a GPU driver"
+        );
+        if let Ok(required) = std::env::var("NNINIT_REQUIRE_BACKENDS") {
+            for backend in required.split(',').filter(|b| !b.is_empty()) {
+                assert!(
+                    contexts
+                        .iter()
+                        .any(|c| format!("{:?}", c.info.backend).eq_ignore_ascii_case(backend)),
+                    "NNINIT_REQUIRE_BACKENDS names {backend}, but no such adapter was found"
+                );
+            }
+        }
+        for c in &contexts {
+            eprintln!(
+                "adapter: {} multiply {:?}",
+                nninit::gpu::describe(&c.info),
+                c.filler.multiply()
+            );
+        }
+        contexts
+    })
+}
+
+/// A storage buffer of `words` 32-bit words, all [`GUARD`].
+pub fn guarded_buffer(ctx: &GpuContext, words: usize) -> wgpu::Buffer {
+    let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("test target"),
+        size: (words * 4) as u64,
+        usage: wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: true,
+    });
+    buffer
+        .slice(..)
+        .get_mapped_range_mut()
+        .unwrap()
+        .copy_from_slice(bytemuck::cast_slice(&vec![GUARD; words]));
+    buffer.unmap();
+    buffer
+}
+
+/// Fills elements `first .. first + count` at word `at` of a guarded buffer of `at + count + tail`
+/// words, checks that every word outside them still holds the guard, and returns the written words.
+pub fn fill_guarded(
+    ctx: &GpuContext,
+    fill: &Fill,
+    first: u64,
+    count: usize,
+    at: usize,
+    tail: usize,
+) -> Vec<u32> {
+    let words = at + count + tail;
+    let buffer = guarded_buffer(ctx, words.max(1));
+    let target = FillTarget {
+        buffer: &buffer,
+        byte_offset: (at * 4) as u64,
+        elements: first..first + count as u64,
+    };
+    ctx.filler
+        .fill(&ctx.device, &ctx.queue, &target, fill)
+        .expect("fill");
+    let bytes = read_buffer(&ctx.device, &ctx.queue, &buffer, 0..buffer.size()).expect("read back");
+    let all: &[u32] = bytemuck::cast_slice(&bytes);
+    let name = nninit::gpu::describe(&ctx.info);
+    assert!(
+        all[..at].iter().all(|&w| w == GUARD),
+        "{name}: guard before the range was written"
+    );
+    assert!(
+        all[at + count..].iter().all(|&w| w == GUARD),
+        "{name}: guard after the range was written"
+    );
+    all[at..at + count].to_vec()
+}
+
+/// The CPU backend's words for the same elements.
+pub fn cpu_words(fill: &Fill, first: u64, count: usize) -> Vec<u32> {
+    let mut out = vec![0u32; count];
+    nninit::cpu::CpuBackend::new().fill_words(&mut out, first, fill);
+    out
+}

@@ -1,0 +1,353 @@
+//! The GPU engine against the CPU backend, on every adapter found: bit-identity of raw words and
+//! uniform values, the stated bound for normal values, guard bytes, windows and 2-D dispatches.
+
+mod common;
+
+use common::{contexts, cpu_words, fill_guarded};
+use nninit::gpu::{FillTarget, GpuContext, GpuFiller, Multiply};
+use nninit::{Error, Fill, Scheme, Stream};
+
+/// (first element, count, word offset in the buffer, words after): odd offsets and lengths,
+/// a carry into the counter's high word, and a huge element index.
+const RANGES: &[(u64, usize, usize, usize)] = &[
+    (0, 1, 0, 0),
+    (0, 4096, 0, 3),
+    (1, 3, 1, 1),
+    (3, 1001, 7, 5),
+    (5, 65_537, 65, 2),
+    (4 * (u32::MAX as u64 - 40) + 2, 1003, 3, 3),
+    ((1 << 60) + 1, 333, 0, 1),
+];
+
+const STREAMS: &[Stream] = &[
+    Stream::new(0, 0),
+    Stream::new(42, 7),
+    Stream::new(u64::MAX, u64::MAX),
+    Stream::new(0x1234_5678_9abc_def0, 1 << 33),
+];
+
+#[test]
+fn raw_words_are_bit_identical_to_the_cpu() {
+    for ctx in contexts() {
+        for &stream in STREAMS {
+            for &(first, count, at, tail) in RANGES {
+                let fill = Fill::raw_bits(stream);
+                let gpu = fill_guarded(ctx, &fill, first, count, at, tail);
+                assert!(
+                    gpu == cpu_words(&fill, first, count),
+                    "{:?} {stream:?} first {first} count {count}",
+                    ctx.info.backend
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn uniform_values_are_bit_identical_to_the_cpu() {
+    let schemes = [
+        Scheme::uniform(0.0, 1.0).unwrap(),
+        Scheme::uniform(-0.3, 0.7).unwrap(),
+        Scheme::uniform(-1e-3, 5e4).unwrap(),
+    ];
+    for ctx in contexts() {
+        for scheme in &schemes {
+            for &stream in &STREAMS[..2] {
+                for &(first, count, at, tail) in RANGES {
+                    let fill = Fill::new(scheme, stream);
+                    let gpu = fill_guarded(ctx, &fill, first, count, at, tail);
+                    let cpu = cpu_words(&fill, first, count);
+                    let diff = gpu.iter().zip(&cpu).position(|(g, c)| g != c);
+                    assert!(
+                        diff.is_none(),
+                        "{:?} {scheme:?} first {first}: element {diff:?} differs",
+                        ctx.info.backend
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The README's bound: |gpu - cpu| <= NORMAL_BOUND * (|mean| + std * max(1, |z|)).
+const NORMAL_BOUND: f64 = 1.0 / (1 << 20) as f64;
+
+#[test]
+fn normal_values_agree_with_the_cpu_within_the_stated_bound() {
+    for ctx in contexts() {
+        for (mean, std) in [(0.0, 1.0), (0.5, 0.02), (-3.0, 7.5)] {
+            let fill = Fill::new(&Scheme::normal(mean, std).unwrap(), Stream::new(2024, 3));
+            let (first, count) = (3, 1 << 18);
+            let gpu = fill_guarded(ctx, &fill, first, count, 1, 1);
+            let cpu = cpu_words(&fill, first, count);
+            let mut worst = 0.0f64;
+            let mut identical = 0usize;
+            for (g, c) in gpu.iter().zip(&cpu) {
+                let (g, c) = (f64::from(f32::from_bits(*g)), f64::from(f32::from_bits(*c)));
+                let z = ((c - mean) / std).abs().max(1.0);
+                worst = worst.max((g - c).abs() / (mean.abs() + std * z));
+                identical += usize::from(g == c);
+            }
+            eprintln!("{}: normal({mean}, {std}) worst {worst:.3e} (x 2^-20 = {:.2}), bit-identical {:.4}%",
+                nninit::gpu::describe(&ctx.info), worst / NORMAL_BOUND, 100.0 * identical as f64 / count as f64);
+            assert!(
+                worst <= NORMAL_BOUND,
+                "{:?}: worst relative difference {worst:e}",
+                ctx.info.backend
+            );
+        }
+    }
+}
+
+#[test]
+fn constants_ones_and_zeros_are_exact() {
+    for ctx in contexts() {
+        for (scheme, val) in [
+            (Scheme::ones(), 1.0f32),
+            (Scheme::zeros(), 0.0),
+            (Scheme::constant(-2.5).unwrap(), -2.5),
+            (
+                Scheme::constant(f64::NEG_INFINITY).unwrap(),
+                f32::NEG_INFINITY,
+            ),
+        ] {
+            let gpu = fill_guarded(ctx, &Fill::new(&scheme, Stream::new(1, 0)), 3, 777, 3, 2);
+            assert!(
+                gpu.iter().all(|&w| w == val.to_bits()),
+                "{:?} {scheme:?}",
+                ctx.info.backend
+            );
+        }
+    }
+}
+
+#[test]
+fn philox_known_answers_with_both_multiplies() {
+    let kat = [
+        (
+            [0u32; 4],
+            [0u32; 2],
+            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8],
+        ),
+        (
+            [u32::MAX; 4],
+            [u32::MAX; 2],
+            [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd],
+        ),
+        (
+            [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+            [0xa4093822, 0x299f31d0],
+            [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1],
+        ),
+    ];
+    // Random inputs from the CPU's own stream, with all-zero and all-one halves mixed in.
+    let mut inputs: Vec<([u32; 4], [u32; 2])> = kat.iter().map(|(c, k, _)| (*c, *k)).collect();
+    let source = Stream::new(99, 0);
+    for b in 0..4096u64 {
+        let w = source.block(b);
+        let k = source.block(b + 1 << 20);
+        let mask = if b % 7 == 0 { 0xffff_0000 } else { u32::MAX };
+        inputs.push(([w[0] & mask, w[1], w[2] | !mask, w[3]], [k[0], k[1] & mask]));
+    }
+    for ctx in contexts() {
+        let mut multiplies = vec![Multiply::Emulated];
+        if ctx.device.features().contains(wgpu::Features::SHADER_INT64) {
+            multiplies.push(Multiply::Native);
+        }
+        for multiply in multiplies {
+            let filler = GpuFiller::with_multiply(&ctx.device, multiply).unwrap();
+            let out = filler
+                .philox_blocks(&ctx.device, &ctx.queue, &inputs)
+                .unwrap();
+            for (i, (ctr, key, expected)) in kat.iter().enumerate() {
+                assert_eq!(
+                    out[i], *expected,
+                    "{:?} {multiply:?} known answer {i}",
+                    ctx.info.backend
+                );
+                assert_eq!(nninit::philox::philox4x32_10(*ctr, *key), *expected);
+            }
+            for ((ctr, key), got) in inputs.iter().zip(&out) {
+                assert_eq!(
+                    *got,
+                    nninit::philox::philox4x32_10(*ctr, *key),
+                    "{:?} {multiply:?}",
+                    ctx.info.backend
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn native_multiply_without_int64_is_an_error() {
+    for ctx in contexts() {
+        if !ctx.device.features().contains(wgpu::Features::SHADER_INT64) {
+            assert!(matches!(
+                GpuFiller::with_multiply(&ctx.device, Multiply::Native),
+                Err(Error::LimitExceeded(_))
+            ));
+        }
+    }
+}
+
+/// A device whose limits are requested small: 1 KiB bindings and 2 workgroups per dimension, so
+/// fills need many windows and 2-D dispatches.
+fn small_limit_contexts() -> Vec<GpuContext> {
+    nninit::gpu::adapters()
+        .iter()
+        .map(|adapter| {
+            let limits = wgpu::Limits {
+                max_storage_buffer_binding_size: 1024,
+                max_compute_workgroups_per_dimension: 2,
+                ..adapter.limits()
+            };
+            GpuContext::from_adapter(adapter, limits).expect("device with small limits")
+        })
+        .collect()
+}
+
+#[test]
+fn small_limits_use_windows_and_2d_dispatches() {
+    let contexts = small_limit_contexts();
+    assert!(!contexts.is_empty());
+    for ctx in &contexts {
+        let limits = ctx.filler.window_limits();
+        assert_eq!((limits.max_binding, limits.max_groups_per_dim), (1024, 2));
+        for scheme in [
+            Scheme::uniform(-1.0, 1.0).unwrap(),
+            Scheme::normal(0.0, 1.0).unwrap(),
+            Scheme::ones(),
+        ] {
+            let fill = Fill::new(&scheme, Stream::new(5, 5));
+            for &(first, count, at, tail) in &[
+                (1u64, 5000usize, 3usize, 9usize),
+                (0, 256, 64, 0),
+                (7, 4093, 61, 1),
+            ] {
+                let gpu = fill_guarded(ctx, &fill, first, count, at, tail);
+                let cpu = cpu_words(&fill, first, count);
+                for (i, (g, c)) in gpu.iter().zip(&cpu).enumerate() {
+                    let (g, c) = (f32::from_bits(*g), f32::from_bits(*c));
+                    assert!(
+                        (g - c).abs() <= 1e-5 * c.abs().max(1.0),
+                        "{:?} {scheme:?} element {i}: {g} vs {c}",
+                        ctx.info.backend
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_window_larger_than_the_dispatch_limit_goes_2d() {
+    // Default binding size, but only 2 x 2 workgroups per window: 2-D dispatches, several windows.
+    for adapter in nninit::gpu::adapters() {
+        let limits = wgpu::Limits {
+            max_compute_workgroups_per_dimension: 2,
+            ..adapter.limits()
+        };
+        let ctx = GpuContext::from_adapter(&adapter, limits).unwrap();
+        let fill = Fill::raw_bits(Stream::new(8, 8));
+        let count = 3 * 4096 + 17;
+        assert_eq!(
+            fill_guarded(&ctx, &fill, 2, count, 1, 1),
+            cpu_words(&fill, 2, count)
+        );
+    }
+}
+
+#[test]
+fn bad_targets_are_typed_errors() {
+    for ctx in contexts() {
+        let buffer = common::guarded_buffer(ctx, 16);
+        let fill = Fill::raw_bits(Stream::default());
+        let cases = [
+            FillTarget {
+                buffer: &buffer,
+                byte_offset: 2,
+                elements: 0..4,
+            },
+            FillTarget {
+                buffer: &buffer,
+                byte_offset: 0,
+                elements: 0..17,
+            },
+            FillTarget {
+                buffer: &buffer,
+                byte_offset: 60,
+                elements: 10..12,
+            },
+            #[allow(clippy::reversed_empty_ranges)]
+            FillTarget {
+                buffer: &buffer,
+                byte_offset: 0,
+                elements: 5..3,
+            },
+        ];
+        for target in &cases {
+            let result = ctx.filler.fill(&ctx.device, &ctx.queue, target, &fill);
+            assert!(
+                matches!(result, Err(Error::InvalidTarget(_))),
+                "{target:?}: {result:?}"
+            );
+        }
+        let no_storage = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: 64,
+            usage: wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let result = ctx.filler.fill(
+            &ctx.device,
+            &ctx.queue,
+            &FillTarget::whole(&no_storage),
+            &fill,
+        );
+        assert!(matches!(result, Err(Error::InvalidTarget(_))));
+    }
+}
+
+#[test]
+fn empty_range_writes_nothing() {
+    for ctx in contexts() {
+        let fill = Fill::new(&Scheme::normal(0.0, 1.0).unwrap(), Stream::new(3, 0));
+        assert!(fill_guarded(ctx, &fill, 10, 0, 8, 8).is_empty());
+    }
+}
+
+#[test]
+fn many_fills_recorded_before_one_submit_keep_their_own_parameters() {
+    for ctx in contexts() {
+        let buffer = common::guarded_buffer(ctx, 3000);
+        let fills: Vec<Fill> = (0..3)
+            .map(|i| {
+                Fill::new(
+                    &Scheme::uniform(f64::from(i), f64::from(i) + 0.5).unwrap(),
+                    Stream::new(11, i as u64),
+                )
+            })
+            .collect();
+        nninit::gpu::submit_and_wait(&ctx.device, &ctx.queue, |encoder| {
+            for (i, fill) in fills.iter().enumerate() {
+                let target = FillTarget {
+                    buffer: &buffer,
+                    byte_offset: (i * 4000) as u64,
+                    elements: 0..1000,
+                };
+                ctx.filler.record(&ctx.device, encoder, &target, fill)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let bytes = nninit::gpu::read_buffer(&ctx.device, &ctx.queue, &buffer, 0..12_000).unwrap();
+        let words: &[u32] = bytemuck::cast_slice(&bytes);
+        for (i, fill) in fills.iter().enumerate() {
+            assert_eq!(
+                &words[i * 1000..(i + 1) * 1000],
+                cpu_words(fill, 0, 1000).as_slice()
+            );
+        }
+    }
+}
