@@ -15,7 +15,8 @@ use crate::error::{Error, Result};
 ///     "uniform_ expects to return a [from, to) range, but found from=1 > to=0"
 /// );
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "scheme", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Scheme {
     /// `uniform_(a, b)`: values `a + (b - a) u` with `u` the unit uniform.

@@ -75,3 +75,22 @@ impl CpuBackend {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Scheme, Stream};
+
+    #[test]
+    fn thread_count_and_split_do_not_change_values() {
+        let fill = Fill::new(&Scheme::normal(0.0, 1.0).unwrap(), Stream::new(3, 4));
+        let first = 3u64;
+        let mut one = vec![0u32; 300_001];
+        CpuBackend::with_threads(1).fill_words(&mut one, first, &fill);
+        for threads in [2, 3, 7] {
+            let mut many = vec![0u32; one.len()];
+            CpuBackend::with_threads(threads).fill_words(&mut many, first, &fill);
+            assert!(many == one, "{threads} threads");
+        }
+    }
+}

@@ -1,7 +1,11 @@
 //! A self-made device: adapter discovery and choice for the CLI and simple users.
 
-use super::filler::GpuFiller;
+use super::filler::{FillTarget, GpuFiller};
 use crate::error::{Error, Result};
+use crate::fill::Fill;
+
+/// Largest device buffer [`GpuContext::fill_to_host`] allocates at once.
+const HOST_FILL_CHUNK: u64 = 256 << 20;
 
 /// Every adapter wgpu finds on this machine, on every backend.
 pub fn adapters() -> Vec<wgpu::Adapter> {
@@ -111,5 +115,41 @@ impl GpuContext {
             queue,
             filler,
         })
+    }
+
+    /// Fills logical elements `elements` on the GPU and copies them to host memory, through a
+    /// device buffer of bounded size (at most 256 MiB, and within the adapter's limits).
+    pub fn fill_to_host(&self, fill: &Fill, elements: std::ops::Range<u64>) -> Result<Vec<u32>> {
+        let count = elements.end.saturating_sub(elements.start);
+        let mut out = Vec::new();
+        out.try_reserve_exact(count as usize).map_err(|e| {
+            Error::LimitExceeded(format!("{count} elements do not fit host memory: {e}"))
+        })?;
+        let max_bytes = HOST_FILL_CHUNK.min(self.device.limits().max_buffer_size) / 4 * 4;
+        let chunk = (count * 4).min(max_bytes).max(4);
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("nninit host fill"),
+            size: chunk,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let mut at = elements.start;
+        while at < elements.end {
+            let n = (chunk / 4).min(elements.end - at);
+            let target = FillTarget {
+                buffer: &buffer,
+                byte_offset: 0,
+                elements: at..at + n,
+            };
+            self.filler.fill(&self.device, &self.queue, &target, fill)?;
+            let bytes = super::read_buffer(&self.device, &self.queue, &buffer, 0..n * 4)?;
+            out.extend(
+                bytes
+                    .chunks_exact(4)
+                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            );
+            at += n;
+        }
+        Ok(out)
     }
 }

@@ -1,0 +1,60 @@
+//! `nninit stream`: raw words to stdout, for statistical test batteries.
+
+use std::io::Write;
+
+use nninit::{cpu::CpuBackend, Error, Fill, Stream};
+
+/// Words produced per write.
+const CHUNK_WORDS: u64 = 1 << 20;
+
+/// Arguments of `nninit stream`.
+#[derive(Debug, clap::Args)]
+pub struct StreamArgs {
+    /// The seed.
+    #[arg(long)]
+    seed: u64,
+    /// The stream number.
+    #[arg(long, default_value_t = 0)]
+    stream: u64,
+    /// Index of the first word (the logical element index).
+    #[arg(long, default_value_t = 0)]
+    offset: u64,
+    /// Number of words to write.
+    #[arg(long)]
+    count: u64,
+}
+
+/// Writes `count` words from `offset` to stdout; a closed pipe ends the run quietly.
+pub fn run(args: StreamArgs) -> nninit::Result<()> {
+    if args.offset.checked_add(args.count).is_none() {
+        return Err(Error::InvalidShape(format!(
+            "--offset {} + --count {} overflows u64",
+            args.offset, args.count
+        )));
+    }
+    let fill = Fill::raw_bits(Stream::new(args.seed, args.stream));
+    let cpu = CpuBackend::new();
+    let mut out = std::io::stdout().lock();
+    let mut words = vec![0u32; CHUNK_WORDS.min(args.count) as usize];
+    let mut done = 0u64;
+    while done < args.count {
+        let n = CHUNK_WORDS.min(args.count - done) as usize;
+        cpu.fill_words(&mut words[..n], args.offset + done, &fill);
+        let bytes: Vec<u8> = words[..n].iter().flat_map(|w| w.to_le_bytes()).collect();
+        match out.write_all(&bytes) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            other => other.map_err(|source| Error::Io {
+                path: "stdout".into(),
+                source,
+            })?,
+        }
+        done += n as u64;
+    }
+    match out.flush() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|source| Error::Io {
+            path: "stdout".into(),
+            source,
+        }),
+    }
+}
