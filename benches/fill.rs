@@ -1,1 +1,96 @@
-fn main() {}
+//! Fill throughput, side by side in one run: the CPU backend, each GPU adapter, and the baselines
+//! a user would otherwise pick (memset, a sequential `rand` `StdRng` fill, a GPU constant fill).
+//!
+//! `cargo bench --bench fill`; set `NNINIT_BENCH_MIB` to change the tensor size (default 64).
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use nninit::cpu::CpuBackend;
+use nninit::gpu::{adapters, describe, FillTarget, GpuContext};
+use nninit::{Fill, Scheme, Stream};
+use rand::{Rng, SeedableRng};
+
+fn bytes() -> usize {
+    std::env::var("NNINIT_BENCH_MIB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(64)
+        << 20
+}
+
+fn schemes() -> [(&'static str, Scheme); 3] {
+    [
+        ("uniform", Scheme::uniform(-0.1, 0.1).unwrap()),
+        ("normal", Scheme::normal(0.0, 0.02).unwrap()),
+        ("constant", Scheme::constant(0.5).unwrap()),
+    ]
+}
+
+fn cpu(c: &mut Criterion) {
+    let n = bytes() / 4;
+    let mut out = vec![1f32; n];
+    let mut group = c.benchmark_group(format!("cpu f32 {} MiB", bytes() >> 20));
+    group
+        .throughput(Throughput::Bytes(bytes() as u64))
+        .sample_size(10);
+    let backend = CpuBackend::new();
+    for (name, scheme) in schemes() {
+        let fill = Fill::new(&scheme, Stream::new(1, 0));
+        group.bench_function(
+            format!("nninit {name} ({} threads)", backend.threads()),
+            |b| b.iter(|| backend.fill_f32(black_box(&mut out), 0, &fill)),
+        );
+    }
+    let single = CpuBackend::with_threads(1);
+    let fill = Fill::new(&schemes()[0].1, Stream::new(1, 0));
+    group.bench_function("nninit uniform (1 thread)", |b| {
+        b.iter(|| single.fill_f32(black_box(&mut out), 0, &fill))
+    });
+    group.bench_function("baseline memset", |b| {
+        b.iter(|| black_box(&mut out[..]).fill(black_box(0.0)))
+    });
+    group.bench_function("baseline rand StdRng uniform", |b| {
+        b.iter(|| {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+            for x in black_box(&mut out[..]).iter_mut() {
+                *x = rng.random_range(-0.1f32..0.1);
+            }
+        })
+    });
+    group.finish();
+}
+
+fn gpu(c: &mut Criterion) {
+    for adapter in adapters() {
+        let ctx = GpuContext::from_adapter(&adapter, adapter.limits()).expect("device");
+        let size = (bytes() as u64).min(ctx.device.limits().max_buffer_size);
+        let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("bench"),
+            size,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        let target = FillTarget::whole(&buffer);
+        let mut group = c.benchmark_group(format!(
+            "gpu f32 {} MiB {}",
+            size >> 20,
+            describe(&ctx.info)
+        ));
+        group.throughput(Throughput::Bytes(size)).sample_size(10);
+        for (name, scheme) in schemes() {
+            let fill = Fill::new(&scheme, Stream::new(1, 0));
+            group.bench_function(format!("nninit {name} (submit + wait)"), |b| {
+                b.iter(|| {
+                    ctx.filler
+                        .fill(&ctx.device, &ctx.queue, &target, &fill)
+                        .unwrap()
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, cpu, gpu);
+criterion_main!(benches);

@@ -50,12 +50,14 @@ fn mathf_sincos_turn24(k: u32) -> vec2<f32> {
     let cos_x = c * z * z - 0.5 * z + 1.0;
     let sq = select(sin_x, cos_x, folded);
     let cq = select(cos_x, sin_x, folded);
-    switch quadrant {
-        case 0u: { return vec2<f32>(sq, cq); }
-        case 1u: { return vec2<f32>(cq, -sq); }
-        case 2u: { return vec2<f32>(-sq, -cq); }
-        default: { return vec2<f32>(-cq, sq); }
-    }
+    // Quadrant q adds q * pi/2: odd quadrants swap sin and cos; sin is negative in quadrants 2
+    // and 3, cos in 1 and 2.
+    let odd = (quadrant & 1u) == 1u;
+    let s = select(sq, cq, odd);
+    let c = select(cq, sq, odd);
+    let sin_sign = (quadrant & 2u) << 30u;
+    let cos_sign = ((quadrant + 1u) & 2u) << 30u;
+    return vec2<f32>(bitcast<f32>(bitcast<u32>(s) ^ sin_sign), bitcast<f32>(bitcast<u32>(c) ^ cos_sign));
 }
 
 // f32(w) rounded to nearest-even, computed exactly with integers (WGSL lets the conversion

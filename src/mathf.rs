@@ -31,13 +31,13 @@ pub fn ln(x: f32) -> f32 {
     p = p * f - 1.666_805_8e-1;
     p = p * f + 2.000_071_4e-1;
     p = p * f - 2.499_999_4e-1;
-    p = p * f + 3.333_333_1e-1;
+    p = p * f + 3.333_333e-1;
     let ef = e as f32;
     let mut y = f * z * p;
     y += -2.121_944_4e-4 * ef;
     y += -0.5 * z;
     let r = f + y;
-    r + 0.693_359_375 * ef
+    r + 0.693_359_4 * ef
 }
 
 /// `(sin, cos)` of `2 pi k / 2^24` for a 24-bit `k` (`k < 2^24`).
@@ -66,12 +66,19 @@ pub fn sincos_turn24(k: u32) -> (f32, f32) {
     } else {
         (sin_x, cos_x)
     };
-    match quadrant {
-        0 => (sq, cq),
-        1 => (cq, -sq),
-        2 => (-sq, -cq),
-        _ => (-cq, sq),
-    }
+    // Quadrant q adds q * pi/2: odd quadrants swap sin and cos; sin is negative in quadrants 2
+    // and 3, cos in 1 and 2. Branch-free (sign flips are exact), so the CPU loop vectorizes.
+    let (s, c) = if quadrant & 1 == 1 {
+        (cq, sq)
+    } else {
+        (sq, cq)
+    };
+    let sin_sign = (quadrant & 2) << 30;
+    let cos_sign = ((quadrant + 1) & 2) << 30;
+    (
+        f32::from_bits(s.to_bits() ^ sin_sign),
+        f32::from_bits(c.to_bits() ^ cos_sign),
+    )
 }
 
 #[cfg(test)]

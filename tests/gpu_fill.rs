@@ -145,7 +145,7 @@ fn philox_known_answers_with_both_multiplies() {
     let source = Stream::new(99, 0);
     for b in 0..4096u64 {
         let w = source.block(b);
-        let k = source.block(b + 1 << 20);
+        let k = source.block((b + 1) << 20);
         let mask = if b % 7 == 0 { 0xffff_0000 } else { u32::MAX };
         inputs.push(([w[0] & mask, w[1], w[2] | !mask, w[3]], [k[0], k[1] & mask]));
     }

@@ -9,7 +9,7 @@ use crate::stream::Stream;
 use crate::values;
 
 /// Blocks evaluated side by side.
-const LANES: usize = 16;
+const LANES: usize = 64;
 
 /// Writes the 32-bit outputs of logical elements `first .. first + out.len()` into `out`.
 pub fn fill_words(out: &mut [u32], first: u64, fill: &Fill) {
@@ -136,6 +136,7 @@ mod tests {
 
     #[test]
     fn lanes_match_scalar_philox() {
+        #![allow(clippy::needless_range_loop)]
         let stream = Stream::new(0xdead_beef_0123, 77);
         let words = philox_lanes(u64::from(u32::MAX) - 3, 77, 0, stream.key());
         for j in 0..LANES {

@@ -52,7 +52,7 @@ impl<'a> FillTarget<'a> {
                 "the buffer lacks BufferUsages::STORAGE".into(),
             ));
         }
-        if self.byte_offset % ELEMENT_BYTES != 0 {
+        if !self.byte_offset.is_multiple_of(ELEMENT_BYTES) {
             return Err(Error::InvalidTarget(format!(
                 "byte offset {} is not a multiple of {ELEMENT_BYTES}",
                 self.byte_offset
