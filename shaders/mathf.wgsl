@@ -53,11 +53,12 @@ fn mathf_sincos_turn24(k: u32) -> vec2<f32> {
     // Quadrant q adds q * pi/2: odd quadrants swap sin and cos; sin is negative in quadrants 2
     // and 3, cos in 1 and 2.
     let odd = (quadrant & 1u) == 1u;
-    let s = select(sq, cq, odd);
-    let c = select(cq, sq, odd);
+    let sin_theta = select(sq, cq, odd);
+    let cos_theta = select(cq, sq, odd);
     let sin_sign = (quadrant & 2u) << 30u;
     let cos_sign = ((quadrant + 1u) & 2u) << 30u;
-    return vec2<f32>(bitcast<f32>(bitcast<u32>(s) ^ sin_sign), bitcast<f32>(bitcast<u32>(c) ^ cos_sign));
+    return vec2<f32>(bitcast<f32>(bitcast<u32>(sin_theta) ^ sin_sign),
+                     bitcast<f32>(bitcast<u32>(cos_theta) ^ cos_sign));
 }
 
 // f32(w) rounded to nearest-even, computed exactly with integers (WGSL lets the conversion

@@ -137,6 +137,8 @@ impl GpuFiller {
         let uniform_stride = (std::mem::size_of::<FillParams>() as u64)
             .next_multiple_of(u64::from(device_limits.min_uniform_buffer_offset_alignment));
 
+        // A shader or pipeline error becomes an `Error`, not wgpu's uncaptured-error panic.
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("nninit fill"),
             entries: &[storage_entry(0), uniform_entry(1)],
@@ -165,6 +167,9 @@ impl GpuFiller {
             source: wgpu::ShaderSource::Wgsl(shaders::philox_kat_module(multiply).into()),
         });
         let kat_pipeline = compute_pipeline(device, &kat_layout, &kat_module, "philox_kat", &[]);
+        if let Some(error) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("building the fill pipelines: {error}")));
+        }
         Ok(Self {
             multiply,
             layout,
