@@ -1,15 +1,20 @@
 // The fill kernel: one invocation per Philox block, writing the block's elements that fall in
-// this dispatch's range. Needs philox.wgsl, mathf.wgsl and values.wgsl.
+// this dispatch's range. Needs philox.wgsl, mathf.wgsl, values.wgsl, quantile.wgsl and
+// trunc_normal.wgsl.
 //
 // The dispatch may be 2-D (x * y workgroups); the linear workgroup index is rebuilt from
 // `groups_x` in the parameters, never from @builtin(num_workgroups) (0 on some backends).
 
-// The operation, fixed per pipeline. Keep in sync with `GpuOp` in src/gpu/pipelines.rs.
+// The operation, fixed per pipeline. Keep in sync with `GpuOp` in src/gpu/filler.rs.
 override OP: u32 = 0u;
 const OP_BITS: u32 = 0u;
 const OP_UNIFORM: u32 = 1u;
 const OP_NORMAL: u32 = 2u;
 const OP_CONSTANT: u32 = 3u;
+const OP_TRUNC_NORMAL: u32 = 4u;
+const OP_DIAGONAL: u32 = 5u;
+const OP_COPY: u32 = 6u;
+const OP_SPARSE: u32 = 7u;
 
 override WG_SIZE: u32 = 256u;
 
@@ -29,45 +34,80 @@ struct FillParams {
     blocks: u32,
     // Workgroups along x.
     groups_x: u32,
-    // OP_CONSTANT: the value's bits.
-    constant_bits: u32,
-    // OP_UNIFORM: a, span; OP_NORMAL: mean, std.
-    p0: f32,
-    p1: f32,
     // Always 0. Read at run time, it keeps the compiler from fusing a product into an FMA, so
-    // uniform values round exactly as on the CPU.
+    // values round exactly as on the CPU.
     opaque_zero: u32,
-    _pad: u32,
+    _pad: vec4<u32>,
+    // The operation's f32 parameters: uniform (a, span), normal (mean, std), trunc_normal (all).
+    f: array<vec4<f32>, 3>,
+    // The operation's u32 parameters: constant (bits); diagonal (in, spatial, centre,
+    // out_per_group), (min_dim, o0, c0, s0) with (o0, c0, s0) the window's first element;
+    // copy (first source word); sparse (first mask bit, zeros_marked).
+    u: array<vec4<u32>, 2>,
 }
 
 @group(0) @binding(0) var<storage, read_write> dst: array<u32>;
 @group(0) @binding(1) var<uniform> params: FillParams;
+// OP_COPY: the words to copy; OP_SPARSE: the zero mask, one bit per element.
+@group(0) @binding(2) var<storage, read> aux: array<u32>;
 
 fn unfused(x: f32) -> f32 {
     return select(x, 0.0, params.opaque_zero != 0u);
 }
 
+fn trunc_normal_params() -> TruncNormalParams {
+    let f0 = params.f[0];
+    let f1 = params.f[1];
+    let f2 = params.f[2];
+    return TruncNormalParams(f0.x, f0.y, f0.z, f0.w, f1.x, f1.y, f1.z, f1.w, f2.x, f2.y, f2.z);
+}
+
+// The values of one block's words.
 fn block_values(words: vec4<u32>) -> vec4<u32> {
+    let p = params.f[0];
     switch OP {
         case OP_UNIFORM: {
             let u = vec4<f32>(unit_uniform(words.x), unit_uniform(words.y),
                               unit_uniform(words.z), unit_uniform(words.w));
-            let scaled = vec4<f32>(unfused(params.p1 * u.x), unfused(params.p1 * u.y),
-                                   unfused(params.p1 * u.z), unfused(params.p1 * u.w));
-            return bitcast<vec4<u32>>(params.p0 + scaled);
+            let scaled = vec4<f32>(unfused(p.y * u.x), unfused(p.y * u.y),
+                                   unfused(p.y * u.z), unfused(p.y * u.w));
+            return bitcast<vec4<u32>>(p.x + scaled);
         }
-        case OP_NORMAL: {
-            let z01 = standard_normal_pair(words.x, words.y);
-            let z23 = standard_normal_pair(words.z, words.w);
-            let z = vec4<f32>(z01, z23);
-            let scaled = vec4<f32>(unfused(params.p1 * z.x), unfused(params.p1 * z.y),
-                                   unfused(params.p1 * z.z), unfused(params.p1 * z.w));
-            return bitcast<vec4<u32>>(params.p0 + scaled);
+        case OP_NORMAL, OP_SPARSE: {
+            let z = vec4<f32>(standard_normal_pair(words.x, words.y), standard_normal_pair(words.z, words.w));
+            let scaled = vec4<f32>(unfused(p.y * z.x), unfused(p.y * z.y),
+                                   unfused(p.y * z.z), unfused(p.y * z.w));
+            return bitcast<vec4<u32>>(p.x + scaled);
+        }
+        case OP_TRUNC_NORMAL: {
+            let tn = trunc_normal_params();
+            return bitcast<vec4<u32>>(vec4<f32>(trunc_normal(words.x, tn), trunc_normal(words.y, tn),
+                                                trunc_normal(words.z, tn), trunc_normal(words.w, tn)));
         }
         default: {
             return words;
         }
     }
+}
+
+// Whether element `rel` of the window is zeroed by the sparse mask.
+fn masked_zero(rel: u32) -> bool {
+    let bit = params.u[0].x + rel;
+    let marked = ((aux[bit / 32u] >> (bit % 32u)) & 1u) == 1u;
+    return marked == (params.u[0].y == 1u);
+}
+
+// Element `rel` of the window under the diagonal rule (see src/diagonal.rs).
+fn diagonal_value(rel: u32) -> u32 {
+    let shape = params.u[0];
+    let start = params.u[1];
+    let s_all = start.w + rel;
+    let s = s_all % shape.y;
+    let c_all = start.z + s_all / shape.y;
+    let c = c_all % shape.x;
+    let o = start.y + c_all / shape.x;
+    let one = s == shape.z && c < start.x && o % shape.w == c;
+    return select(0u, 0x3f800000u, one);
 }
 
 @compute @workgroup_size(WG_SIZE)
@@ -78,8 +118,8 @@ fn fill(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     var values: vec4<u32>;
     if OP == OP_CONSTANT {
-        values = vec4<u32>(params.constant_bits);
-    } else {
+        values = vec4<u32>(params.u[0].x);
+    } else if OP != OP_DIAGONAL && OP != OP_COPY {
         let lo = params.first_block.x + t;
         let hi = params.first_block.y + select(0u, 1u, lo < t);
         let ctr = vec4<u32>(lo, hi, params.stream.x, params.stream.y);
@@ -89,7 +129,15 @@ fn fill(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var k = 0u; k < 4u; k++) {
         let rel = 4u * t + k;
         if rel >= params.lead && rel - params.lead < params.count {
-            dst[params.dst_word + rel - params.lead] = values[k];
+            var v = values[k];
+            if OP == OP_DIAGONAL {
+                v = diagonal_value(rel - params.lead);
+            } else if OP == OP_COPY {
+                v = aux[params.u[0].x + rel - params.lead];
+            } else if OP == OP_SPARSE && masked_zero(rel - params.lead) {
+                v = 0u;
+            }
+            dst[params.dst_word + rel - params.lead] = v;
         }
     }
 }

@@ -32,6 +32,30 @@ fn mathf_ln(x: f32) -> f32 {
     return r + 0.693359375 * ef;
 }
 
+// e^x for -87 < x < 88 (Cephes expf).
+fn mathf_exp(x: f32) -> f32 {
+    let n = floor(x * 1.442695 + 0.5);
+    let r = x - n * 0.6933594 - n * -2.1219444e-4;
+    let z = r * r;
+    var p = 1.9875691e-4;
+    p = p * r + 1.3981999e-3;
+    p = p * r + 8.333452e-3;
+    p = p * r + 4.1665796e-2;
+    p = p * r + 1.6666665e-1;
+    p = p * r + 5.0000001e-1;
+    let y = p * z + r + 1.0;
+    return y * bitcast<f32>(u32(i32(n) + 127) << 23u);
+}
+
+// ln(1 + x) for -1 < x <= 0, accurate for small |x|.
+fn mathf_ln_1p(x: f32) -> f32 {
+    let y = 1.0 + x;
+    if y == 1.0 {
+        return x;
+    }
+    return mathf_ln(y) * (x / (y - 1.0));
+}
+
 // (sin, cos) of 2 pi k / 2^24 for k < 2^24.
 fn mathf_sincos_turn24(k: u32) -> vec2<f32> {
     let quadrant = k >> 22u;

@@ -1,7 +1,9 @@
 //! What both backends execute: a per-element operation on a stream.
 
+use crate::diagonal::DiagonalParams;
 use crate::scheme::Scheme;
 use crate::stream::Stream;
+use crate::trunc_normal::TruncNormalParams;
 
 /// The per-element operation the kernels run, with parameters already in f32.
 ///
@@ -25,6 +27,10 @@ pub enum Op {
         /// Standard deviation.
         std: f32,
     },
+    /// The truncated normal by inverse CDF (see [`crate::trunc_normal`]).
+    TruncNormal(TruncNormalParams),
+    /// Ones on a generalized diagonal (`eye`, `dirac`), zeros elsewhere; no generator is evaluated.
+    Diagonal(DiagonalParams),
     /// The same value everywhere; no generator is evaluated.
     Constant {
         /// The value.
@@ -44,6 +50,10 @@ impl Op {
                 mean: mean as f32,
                 std: std as f32,
             },
+            Scheme::TruncNormal { mean, std, a, b } => Op::TruncNormal(
+                TruncNormalParams::new(mean, std, a, b)
+                    .expect("Scheme::trunc_normal checked these parameters"),
+            ),
             Scheme::Constant { val } => Op::Constant { val: val as f32 },
         }
     }

@@ -18,18 +18,25 @@
 //! ```
 
 pub mod cpu;
+pub mod diagonal;
 pub mod error;
 pub mod fill;
 pub mod gpu;
+pub mod init;
 pub mod mathf;
 pub mod philox;
+pub mod planner;
+pub mod quantile;
 pub mod scheme;
 pub mod stats;
 pub mod stream;
 pub mod tensor_file;
+pub mod trunc_normal;
 pub mod values;
 
 pub use error::{Error, Result};
 pub use fill::{Fill, Op};
+pub use init::Init;
+pub use planner::{Plan, Work};
 pub use scheme::Scheme;
 pub use stream::Stream;

@@ -40,6 +40,33 @@ pub fn ln(x: f32) -> f32 {
     r + 0.693_359_4 * ef
 }
 
+/// `e^x` for `-87 < x < 88`, with Cephes' `expf` polynomial (about 1 ulp).
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
+    let z = r * r;
+    let mut p = 1.987_569_1e-4_f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 5.000_000_1e-1;
+    let y = p * z + r + 1.0;
+    y * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// `ln(1 + x)` for `-1 < x <= 0`, accurate for small `|x|` (Goldberg's correction of `ln(1 + x)`).
+#[inline(always)]
+pub fn ln_1p(x: f32) -> f32 {
+    let y = 1.0 + x;
+    if y == 1.0 {
+        x
+    } else {
+        ln(y) * (x / (y - 1.0))
+    }
+}
+
 /// `(sin, cos)` of `2 pi k / 2^24` for a 24-bit `k` (`k < 2^24`).
 ///
 /// The quadrant and the octant fold are exact integer operations, so the polynomials only ever
@@ -111,6 +138,27 @@ mod tests {
                 .max((f64::from(c) - theta.cos()).abs());
         }
         assert!(worst < 2.0e-7, "worst sincos absolute error {worst}");
+    }
+
+    #[test]
+    fn exp_and_ln_1p_are_accurate() {
+        for i in 0..20_000 {
+            let x = -20.0 + i as f32 * 0.001;
+            let e = f64::from(x).exp();
+            assert!((f64::from(exp(x)) - e).abs() <= 2.0 * ulp(e), "exp({x})");
+        }
+        for i in 1..20_000 {
+            let x = -(i as f32) / 20_000.0 * 0.999_9;
+            let t = -(10f32).powf(-(i as f32) / 2000.0);
+            for x in [x, t] {
+                let e = f64::from(x).ln_1p();
+                assert!(
+                    (f64::from(ln_1p(x)) - e).abs() <= 4.0 * ulp(e),
+                    "ln_1p({x}) {} vs {e}",
+                    ln_1p(x)
+                );
+            }
+        }
     }
 
     fn ulp(x: f64) -> f64 {

@@ -33,6 +33,17 @@ pub enum Scheme {
         /// Standard deviation (`>= 0`).
         std: f64,
     },
+    /// `trunc_normal_(mean, std, a, b)`: the normal truncated to `[a, b]`, by exact inverse CDF.
+    TruncNormal {
+        /// Mean of the untruncated normal.
+        mean: f64,
+        /// Its standard deviation.
+        std: f64,
+        /// Lower bound.
+        a: f64,
+        /// Upper bound.
+        b: f64,
+    },
     /// `constant_(val)`; `ones_` and `zeros_` are constants 1 and 0.
     Constant {
         /// The value (NaN and infinities are allowed, as in PyTorch's `fill_`).
@@ -76,6 +87,12 @@ impl Scheme {
         Ok(Self::Normal { mean, std })
     }
 
+    /// `trunc_normal_(mean, std, a, b)`: finite mean, `std > 0`, `a < b` (bounds may be infinite).
+    pub fn trunc_normal(mean: f64, std: f64, a: f64, b: f64) -> Result<Self> {
+        crate::trunc_normal::TruncNormalParams::new(mean, std, a, b)?;
+        Ok(Self::TruncNormal { mean, std, a, b })
+    }
+
     /// `constant_(val)`. A finite value beyond f32's range is PyTorch's overflow error.
     pub fn constant(val: f64) -> Result<Self> {
         if val.is_finite() && val.abs() > f64::from(f32::MAX) {
@@ -101,6 +118,7 @@ impl Scheme {
         match self {
             Self::Uniform { .. } => "uniform",
             Self::Normal { .. } => "normal",
+            Self::TruncNormal { .. } => "trunc_normal",
             Self::Constant { .. } => "constant",
         }
     }

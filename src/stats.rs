@@ -29,6 +29,11 @@ pub fn erf(x: f64) -> f64 {
 
 /// `erfc(x)` for `x >= 2.5`, by the Laplace continued fraction (Lentz's method).
 fn erfc_large(x: f64) -> f64 {
+    ln_erfc_large(x).exp()
+}
+
+/// `ln erfc(x)` for `x >= 2.5`, without underflow for any finite `x`.
+fn ln_erfc_large(x: f64) -> f64 {
     // erfc x = exp(-x^2)/sqrt(pi) * 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + ...)))))
     let tiny = 1e-300;
     let mut f = x;
@@ -47,7 +52,21 @@ fn erfc_large(x: f64) -> f64 {
             break;
         }
     }
-    (-x * x).exp() / std::f64::consts::PI.sqrt() / f
+    -x * x - 0.5 * std::f64::consts::PI.ln() - f.ln()
+}
+
+/// `ln Phi(x)`, the log of the standard normal CDF, accurate in both tails and without underflow.
+pub fn log_ndtr(x: f64) -> f64 {
+    let z = x / std::f64::consts::SQRT_2;
+    if x == f64::INFINITY {
+        0.0
+    } else if x > 0.0 {
+        (-normal_cdf(-x, 0.0, 1.0)).ln_1p()
+    } else if z < -2.5 {
+        std::f64::consts::LN_2.mul_add(-1.0, ln_erfc_large(-z))
+    } else {
+        normal_cdf(x, 0.0, 1.0).ln()
+    }
 }
 
 /// The CDF of `normal(mean, std)` at `x`.
@@ -106,6 +125,10 @@ mod tests {
         }
         assert!((erfc_large(3.0) / 2.209_049_699_858_544e-5 - 1.0).abs() < 1e-12);
         assert!((normal_cdf(-1.959_963_984_540_054, 0.0, 1.0) - 0.025).abs() < 1e-13);
+        // References from mpmath at 30 digits: ln Phi(-40), Phi(-5) and ln Phi(5).
+        assert!((log_ndtr(-40.0) + 804.608_442_013_754).abs() < 1e-9);
+        assert!((log_ndtr(-5.0) - 2.866_515_718_791_939e-7f64.ln()).abs() < 1e-12);
+        assert!((log_ndtr(5.0) + 2.866_516_129_637_641_6e-7).abs() < 1e-20);
     }
 
     #[test]

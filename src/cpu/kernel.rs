@@ -6,6 +6,7 @@
 use crate::fill::{Fill, Op};
 use crate::philox::{M0, M1, W0, W1};
 use crate::stream::Stream;
+use crate::trunc_normal::trunc_normal;
 use crate::values;
 
 /// Blocks evaluated side by side.
@@ -44,6 +45,15 @@ fn fill_words_generic(out: &mut [u32], first: u64, fill: &Fill) {
     let stream = fill.stream;
     match fill.op {
         Op::Constant { val } => out.fill(val.to_bits()),
+        Op::Diagonal(d) => {
+            out.fill(0);
+            for i in d.ones_in(first..first + out.len() as u64) {
+                out[(i - first) as usize] = 1f32.to_bits();
+            }
+        }
+        Op::TruncNormal(p) => fill_blocks(out, first, stream, |w| {
+            w.map(|w| trunc_normal(w, &p).to_bits())
+        }),
         Op::Bits => fill_blocks(out, first, stream, |w| w),
         Op::Uniform { a, span } => fill_blocks(out, first, stream, |w| {
             w.map(|w| values::uniform(w, a, span).to_bits())

@@ -18,9 +18,41 @@ enum GpuOp {
     Uniform = 1,
     Normal = 2,
     Constant = 3,
+    TruncNormal = 4,
+    Diagonal = 5,
+    Copy = 6,
+    Sparse = 7,
 }
 
-const ALL_OPS: [GpuOp; 4] = [GpuOp::Bits, GpuOp::Uniform, GpuOp::Normal, GpuOp::Constant];
+const ALL_OPS: [GpuOp; 8] = [
+    GpuOp::Bits,
+    GpuOp::Uniform,
+    GpuOp::Normal,
+    GpuOp::Constant,
+    GpuOp::TruncNormal,
+    GpuOp::Diagonal,
+    GpuOp::Copy,
+    GpuOp::Sparse,
+];
+
+/// A second, read-only input of a fill.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Aux<'a> {
+    /// Nothing: a placeholder buffer is bound.
+    None,
+    /// Copy words from `source`, whose word 0 is logical element `source_first`.
+    Copy {
+        source: &'a wgpu::Buffer,
+        source_first: u64,
+    },
+    /// Normal values, zeroed by a bitmap over the tensor's elements: bit `i` set marks element `i`
+    /// as zero when `zeros_marked`, as non-zero otherwise.
+    Mask {
+        bits: &'a wgpu::Buffer,
+        zeros_marked: bool,
+        std: f32,
+    },
+}
 
 /// Where a fill writes: a byte offset in a caller's buffer, and the logical elements it holds.
 ///
@@ -102,6 +134,7 @@ pub struct GpuFiller {
     kat_pipeline: wgpu::ComputePipeline,
     limits: WindowLimits,
     uniform_stride: u64,
+    no_aux: wgpu::Buffer,
 }
 
 impl GpuFiller {
@@ -141,7 +174,11 @@ impl GpuFiller {
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("nninit fill"),
-            entries: &[storage_entry(0), uniform_entry(1)],
+            entries: &[
+                storage_entry(0, false),
+                uniform_entry(1),
+                storage_entry(2, true),
+            ],
         });
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("nninit fill"),
@@ -160,7 +197,7 @@ impl GpuFiller {
 
         let kat_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("nninit philox_kat"),
-            entries: &[storage_entry(0)],
+            entries: &[storage_entry(0, false)],
         });
         let kat_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("nninit philox_kat"),
@@ -170,6 +207,12 @@ impl GpuFiller {
         if let Some(error) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu(format!("building the fill pipelines: {error}")));
         }
+        let no_aux = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("nninit no aux"),
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
         Ok(Self {
             multiply,
             layout,
@@ -178,6 +221,7 @@ impl GpuFiller {
             kat_pipeline,
             limits,
             uniform_stride,
+            no_aux,
         })
     }
 
@@ -202,6 +246,17 @@ impl GpuFiller {
         target: &FillTarget<'_>,
         fill: &Fill,
     ) -> Result<()> {
+        self.record_with_aux(device, encoder, target, fill, Aux::None)
+    }
+
+    pub(crate) fn record_with_aux(
+        &self,
+        device: &wgpu::Device,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &FillTarget<'_>,
+        fill: &Fill,
+        aux: Aux<'_>,
+    ) -> Result<()> {
         target.check()?;
         let first = target.elements.start;
         let count = target.elements.end - first;
@@ -209,15 +264,28 @@ impl GpuFiller {
             return Ok(());
         }
         let windows = plan_windows(target.byte_offset, first, count, &self.limits)?;
-        let (gpu_op, p0, p1, constant_bits) = match fill.op {
-            Op::Bits => (GpuOp::Bits, 0.0, 0.0, 0),
-            Op::Uniform { a, span } => (GpuOp::Uniform, a, span, 0),
-            Op::Normal { mean, std } => (GpuOp::Normal, mean, std, 0),
-            Op::Constant { val } => (GpuOp::Constant, 0.0, 0.0, val.to_bits()),
-        };
+        let (mut gpu_op, mut f, mut u) = op_parameters(&fill.op)?;
+        match aux {
+            Aux::None => {}
+            Aux::Copy { .. } => gpu_op = GpuOp::Copy,
+            Aux::Mask {
+                zeros_marked, std, ..
+            } => {
+                gpu_op = GpuOp::Sparse;
+                f[0] = [0.0, std, 0.0, 0.0];
+                u[0][1] = u32::from(zeros_marked);
+            }
+        }
+        let mut aux_bindings = Vec::with_capacity(windows.len());
         let stride = self.uniform_stride as usize;
         let mut uniform_bytes = vec![0u8; stride * windows.len()];
         for (i, w) in windows.iter().enumerate() {
+            if let Op::Diagonal(d) = fill.op {
+                u[1] = diagonal_window_start(&d, w.first_element)?;
+            }
+            let (aux_buffer, aux_offset, aux_size, aux_start) = self.aux_window(aux, w)?;
+            u[0][0] = aux_start.unwrap_or(u[0][0]);
+            aux_bindings.push((aux_buffer, aux_offset, aux_size));
             let params = FillParams {
                 key: fill.stream.key(),
                 stream: split_u64(fill.stream.stream),
@@ -227,11 +295,10 @@ impl GpuFiller {
                 dst_word: w.dst_word,
                 blocks: w.blocks,
                 groups_x: w.groups.0,
-                constant_bits,
-                p0,
-                p1,
                 opaque_zero: 0,
-                pad: 0,
+                pad: [0; 4],
+                f,
+                u,
             };
             uniform_bytes[i * stride..i * stride + std::mem::size_of::<FillParams>()]
                 .copy_from_slice(bytemuck::bytes_of(&params));
@@ -256,6 +323,7 @@ impl GpuFiller {
                             i as u64 * self.uniform_stride,
                             std::mem::size_of::<FillParams>() as u64,
                         ),
+                        buffer_entry(2, aux_bindings[i].0, aux_bindings[i].1, aux_bindings[i].2),
                     ],
                 })
             })
@@ -270,6 +338,50 @@ impl GpuFiller {
             pass.dispatch_workgroups(w.groups.0, w.groups.1, 1);
         }
         Ok(())
+    }
+
+    /// The binding of `aux` for window `w`: buffer, offset, size, and the index (in words for a
+    /// copy, in bits for a mask) of the window's first element inside the binding.
+    fn aux_window<'b>(
+        &'b self,
+        aux: Aux<'b>,
+        w: &super::windows::Window,
+    ) -> Result<(&'b wgpu::Buffer, u64, u64, Option<u32>)> {
+        let align = self.limits.offset_alignment;
+        let count = u64::from(w.count);
+        let (buffer, first_byte, end_byte) = match aux {
+            Aux::None => return Ok((&self.no_aux, 0, 16, None)),
+            Aux::Copy {
+                source,
+                source_first,
+            } => {
+                let at = w.first_element.checked_sub(source_first).ok_or_else(|| {
+                    Error::InvalidTarget("copy source starts after the target range".into())
+                })? * ELEMENT_BYTES;
+                (source, at, at + count * ELEMENT_BYTES)
+            }
+            Aux::Mask { bits, .. } => {
+                let first_word = w.first_element / 32;
+                (
+                    bits,
+                    first_word * 4,
+                    (w.first_element + count).div_ceil(32) * 4,
+                )
+            }
+        };
+        if end_byte > buffer.size() {
+            return Err(Error::InvalidTarget(format!(
+                "aux buffer of {} bytes is too small",
+                buffer.size()
+            )));
+        }
+        let offset = first_byte / align * align;
+        let start = match aux {
+            Aux::Mask { .. } => w.first_element - offset * 8,
+            _ => (first_byte - offset) / ELEMENT_BYTES,
+        };
+        let size = (end_byte - offset).next_multiple_of(4);
+        Ok((buffer, offset, size, Some(start as u32)))
     }
 
     /// Records `fill` into `target`, submits it and waits for the GPU to finish.
@@ -343,12 +455,74 @@ impl GpuFiller {
     }
 }
 
-fn storage_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+/// The pipeline and the f32 / u32 parameter vectors of an operation.
+fn op_parameters(op: &Op) -> Result<(GpuOp, [[f32; 4]; 3], [[u32; 4]; 2])> {
+    let mut f = [[0f32; 4]; 3];
+    let mut u = [[0u32; 4]; 2];
+    let gpu_op = match *op {
+        Op::Bits => GpuOp::Bits,
+        Op::Uniform { a, span } => {
+            f[0] = [a, span, 0.0, 0.0];
+            GpuOp::Uniform
+        }
+        Op::Normal { mean, std } => {
+            f[0] = [mean, std, 0.0, 0.0];
+            GpuOp::Normal
+        }
+        Op::Constant { val } => {
+            u[0][0] = val.to_bits();
+            GpuOp::Constant
+        }
+        Op::TruncNormal(p) => {
+            let floats = p.to_floats();
+            for (i, chunk) in floats.chunks_exact(4).enumerate() {
+                f[i].copy_from_slice(chunk);
+            }
+            GpuOp::TruncNormal
+        }
+        Op::Diagonal(d) => {
+            let fits = |x: u64| u32::try_from(x).ok().filter(|&x| x < 1 << 31);
+            match (
+                fits(d.in_channels),
+                fits(d.spatial),
+                fits(d.centre),
+                fits(d.out_per_group),
+            ) {
+                (Some(i), Some(s), Some(c), Some(o)) => u[0] = [i.max(1), s.max(1), c, o.max(1)],
+                _ => {
+                    return Err(Error::LimitExceeded(
+                        "eye/dirac on the GPU needs dims below 2^31; use the CPU backend".into(),
+                    ))
+                }
+            }
+            GpuOp::Diagonal
+        }
+    };
+    Ok((gpu_op, f, u))
+}
+
+/// `(min_dim, o0, c0, s0)`: the diagonal rule's coordinates of a window's first element.
+fn diagonal_window_start(d: &crate::diagonal::DiagonalParams, first: u64) -> Result<[u32; 4]> {
+    let spatial = d.spatial.max(1);
+    let in_channels = d.in_channels.max(1);
+    let s0 = first % spatial;
+    let row = first / spatial;
+    let (c0, o0) = (row % in_channels, row / in_channels);
+    let min_dim = d.min_dim.min(u64::from(u32::MAX));
+    let o0 = u32::try_from(o0).map_err(|_| {
+        Error::LimitExceeded(
+            "eye/dirac on the GPU needs dim 0 below 2^32; use the CPU backend".into(),
+        )
+    })?;
+    Ok([min_dim as u32, o0, c0 as u32, s0 as u32])
+}
+
+fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::COMPUTE,
         ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only: false },
+            ty: wgpu::BufferBindingType::Storage { read_only },
             has_dynamic_offset: false,
             min_binding_size: None,
         },

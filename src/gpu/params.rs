@@ -21,16 +21,14 @@ pub struct FillParams {
     pub blocks: u32,
     /// Workgroups along x.
     pub groups_x: u32,
-    /// Constant fills: the value's bits.
-    pub constant_bits: u32,
-    /// First f32 parameter (uniform: a; normal: mean).
-    pub p0: f32,
-    /// Second f32 parameter (uniform: span; normal: std).
-    pub p1: f32,
     /// Always zero; see the shader.
     pub opaque_zero: u32,
     /// Padding to 16 bytes.
-    pub pad: u32,
+    pub pad: [u32; 4],
+    /// The operation's f32 parameters.
+    pub f: [[f32; 4]; 3],
+    /// The operation's u32 parameters.
+    pub u: [[u32; 4]; 2],
 }
 
 /// Member names and byte offsets of [`FillParams`], for the layout test.
@@ -43,11 +41,10 @@ pub const FILL_PARAMS_OFFSETS: &[(&str, u32)] = &[
     ("dst_word", 32),
     ("blocks", 36),
     ("groups_x", 40),
-    ("constant_bits", 44),
-    ("p0", 48),
-    ("p1", 52),
-    ("opaque_zero", 56),
-    ("_pad", 60),
+    ("opaque_zero", 44),
+    ("_pad", 48),
+    ("f", 64),
+    ("u", 112),
 ];
 
 #[cfg(test)]
@@ -56,7 +53,7 @@ mod tests {
 
     #[test]
     fn rust_offsets_are_the_listed_ones() {
-        assert_eq!(std::mem::size_of::<FillParams>(), 64);
+        assert_eq!(std::mem::size_of::<FillParams>(), 144);
         let p = FillParams::default();
         let base = &p as *const _ as usize;
         let fields = [
@@ -68,11 +65,10 @@ mod tests {
             &p.dst_word as *const _ as usize,
             &p.blocks as *const _ as usize,
             &p.groups_x as *const _ as usize,
-            &p.constant_bits as *const _ as usize,
-            &p.p0 as *const _ as usize,
-            &p.p1 as *const _ as usize,
             &p.opaque_zero as *const _ as usize,
             &p.pad as *const _ as usize,
+            &p.f as *const _ as usize,
+            &p.u as *const _ as usize,
         ];
         for (field, (name, offset)) in fields.iter().zip(FILL_PARAMS_OFFSETS) {
             assert_eq!((field - base) as u32, *offset, "{name}");

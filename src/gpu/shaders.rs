@@ -18,6 +18,8 @@ pub const FILES: &[(&str, &str)] = &[
     ("philox.wgsl", PHILOX),
     ("mathf.wgsl", MATHF),
     ("values.wgsl", VALUES),
+    ("quantile.wgsl", QUANTILE),
+    ("trunc_normal.wgsl", TRUNC_NORMAL),
     ("fill.wgsl", FILL),
     ("philox_kat.wgsl", PHILOX_KAT),
 ];
@@ -27,6 +29,8 @@ const MULHILO_EMULATED: &str = include_str!("../../shaders/mulhilo_emulated.wgsl
 const PHILOX: &str = include_str!("../../shaders/philox.wgsl");
 const MATHF: &str = include_str!("../../shaders/mathf.wgsl");
 const VALUES: &str = include_str!("../../shaders/values.wgsl");
+const QUANTILE: &str = include_str!("../../shaders/quantile.wgsl");
+const TRUNC_NORMAL: &str = include_str!("../../shaders/trunc_normal.wgsl");
 const FILL: &str = include_str!("../../shaders/fill.wgsl");
 const PHILOX_KAT: &str = include_str!("../../shaders/philox_kat.wgsl");
 
@@ -39,7 +43,16 @@ fn mulhilo(multiply: Multiply) -> &'static str {
 
 /// The fill module (entry point `fill`) for a multiply variant.
 pub fn fill_module(multiply: Multiply) -> String {
-    [mulhilo(multiply), PHILOX, MATHF, VALUES, FILL].join("\n")
+    [
+        mulhilo(multiply),
+        PHILOX,
+        MATHF,
+        VALUES,
+        QUANTILE,
+        TRUNC_NORMAL,
+        FILL,
+    ]
+    .join("\n")
 }
 
 /// The known-answer module (entry point `philox_kat`) for a multiply variant.
