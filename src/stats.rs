@@ -60,6 +60,8 @@ pub fn log_ndtr(x: f64) -> f64 {
     let z = x / std::f64::consts::SQRT_2;
     if x == f64::INFINITY {
         0.0
+    } else if x == f64::NEG_INFINITY {
+        f64::NEG_INFINITY
     } else if x > 0.0 {
         (-normal_cdf(-x, 0.0, 1.0)).ln_1p()
     } else if z < -2.5 {

@@ -2,6 +2,8 @@
 
 mod device;
 mod fill;
+mod plan;
+mod scheme_args;
 mod stream;
 
 use clap::{Parser, Subcommand};
@@ -18,6 +20,10 @@ pub struct Cli {
 enum Command {
     /// Fill one tensor with a scheme and write it to a safetensors file.
     Fill(fill::FillArgs),
+    /// Print a scheme's resolved numbers for a shape (fan_in, fan_out, gain, std, bound).
+    Plan(plan::PlanArgs),
+    /// Print torch.nn.init.calculate_gain(NONLINEARITY, param).
+    Gain(plan::GainArgs),
     /// Write the raw u32 words of a stream, little-endian, to stdout.
     Stream(stream::StreamArgs),
     /// List the GPU adapters found, best first.
@@ -29,6 +35,8 @@ pub fn run(cli: Cli) -> nninit::Result<()> {
     match cli.command {
         Command::Fill(args) => fill::run(args),
         Command::Stream(args) => stream::run(args),
+        Command::Plan(args) => plan::run(args),
+        Command::Gain(args) => plan::gain(args),
         Command::Adapters => device::list_adapters(),
     }
 }

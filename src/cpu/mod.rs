@@ -2,7 +2,11 @@
 
 mod kernel;
 
+use crate::error::Result;
 use crate::fill::Fill;
+use crate::planner::Plan;
+use crate::prepared::Prepared;
+use crate::stream::Stream;
 
 /// Elements below which a fill runs on the calling thread alone.
 const MIN_ELEMENTS_PER_THREAD: usize = 1 << 16;
@@ -52,6 +56,42 @@ impl CpuBackend {
     /// Writes logical elements `first .. first + out.len()` of `fill` into `out`, as f32.
     pub fn fill_f32(&self, out: &mut [f32], first: u64, fill: &Fill) {
         self.fill_words(bytemuck::cast_slice_mut(out), first, fill)
+    }
+
+    /// Writes logical elements `first .. first + out.len()` of a planned tensor into `out`.
+    ///
+    /// ```
+    /// use nninit::{cpu::CpuBackend, Init, Plan, Stream};
+    /// let plan = Plan::new(&Init::kaiming_uniform(0.0, "fan_in", "leaky_relu"), &[16, 8])?;
+    /// let mut w = vec![0f32; 128];
+    /// CpuBackend::new().init_f32(&mut w, 0, &plan, Stream::new(3, 0))?;
+    /// let bound = plan.bound.unwrap() as f32;
+    /// assert!(w.iter().all(|x| x.abs() <= bound));
+    /// # Ok::<(), nninit::Error>(())
+    /// ```
+    pub fn init_f32(&self, out: &mut [f32], first: u64, plan: &Plan, stream: Stream) -> Result<()> {
+        crate::prepared::check_range(first, out.len() as u64, plan.elements())?;
+        self.fill_prepared(out, first, &Prepared::new(plan, stream)?);
+        Ok(())
+    }
+
+    /// Writes logical elements `first .. first + out.len()` of a prepared tensor into `out`.
+    pub fn fill_prepared(&self, out: &mut [f32], first: u64, prepared: &Prepared) {
+        match prepared {
+            Prepared::Elementwise(fill) => self.fill_f32(out, first, fill),
+            Prepared::Matrix(matrix) => {
+                out.copy_from_slice(&matrix[first as usize..first as usize + out.len()])
+            }
+            Prepared::Sparse { fill, mask } => {
+                self.fill_f32(out, first, fill);
+                for (k, x) in out.iter_mut().enumerate() {
+                    if mask.is_zero(first + k as u64) {
+                        *x = 0.0;
+                    }
+                }
+            }
+            Prepared::Nothing => {}
+        }
     }
 
     /// Writes the 32-bit outputs (f32 bit patterns, or raw words for [`Fill::raw_bits`]) of logical

@@ -3,6 +3,9 @@
 use super::filler::{FillTarget, GpuFiller};
 use crate::error::{Error, Result};
 use crate::fill::Fill;
+use crate::planner::Plan;
+use crate::prepared::{check_range, Prepared};
+use crate::stream::Stream;
 
 /// Largest device buffer [`GpuContext::fill_to_host`] allocates at once.
 const HOST_FILL_CHUNK: u64 = 256 << 20;
@@ -120,6 +123,27 @@ impl GpuContext {
     /// Fills logical elements `elements` on the GPU and copies them to host memory, through a
     /// device buffer of bounded size (at most 256 MiB, and within the adapter's limits).
     pub fn fill_to_host(&self, fill: &Fill, elements: std::ops::Range<u64>) -> Result<Vec<u32>> {
+        self.prepared_to_host(&Prepared::Elementwise(*fill), elements)
+    }
+
+    /// Initializes logical elements `elements` of a planned tensor on the GPU and copies them to
+    /// host memory, as [`GpuContext::fill_to_host`]; host-side work is done once.
+    pub fn init_to_host(
+        &self,
+        plan: &Plan,
+        stream: Stream,
+        elements: std::ops::Range<u64>,
+    ) -> Result<Vec<u32>> {
+        let count = elements.end.saturating_sub(elements.start);
+        check_range(elements.start, count, plan.elements())?;
+        self.prepared_to_host(&Prepared::new(plan, stream)?, elements)
+    }
+
+    fn prepared_to_host(
+        &self,
+        prepared: &Prepared,
+        elements: std::ops::Range<u64>,
+    ) -> Result<Vec<u32>> {
         let count = elements.end.saturating_sub(elements.start);
         let mut out = Vec::new();
         out.try_reserve_exact(count as usize).map_err(|e| {
@@ -141,7 +165,10 @@ impl GpuContext {
                 byte_offset: 0,
                 elements: at..at + n,
             };
-            self.filler.fill(&self.device, &self.queue, &target, fill)?;
+            super::submit_and_wait(&self.device, &self.queue, |encoder| {
+                self.filler
+                    .record_prepared(&self.device, encoder, &target, prepared)
+            })?;
             let bytes = super::read_buffer(&self.device, &self.queue, &buffer, 0..n * 4)?;
             out.extend(
                 bytes

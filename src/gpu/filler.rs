@@ -9,7 +9,10 @@ use super::shaders::{self, Multiply};
 use super::windows::{plan_windows, WindowLimits, ELEMENT_BYTES};
 use crate::error::{Error, Result};
 use crate::fill::{Fill, Op};
+use crate::planner::Plan;
+use crate::prepared::{check_range, Prepared};
 use crate::stream::split_u64;
+use crate::stream::Stream;
 
 /// The per-op pipeline index. Keep in sync with the `OP_*` constants in `shaders/fill.wgsl`.
 #[derive(Clone, Copy, Debug)]
@@ -384,6 +387,92 @@ impl GpuFiller {
         Ok((buffer, offset, size, Some(start as u32)))
     }
 
+    /// Records the initialization of a planned tensor's elements `target.elements` (no submit).
+    ///
+    /// Element-wise schemes run entirely on the GPU. Orthogonal computes its matrix on the CPU and
+    /// the kernel copies the target's slice from an upload; sparse computes its zero mask (one bit
+    /// per element) on the CPU and the kernel writes the normal values and the zeros.
+    pub fn record_init(
+        &self,
+        device: &wgpu::Device,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &FillTarget<'_>,
+        plan: &Plan,
+        stream: Stream,
+    ) -> Result<()> {
+        let count = target.elements.end.saturating_sub(target.elements.start);
+        check_range(target.elements.start, count, plan.elements())?;
+        self.record_prepared(device, encoder, target, &Prepared::new(plan, stream)?)
+    }
+
+    /// Records a prepared tensor's elements `target.elements` (no submit).
+    pub fn record_prepared(
+        &self,
+        device: &wgpu::Device,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &FillTarget<'_>,
+        prepared: &Prepared,
+    ) -> Result<()> {
+        target.check()?;
+        let range = target.elements.clone();
+        if range.is_empty() {
+            return Ok(());
+        }
+        match prepared {
+            Prepared::Elementwise(fill) => self.record(device, encoder, target, fill),
+            Prepared::Matrix(matrix) => {
+                let slice = matrix
+                    .get(range.start as usize..range.end as usize)
+                    .ok_or_else(|| {
+                        Error::InvalidShape(format!(
+                            "elements {range:?} are outside the {}-element matrix",
+                            matrix.len()
+                        ))
+                    })?;
+                let source = upload(device, "nninit orthogonal", bytemuck::cast_slice(slice));
+                let fill = Fill::raw_bits(Stream::default());
+                let aux = Aux::Copy {
+                    source: &source,
+                    source_first: range.start,
+                };
+                self.record_with_aux(device, encoder, target, &fill, aux)
+            }
+            Prepared::Sparse { fill, mask } => {
+                let bits = upload(
+                    device,
+                    "nninit sparse mask",
+                    bytemuck::cast_slice(&mask.bits),
+                );
+                let Op::Normal { std, .. } = fill.op else {
+                    return Err(Error::InvalidParameter(
+                        "sparse values must be normal".into(),
+                    ));
+                };
+                let aux = Aux::Mask {
+                    bits: &bits,
+                    zeros_marked: mask.zeros_marked,
+                    std,
+                };
+                self.record_with_aux(device, encoder, target, fill, aux)
+            }
+            Prepared::Nothing => Ok(()),
+        }
+    }
+
+    /// Initializes a planned tensor's elements `target.elements`, submits and waits.
+    pub fn init(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        target: &FillTarget<'_>,
+        plan: &Plan,
+        stream: Stream,
+    ) -> Result<()> {
+        super::submit_and_wait(device, queue, |encoder| {
+            self.record_init(device, encoder, target, plan, stream)
+        })
+    }
+
     /// Records `fill` into `target`, submits it and waits for the GPU to finish.
     ///
     /// Validation and out-of-memory errors come back as [`Error::Gpu`].
@@ -515,6 +604,17 @@ fn diagonal_window_start(d: &crate::diagonal::DiagonalParams, first: u64) -> Res
         )
     })?;
     Ok([min_dim as u32, o0, c0 as u32, s0 as u32])
+}
+
+/// A read-only storage buffer holding `bytes` (at least 16 bytes), created mapped: no queue needed.
+fn upload(device: &wgpu::Device, label: &str, bytes: &[u8]) -> wgpu::Buffer {
+    let mut contents = bytes.to_vec();
+    contents.resize(bytes.len().next_multiple_of(4).max(16), 0);
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(label),
+        contents: &contents,
+        usage: wgpu::BufferUsages::STORAGE,
+    })
 }
 
 fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {

@@ -1,0 +1,144 @@
+//! The scheme and its parameters on the command line, by PyTorch's names and defaults.
+
+use nninit::{Error, Init};
+
+/// The schemes of `torch.nn.init`, as the CLI names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum SchemeName {
+    Uniform,
+    Normal,
+    TruncNormal,
+    Constant,
+    Ones,
+    Zeros,
+    Eye,
+    Dirac,
+    XavierUniform,
+    XavierNormal,
+    KaimingUniform,
+    KaimingNormal,
+    Orthogonal,
+    Sparse,
+}
+
+/// A scheme and its parameters (PyTorch's names; unset ones take PyTorch's defaults).
+#[derive(Debug, clap::Args)]
+pub struct SchemeArgs {
+    /// The scheme, as torch.nn.init names it (without the trailing underscore).
+    #[arg(value_enum)]
+    pub scheme: SchemeName,
+    /// uniform / trunc_normal: lower bound; kaiming: negative slope of the rectifier.
+    #[arg(long, allow_hyphen_values = true)]
+    a: Option<f64>,
+    /// uniform / trunc_normal: upper bound.
+    #[arg(long, allow_hyphen_values = true)]
+    b: Option<f64>,
+    /// normal / trunc_normal: mean.
+    #[arg(long, allow_hyphen_values = true)]
+    mean: Option<f64>,
+    /// normal / trunc_normal / sparse: standard deviation.
+    #[arg(long, allow_hyphen_values = true)]
+    std: Option<f64>,
+    /// constant: the value.
+    #[arg(long, allow_hyphen_values = true)]
+    val: Option<f64>,
+    /// xavier / orthogonal: gain.
+    #[arg(long, allow_hyphen_values = true)]
+    gain: Option<f64>,
+    /// kaiming: fan_in or fan_out.
+    #[arg(long)]
+    mode: Option<String>,
+    /// kaiming: the nonlinearity after the layer (as calculate_gain names it).
+    #[arg(long)]
+    nonlinearity: Option<String>,
+    /// dirac: groups.
+    #[arg(long)]
+    groups: Option<u64>,
+    /// sparse: fraction of each column set to zero.
+    #[arg(long, allow_hyphen_values = true)]
+    sparsity: Option<f64>,
+}
+
+impl SchemeArgs {
+    /// The `Init`; a parameter the scheme does not take is an error.
+    pub fn init(&self) -> nninit::Result<Init> {
+        use SchemeName::*;
+        let given = [
+            ("--a", self.a.is_some()),
+            ("--b", self.b.is_some()),
+            ("--mean", self.mean.is_some()),
+            ("--std", self.std.is_some()),
+            ("--val", self.val.is_some()),
+            ("--gain", self.gain.is_some()),
+            ("--mode", self.mode.is_some()),
+            ("--nonlinearity", self.nonlinearity.is_some()),
+            ("--groups", self.groups.is_some()),
+            ("--sparsity", self.sparsity.is_some()),
+        ];
+        let takes: &[&str] = match self.scheme {
+            Uniform => &["--a", "--b"],
+            Normal => &["--mean", "--std"],
+            TruncNormal => &["--mean", "--std", "--a", "--b"],
+            Constant => &["--val"],
+            Ones | Zeros | Eye => &[],
+            Dirac => &["--groups"],
+            XavierUniform | XavierNormal | Orthogonal => &["--gain"],
+            KaimingUniform | KaimingNormal => &["--a", "--mode", "--nonlinearity"],
+            Sparse => &["--sparsity", "--std"],
+        };
+        if let Some((flag, _)) = given
+            .iter()
+            .find(|(flag, set)| *set && !takes.contains(flag))
+        {
+            return Err(Error::InvalidParameter(format!(
+                "{flag} does not apply to {}",
+                self.name()
+            )));
+        }
+        let mode = self.mode.as_deref().unwrap_or("fan_in");
+        let nonlinearity = self.nonlinearity.as_deref().unwrap_or("leaky_relu");
+        Ok(match self.scheme {
+            Uniform => Init::uniform(self.a.unwrap_or(0.0), self.b.unwrap_or(1.0)),
+            Normal => Init::normal(self.mean.unwrap_or(0.0), self.std.unwrap_or(1.0)),
+            TruncNormal => Init::trunc_normal(
+                self.mean.unwrap_or(0.0),
+                self.std.unwrap_or(1.0),
+                self.a.unwrap_or(-2.0),
+                self.b.unwrap_or(2.0),
+            ),
+            Constant => Init::Constant {
+                val: self
+                    .val
+                    .ok_or_else(|| Error::InvalidParameter("constant needs --val".into()))?,
+            },
+            Ones => Init::Ones,
+            Zeros => Init::Zeros,
+            Eye => Init::Eye,
+            Dirac => Init::Dirac {
+                groups: self.groups.unwrap_or(1),
+            },
+            XavierUniform => Init::xavier_uniform(self.gain.unwrap_or(1.0)),
+            XavierNormal => Init::xavier_normal(self.gain.unwrap_or(1.0)),
+            KaimingUniform => Init::kaiming_uniform(self.a.unwrap_or(0.0), mode, nonlinearity),
+            KaimingNormal => Init::kaiming_normal(self.a.unwrap_or(0.0), mode, nonlinearity),
+            Orthogonal => Init::Orthogonal {
+                gain: self.gain.unwrap_or(1.0),
+            },
+            Sparse => Init::Sparse {
+                sparsity: self
+                    .sparsity
+                    .ok_or_else(|| Error::InvalidParameter("sparse needs --sparsity".into()))?,
+                std: self.std.unwrap_or(0.01),
+            },
+        })
+    }
+
+    fn name(&self) -> String {
+        use clap::ValueEnum;
+        self.scheme
+            .to_possible_value()
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,87 @@
+//! `sparse_`: normal values with exactly `ceil(sparsity * rows)` zeros in every column.
+//!
+//! Values are the stream's `normal(0, std)` values (element `r * cols + c`, as a normal fill).
+//! Each column's zero rows are a uniformly random subset, drawn by Floyd's algorithm from the same
+//! stream's raw words after the tensor: with `n = rows * cols` and `k` the smaller of the zero
+//! count and the non-zero count, draw `m` (`0 <= m < k`) of column `c` uses the words at stream
+//! positions `n + c * rows + 2m` (high) and `+ 2m + 1` (low), and the integer in `[0, j]` is
+//! `((high << 32 | low) * (j + 1)) >> 64` (bias below `rows / 2^64`). When the zeros are the
+//! majority, the drawn rows are the non-zero ones. Columns are drawn in parallel.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::cpu::CpuBackend;
+use crate::error::{Error, Result};
+use crate::fill::Fill;
+use crate::stream::Stream;
+
+/// One bit per element of a `rows x cols` tensor (row-major): set for the drawn rows of each column.
+#[derive(Clone, Debug)]
+pub struct SparseMask {
+    /// The bitmap, bit `i % 32` of word `i / 32` for element `i`.
+    pub bits: Vec<u32>,
+    /// Whether a set bit marks a zero (else it marks a non-zero).
+    pub zeros_marked: bool,
+}
+
+impl SparseMask {
+    /// Whether element `i` is zero.
+    pub fn is_zero(&self, i: u64) -> bool {
+        ((self.bits[(i / 32) as usize] >> (i % 32)) & 1 == 1) == self.zeros_marked
+    }
+}
+
+/// The zero mask of `sparse_` for a `rows x cols` tensor with `zeros_per_column` zeros per column.
+pub fn sparse_mask(
+    rows: u64,
+    cols: u64,
+    zeros_per_column: u64,
+    stream: Stream,
+) -> Result<SparseMask> {
+    let n = rows
+        .checked_mul(cols)
+        .filter(|&n| n < 1 << 40)
+        .ok_or_else(|| {
+            Error::LimitExceeded(format!("sparse: a {rows} x {cols} mask is too large"))
+        })?;
+    let zeros_marked = zeros_per_column <= rows - zeros_per_column;
+    let k = zeros_per_column.min(rows - zeros_per_column);
+    let bits: Vec<AtomicU32> = (0..n.div_ceil(32)).map(|_| AtomicU32::new(0)).collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .min(cols.max(1) as usize);
+    let per_thread = cols.div_ceil(threads as u64);
+    let raw = Fill::raw_bits(stream);
+    let single = CpuBackend::with_threads(1);
+    std::thread::scope(|scope| {
+        for t in 0..threads as u64 {
+            let bits = &bits;
+            let single = &single;
+            scope.spawn(move || {
+                let mut words = vec![0u32; 2 * k as usize];
+                let mut taken = vec![0u64; rows.div_ceil(64) as usize];
+                for c in t * per_thread..((t + 1) * per_thread).min(cols) {
+                    single.fill_words(&mut words, n + c * rows, &raw);
+                    taken.fill(0);
+                    for (m, pair) in words.chunks_exact(2).enumerate() {
+                        let j = rows - k + m as u64;
+                        let x = (u64::from(pair[0]) << 32) | u64::from(pair[1]);
+                        let t = ((u128::from(x) * u128::from(j + 1)) >> 64) as u64;
+                        let row = if taken[(t / 64) as usize] >> (t % 64) & 1 == 1 {
+                            j
+                        } else {
+                            t
+                        };
+                        taken[(row / 64) as usize] |= 1 << (row % 64);
+                        let i = row * cols + c;
+                        bits[(i / 32) as usize].fetch_or(1 << (i % 32), Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    Ok(SparseMask {
+        bits: bits.into_iter().map(AtomicU32::into_inner).collect(),
+        zeros_marked,
+    })
+}
