@@ -8,7 +8,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nninit::cpu::CpuBackend;
 use nninit::gpu::{adapters, describe, FillTarget, GpuContext};
-use nninit::{Fill, Scheme, Stream};
+use nninit::{Fill, Init, Plan, Scheme, Stream};
 use rand::{Rng, SeedableRng};
 
 fn bytes() -> usize {
@@ -92,5 +92,57 @@ fn gpu(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, cpu, gpu);
+/// The schemes that are not element-wise, at the sizes.
+fn structured(c: &mut Criterion) {
+    let mut group = c.benchmark_group("structured");
+    group.sample_size(10);
+    let cpu = CpuBackend::new();
+    for n in [512usize, 2048, 4096] {
+        let plan = Plan::new(&Init::Orthogonal { gain: 1.0 }, &[n, n]).unwrap();
+        let mut out = vec![0f32; n * n];
+        group.bench_function(format!("orthogonal {n}x{n} (cpu)"), |b| {
+            b.iter(|| cpu.init_f32(&mut out, 0, &plan, Stream::new(1, 0)).unwrap())
+        });
+    }
+    let plan = Plan::new(
+        &Init::Sparse {
+            sparsity: 0.9,
+            std: 0.01,
+        },
+        &[4096, 4096],
+    )
+    .unwrap();
+    let mut out = vec![0f32; 4096 * 4096];
+    group.bench_function("sparse 4096x4096 0.9 (cpu)", |b| {
+        b.iter(|| cpu.init_f32(&mut out, 0, &plan, Stream::new(1, 0)).unwrap())
+    });
+    for adapter in adapters() {
+        let ctx = GpuContext::from_adapter(&adapter, adapter.limits()).expect("device");
+        let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("bench sparse"),
+            size: 4096 * 4096 * 4,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        group.bench_function(
+            format!("sparse 4096x4096 0.9 ({})", describe(&ctx.info)),
+            |b| {
+                b.iter(|| {
+                    ctx.filler
+                        .init(
+                            &ctx.device,
+                            &ctx.queue,
+                            &FillTarget::whole(&buffer),
+                            &plan,
+                            Stream::new(1, 0),
+                        )
+                        .unwrap()
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, cpu, gpu, structured);
 criterion_main!(benches);

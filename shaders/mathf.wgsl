@@ -42,7 +42,7 @@ fn mathf_exp(x: f32) -> f32 {
     p = p * r + 8.333452e-3;
     p = p * r + 4.1665796e-2;
     p = p * r + 1.6666665e-1;
-    p = p * r + 5.0000001e-1;
+    p = p * r + 0.5;
     let y = p * z + r + 1.0;
     return y * bitcast<f32>(u32(i32(n) + 127) << 23u);
 }

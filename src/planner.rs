@@ -178,7 +178,7 @@ impl Plan {
                         "Only tensors with 3, 4, or 5 dimensions are supported".into(),
                     ));
                 }
-                if shape[0] as u64 % groups != 0 {
+                if !(shape[0] as u64).is_multiple_of(*groups) {
                     return Err(Error::InvalidShape(
                         "dim 0 must be divisible by groups".into(),
                     ));

@@ -8,8 +8,6 @@
 //! `((high << 32 | low) * (j + 1)) >> 64` (bias below `rows / 2^64`). When the zeros are the
 //! majority, the drawn rows are the non-zero ones. Columns are drawn in parallel.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use crate::cpu::CpuBackend;
 use crate::error::{Error, Result};
 use crate::fill::Fill;
@@ -25,6 +23,25 @@ pub struct SparseMask {
 }
 
 impl SparseMask {
+    /// Zeroes the masked elements of `out`, which holds elements `first .. first + out.len()`.
+    pub fn zero_out(&self, out: &mut [u32], first: u64) {
+        let mut k = 0usize;
+        // Element by element up to a word boundary, then 32 at a time.
+        while k < out.len() && !(first + k as u64).is_multiple_of(32) {
+            if self.is_zero(first + k as u64) {
+                out[k] = 0;
+            }
+            k += 1;
+        }
+        for (j, part) in out[k..].chunks_mut(32).enumerate() {
+            let word = self.bits[((first + k as u64) / 32) as usize + j];
+            let zeros = if self.zeros_marked { word } else { !word };
+            for (b, x) in part.iter_mut().enumerate() {
+                *x = if zeros >> b & 1 == 1 { 0 } else { *x };
+            }
+        }
+    }
+
     /// Whether element `i` is zero.
     pub fn is_zero(&self, i: u64) -> bool {
         ((self.bits[(i / 32) as usize] >> (i % 32)) & 1 == 1) == self.zeros_marked
@@ -46,42 +63,70 @@ pub fn sparse_mask(
         })?;
     let zeros_marked = zeros_per_column <= rows - zeros_per_column;
     let k = zeros_per_column.min(rows - zeros_per_column);
-    let bits: Vec<AtomicU32> = (0..n.div_ceil(32)).map(|_| AtomicU32::new(0)).collect();
+    let words_total = n.div_ceil(32) as usize;
+    // Each thread holds a whole bitmap: at most 256 MiB of them together.
     let threads = std::thread::available_parallelism()
         .map_or(1, |t| t.get())
-        .min(cols.max(1) as usize);
+        .min(cols.max(1) as usize)
+        .min(((256usize << 20) / (words_total * 4).max(1)).max(1));
     let per_thread = cols.div_ceil(threads as u64);
     let raw = Fill::raw_bits(stream);
-    let single = CpuBackend::with_threads(1);
-    std::thread::scope(|scope| {
-        for t in 0..threads as u64 {
-            let bits = &bits;
-            let single = &single;
-            scope.spawn(move || {
-                let mut words = vec![0u32; 2 * k as usize];
-                let mut taken = vec![0u64; rows.div_ceil(64) as usize];
-                for c in t * per_thread..((t + 1) * per_thread).min(cols) {
-                    single.fill_words(&mut words, n + c * rows, &raw);
-                    taken.fill(0);
-                    for (m, pair) in words.chunks_exact(2).enumerate() {
-                        let j = rows - k + m as u64;
-                        let x = (u64::from(pair[0]) << 32) | u64::from(pair[1]);
-                        let t = ((u128::from(x) * u128::from(j + 1)) >> 64) as u64;
-                        let row = if taken[(t / 64) as usize] >> (t % 64) & 1 == 1 {
-                            j
-                        } else {
-                            t
-                        };
-                        taken[(row / 64) as usize] |= 1 << (row % 64);
-                        let i = row * cols + c;
-                        bits[(i / 32) as usize].fetch_or(1 << (i % 32), Ordering::Relaxed);
-                    }
-                }
-            });
-        }
+    // Each thread draws its columns into a bitmap of its own (no atomics), merged by OR after.
+    let partial: Vec<Vec<u32>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads as u64)
+            .map(|t| {
+                let raw = &raw;
+                scope.spawn(move || {
+                    let columns = t * per_thread..((t + 1) * per_thread).min(cols);
+                    draw_columns(rows, cols, k, n, columns, raw, words_total)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("sparse mask thread"))
+            .collect()
     });
-    Ok(SparseMask {
-        bits: bits.into_iter().map(AtomicU32::into_inner).collect(),
-        zeros_marked,
-    })
+    let mut partial = partial.into_iter();
+    let mut bits = partial.next().unwrap_or_else(|| vec![0; words_total]);
+    for other in partial {
+        for (word, o) in bits.iter_mut().zip(&other) {
+            *word |= o;
+        }
+    }
+    Ok(SparseMask { bits, zeros_marked })
+}
+
+/// Floyd's draws for `columns`, into a fresh bitmap of `words_total` words.
+fn draw_columns(
+    rows: u64,
+    cols: u64,
+    k: u64,
+    n: u64,
+    columns: std::ops::Range<u64>,
+    raw: &Fill,
+    words_total: usize,
+) -> Vec<u32> {
+    let single = CpuBackend::with_threads(1);
+    let mut bits = vec![0u32; words_total];
+    let mut words = vec![0u32; 2 * k as usize];
+    let mut taken = vec![0u64; rows.div_ceil(64) as usize];
+    for c in columns {
+        single.fill_words(&mut words, n + c * rows, raw);
+        taken.fill(0);
+        for (m, pair) in words.chunks_exact(2).enumerate() {
+            let j = rows - k + m as u64;
+            let x = (u64::from(pair[0]) << 32) | u64::from(pair[1]);
+            let t = ((u128::from(x) * u128::from(j + 1)) >> 64) as u64;
+            let row = if taken[(t / 64) as usize] >> (t % 64) & 1 == 1 {
+                j
+            } else {
+                t
+            };
+            taken[(row / 64) as usize] |= 1 << (row % 64);
+            let i = row * cols + c;
+            bits[(i / 32) as usize] |= 1 << (i % 32);
+        }
+    }
+    bits
 }

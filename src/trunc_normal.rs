@@ -51,7 +51,7 @@ impl TruncNormalParams {
     /// The constants for `trunc_normal_(mean, std, a, b)`.
     pub fn new(mean: f64, std: f64, a: f64, b: f64) -> Result<Self> {
         let bad = |m: String| Err(Error::InvalidParameter(m));
-        if !mean.is_finite() || !(std.is_finite() && std > 0.0) {
+        if !mean.is_finite() || !std.is_finite() || std <= 0.0 {
             return bad(format!("trunc_normal_ expects a finite mean and std > 0, but found mean={mean} and std={std}"));
         }
         if a.is_nan() || b.is_nan() || a >= b {

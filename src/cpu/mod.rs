@@ -83,12 +83,10 @@ impl CpuBackend {
                 out.copy_from_slice(&matrix[first as usize..first as usize + out.len()])
             }
             Prepared::Sparse { fill, mask } => {
-                self.fill_f32(out, first, fill);
-                for (k, x) in out.iter_mut().enumerate() {
-                    if mask.is_zero(first + k as u64) {
-                        *x = 0.0;
-                    }
-                }
+                self.for_each_chunk(bytemuck::cast_slice_mut(out), first, |part, part_first| {
+                    kernel::fill_words(part, part_first, fill);
+                    mask.zero_out(part, part_first);
+                });
             }
             Prepared::Nothing => {}
         }
@@ -97,20 +95,29 @@ impl CpuBackend {
     /// Writes the 32-bit outputs (f32 bit patterns, or raw words for [`Fill::raw_bits`]) of logical
     /// elements `first .. first + out.len()` into `out`.
     pub fn fill_words(&self, out: &mut [u32], first: u64, fill: &Fill) {
+        self.for_each_chunk(out, first, |part, part_first| {
+            kernel::fill_words(part, part_first, fill)
+        });
+    }
+
+    /// Runs `work(part, first element of part)` over `out` split across the threads, in chunks
+    /// that start on a multiple of 32 elements (whole Philox blocks, whole mask words) after a
+    /// short unaligned head.
+    fn for_each_chunk(&self, out: &mut [u32], first: u64, work: impl Fn(&mut [u32], u64) + Sync) {
         let threads = self.threads.min(out.len() / MIN_ELEMENTS_PER_THREAD).max(1);
         if threads == 1 {
-            return kernel::fill_words(out, first, fill);
+            return work(out, first);
         }
-        // Chunks of whole blocks, so no thread recomputes a block another one computes.
-        let chunk = out.len().div_ceil(threads).next_multiple_of(4);
-        let lead = ((4 - first % 4) % 4) as usize;
+        let chunk = out.len().div_ceil(threads).next_multiple_of(32);
+        let lead = ((32 - first % 32) % 32) as usize;
         let (head, rest) = out.split_at_mut(lead.min(out.len()));
-        kernel::fill_words(head, first, fill);
+        work(head, first);
         let rest_first = first + head.len() as u64;
+        let work = &work;
         std::thread::scope(|scope| {
             for (i, part) in rest.chunks_mut(chunk).enumerate() {
                 let part_first = rest_first + (i * chunk) as u64;
-                scope.spawn(move || kernel::fill_words(part, part_first, fill));
+                scope.spawn(move || work(part, part_first));
             }
         });
     }

@@ -545,7 +545,10 @@ impl GpuFiller {
 }
 
 /// The pipeline and the f32 / u32 parameter vectors of an operation.
-fn op_parameters(op: &Op) -> Result<(GpuOp, [[f32; 4]; 3], [[u32; 4]; 2])> {
+/// An operation's pipeline with its f32 and u32 parameter vectors.
+type OpParameters = (GpuOp, [[f32; 4]; 3], [[u32; 4]; 2]);
+
+fn op_parameters(op: &Op) -> Result<OpParameters> {
     let mut f = [[0f32; 4]; 3];
     let mut u = [[0u32; 4]; 2];
     let gpu_op = match *op {
