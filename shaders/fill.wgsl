@@ -1,6 +1,6 @@
-// The fill kernel: one invocation per Philox block, writing the block's elements that fall in
-// this dispatch's range. Needs philox.wgsl, mathf.wgsl, values.wgsl, quantile.wgsl and
-// trunc_normal.wgsl.
+// The fill kernel: each invocation writes four slots of its window (see src/gpu/windows.rs),
+// evaluating each Philox block once. Needs philox.wgsl, mathf.wgsl, values.wgsl, quantile.wgsl,
+// trunc_normal.wgsl and dtype.wgsl.
 //
 // The dispatch may be 2-D (x * y workgroups); the linear workgroup index is rebuilt from
 // `groups_x` in the parameters, never from @builtin(num_workgroups) (0 on some backends).
@@ -22,22 +22,26 @@ override WG_SIZE: u32 = 256u;
 struct FillParams {
     key: vec2<u32>,
     stream: vec2<u32>,
-    // Logical block of the first invocation (u64 as lo, hi).
-    first_block: vec2<u32>,
-    // Position of the first element inside the first block (0..3).
+    // Logical index of the window's first element (u64 as lo, hi).
+    first_element: vec2<u32>,
+    // Slot of the first element in invocation 0 (see src/gpu/windows.rs).
     lead: u32,
     // Elements to write.
     count: u32,
-    // Index in `dst` of the first element.
+    // Index in `dst` of the word holding the first element.
     dst_word: u32,
-    // Invocations with work (blocks).
-    blocks: u32,
+    // Invocations with work.
+    invocations: u32,
     // Workgroups along x.
     groups_x: u32,
     // Always 0. Read at run time, it keeps the compiler from fusing a product into an FMA, so
     // values round exactly as on the CPU.
     opaque_zero: u32,
-    _pad: vec4<u32>,
+    // DTYPE_F32, DTYPE_F16 or DTYPE_BF16 (dtype.wgsl).
+    dtype: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
     // The operation's f32 parameters: uniform (a, span), normal (mean, std), trunc_normal (all).
     f: array<vec4<f32>, 3>,
     // The operation's u32 parameters: constant (bits); diagonal (in, spatial, centre,
@@ -110,34 +114,75 @@ fn diagonal_value(rel: u32) -> u32 {
     return select(0u, 0x3f800000u, one);
 }
 
+// The last Philox block evaluated by this invocation, and its values.
+var<private> cached_block: vec2<u32>;
+var<private> cached_valid: bool;
+var<private> cached_values: vec4<u32>;
+
+// The f32 bits of element `s` of the window (0 <= s < count).
+fn element_bits(s: u32) -> u32 {
+    switch OP {
+        case OP_CONSTANT: {
+            return params.u[0].x;
+        }
+        case OP_DIAGONAL: {
+            return diagonal_value(s);
+        }
+        case OP_COPY: {
+            return aux[params.u[0].x + s];
+        }
+        default: {}
+    }
+    // Logical index first_element + s, as u64, and its Philox block.
+    let lo = params.first_element.x + s;
+    let hi = params.first_element.y + select(0u, 1u, lo < s);
+    let block = vec2<u32>((lo >> 2u) | (hi << 30u), hi >> 2u);
+    if !cached_valid || any(block != cached_block) {
+        cached_block = block;
+        cached_valid = true;
+        let ctr = vec4<u32>(block.x, block.y, params.stream.x, params.stream.y);
+        cached_values = block_values(philox4x32_10(ctr, params.key));
+    }
+    if OP == OP_SPARSE && masked_zero(s) {
+        return 0u;
+    }
+    return cached_values[lo & 3u];
+}
+
 @compute @workgroup_size(WG_SIZE)
 fn fill(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let t = (wg.y * params.groups_x + wg.x) * WG_SIZE + lid;
-    if t >= params.blocks {
+    if t >= params.invocations {
         return;
     }
-    var values: vec4<u32>;
-    if OP == OP_CONSTANT {
-        values = vec4<u32>(params.u[0].x);
-    } else if OP != OP_DIAGONAL && OP != OP_COPY {
-        let lo = params.first_block.x + t;
-        let hi = params.first_block.y + select(0u, 1u, lo < t);
-        let ctr = vec4<u32>(lo, hi, params.stream.x, params.stream.y);
-        values = block_values(philox4x32_10(ctr, params.key));
-    }
-    // Element k of this block is element 4t + k - lead of the dispatch.
-    for (var k = 0u; k < 4u; k++) {
-        let rel = 4u * t + k;
-        if rel >= params.lead && rel - params.lead < params.count {
-            var v = values[k];
-            if OP == OP_DIAGONAL {
-                v = diagonal_value(rel - params.lead);
-            } else if OP == OP_COPY {
-                v = aux[params.u[0].x + rel - params.lead];
-            } else if OP == OP_SPARSE && masked_zero(rel - params.lead) {
-                v = 0u;
+    if params.dtype == DTYPE_F32 {
+        // Slot q is element q - lead, in word dst_word + q - lead.
+        for (var k = 0u; k < 4u; k++) {
+            let q = 4u * t + k;
+            if q >= params.lead && q - params.lead < params.count {
+                dst[params.dst_word + q - params.lead] = element_bits(q - params.lead);
             }
-            dst[params.dst_word + rel - params.lead] = v;
+        }
+        return;
+    }
+    // 16-bit elements: slot q is half-word q from word dst_word; this invocation owns two whole
+    // words and keeps the halves outside the range as they were.
+    for (var w = 0u; w < 2u; w++) {
+        var word = 0u;
+        var keep = 0xffffffffu;
+        for (var h = 0u; h < 2u; h++) {
+            let q = 4u * t + 2u * w + h;
+            if q >= params.lead && q - params.lead < params.count {
+                word |= encode_half(element_bits(q - params.lead), params.dtype) << (16u * h);
+                keep &= ~(0xffffu << (16u * h));
+            }
+        }
+        if keep != 0xffffffffu {
+            let index = params.dst_word + 2u * t + w;
+            if keep != 0u {
+                word |= dst[index] & keep;
+            }
+            dst[index] = word;
         }
     }
 }

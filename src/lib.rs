@@ -19,6 +19,7 @@
 
 pub mod cpu;
 pub mod diagonal;
+pub mod dtype;
 pub mod error;
 pub mod fill;
 pub mod gpu;
@@ -37,6 +38,7 @@ pub mod tensor_file;
 pub mod trunc_normal;
 pub mod values;
 
+pub use dtype::Dtype;
 pub use error::{Error, Result};
 pub use fill::{Fill, Op};
 pub use init::Init;

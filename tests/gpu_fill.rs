@@ -5,7 +5,7 @@ mod common;
 
 use common::{contexts, cpu_words, fill_guarded};
 use nninit::gpu::{FillTarget, GpuContext, GpuFiller, Multiply};
-use nninit::{Error, Fill, Scheme, Stream};
+use nninit::{Dtype, Error, Fill, Scheme, Stream};
 
 /// (first element, count, word offset in the buffer, words after): odd offsets and lengths,
 /// a carry into the counter's high word, and a huge element index.
@@ -268,22 +268,26 @@ fn bad_targets_are_typed_errors() {
                 buffer: &buffer,
                 byte_offset: 2,
                 elements: 0..4,
+                dtype: Dtype::F32,
             },
             FillTarget {
                 buffer: &buffer,
                 byte_offset: 0,
                 elements: 0..17,
+                dtype: Dtype::F32,
             },
             FillTarget {
                 buffer: &buffer,
                 byte_offset: 60,
                 elements: 10..12,
+                dtype: Dtype::F32,
             },
             #[allow(clippy::reversed_empty_ranges)]
             FillTarget {
                 buffer: &buffer,
                 byte_offset: 0,
                 elements: 5..3,
+                dtype: Dtype::F32,
             },
         ];
         for target in &cases {
@@ -335,6 +339,7 @@ fn many_fills_recorded_before_one_submit_keep_their_own_parameters() {
                     buffer: &buffer,
                     byte_offset: (i * 4000) as u64,
                     elements: 0..1000,
+                    dtype: Dtype::F32,
                 };
                 ctx.filler.record(&ctx.device, encoder, &target, fill)?;
             }

@@ -1,6 +1,7 @@
 //! A self-made device: adapter discovery and choice for the CLI and simple users.
 
 use super::filler::{FillTarget, GpuFiller};
+use crate::dtype::Dtype;
 use crate::error::{Error, Result};
 use crate::fill::Fill;
 use crate::planner::Plan;
@@ -123,34 +124,51 @@ impl GpuContext {
     /// Fills logical elements `elements` on the GPU and copies them to host memory, through a
     /// device buffer of bounded size (at most 256 MiB, and within the adapter's limits).
     pub fn fill_to_host(&self, fill: &Fill, elements: std::ops::Range<u64>) -> Result<Vec<u32>> {
-        self.prepared_to_host(&Prepared::Elementwise(*fill), elements)
+        let bytes = self.prepared_to_host(&Prepared::Elementwise(*fill), elements, Dtype::F32)?;
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 
     /// Initializes logical elements `elements` of a planned tensor on the GPU and copies them to
-    /// host memory, as [`GpuContext::fill_to_host`]; host-side work is done once.
+    /// host memory as f32 bit patterns, as [`GpuContext::fill_to_host`]; host-side work is done once.
     pub fn init_to_host(
         &self,
         plan: &Plan,
         stream: Stream,
         elements: std::ops::Range<u64>,
     ) -> Result<Vec<u32>> {
+        let bytes = self.init_to_host_as(plan, stream, elements, Dtype::F32)?;
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+
+    /// Initializes logical elements `elements` of a planned tensor on the GPU and copies them to
+    /// host memory as little-endian bytes of `dtype`.
+    pub fn init_to_host_as(
+        &self,
+        plan: &Plan,
+        stream: Stream,
+        elements: std::ops::Range<u64>,
+        dtype: Dtype,
+    ) -> Result<Vec<u8>> {
         let count = elements.end.saturating_sub(elements.start);
         check_range(elements.start, count, plan.elements())?;
-        self.prepared_to_host(&Prepared::new(plan, stream)?, elements)
+        self.prepared_to_host(&Prepared::new(plan, stream)?, elements, dtype)
     }
 
     fn prepared_to_host(
         &self,
         prepared: &Prepared,
         elements: std::ops::Range<u64>,
-    ) -> Result<Vec<u32>> {
+        dtype: Dtype,
+    ) -> Result<Vec<u8>> {
         let count = elements.end.saturating_sub(elements.start);
+        let size = dtype.size();
         let mut out = Vec::new();
-        out.try_reserve_exact(count as usize).map_err(|e| {
-            Error::LimitExceeded(format!("{count} elements do not fit host memory: {e}"))
-        })?;
+        out.try_reserve_exact((count * size) as usize)
+            .map_err(|e| {
+                Error::LimitExceeded(format!("{count} elements do not fit host memory: {e}"))
+            })?;
         let max_bytes = HOST_FILL_CHUNK.min(self.device.limits().max_buffer_size) / 4 * 4;
-        let chunk = (count * 4).min(max_bytes).max(4);
+        let chunk = (count * size).next_multiple_of(4).min(max_bytes).max(4);
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("nninit host fill"),
             size: chunk,
@@ -159,22 +177,23 @@ impl GpuContext {
         });
         let mut at = elements.start;
         while at < elements.end {
-            let n = (chunk / 4).min(elements.end - at);
+            let n = (chunk / size).min(elements.end - at);
             let target = FillTarget {
                 buffer: &buffer,
                 byte_offset: 0,
                 elements: at..at + n,
+                dtype,
             };
             super::submit_and_wait(&self.device, &self.queue, |encoder| {
                 self.filler
                     .record_prepared(&self.device, encoder, &target, prepared)
             })?;
-            let bytes = super::read_buffer(&self.device, &self.queue, &buffer, 0..n * 4)?;
-            out.extend(
-                bytes
-                    .chunks_exact(4)
-                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-            );
+            out.extend(super::read_buffer(
+                &self.device,
+                &self.queue,
+                &buffer,
+                0..n * size,
+            )?);
             at += n;
         }
         Ok(out)

@@ -6,7 +6,11 @@ use wgpu::util::DeviceExt;
 
 use super::params::FillParams;
 use super::shaders::{self, Multiply};
-use super::windows::{plan_windows, WindowLimits, ELEMENT_BYTES};
+use super::windows::{plan_windows, WindowLimits};
+use crate::dtype::Dtype;
+
+/// Bytes of one copied source element (orthogonal matrices are uploaded as f32).
+const SOURCE_BYTES: u64 = 4;
 use crate::error::{Error, Result};
 use crate::fill::{Fill, Op};
 use crate::planner::Plan;
@@ -59,25 +63,35 @@ pub(crate) enum Aux<'a> {
 
 /// Where a fill writes: a byte offset in a caller's buffer, and the logical elements it holds.
 ///
-/// Element `elements.start` is written at `byte_offset`, the next at `byte_offset + 4`, and so on,
-/// so a shard of a larger logical tensor is filled with exactly its slice of the stream.
+/// Element `elements.start` is written at `byte_offset`, the next one `dtype.size()` bytes later,
+/// and so on, so a shard of a larger logical tensor is filled with exactly its slice of the stream.
+/// For 16-bit dtypes, the other half of a 32-bit word shared with the range's ends is left as it
+/// was.
 #[derive(Clone, Debug)]
 pub struct FillTarget<'a> {
     /// The buffer; it needs `BufferUsages::STORAGE`.
     pub buffer: &'a wgpu::Buffer,
-    /// Byte offset of the first element (a multiple of 4).
+    /// Byte offset of the first element (a multiple of the dtype's size).
     pub byte_offset: u64,
     /// Logical (row-major) element indices of the tensor to write.
     pub elements: Range<u64>,
+    /// The element type written.
+    pub dtype: Dtype,
 }
 
 impl<'a> FillTarget<'a> {
-    /// The whole buffer, holding elements `0 .. size / 4`.
+    /// The whole buffer as f32, holding elements `0 .. size / 4`.
     pub fn whole(buffer: &'a wgpu::Buffer) -> Self {
+        Self::whole_as(buffer, Dtype::F32)
+    }
+
+    /// The whole buffer as `dtype`, holding elements `0 .. size / dtype.size()`.
+    pub fn whole_as(buffer: &'a wgpu::Buffer, dtype: Dtype) -> Self {
         Self {
             buffer,
             byte_offset: 0,
-            elements: 0..buffer.size() / ELEMENT_BYTES,
+            elements: 0..buffer.size() / dtype.size(),
+            dtype,
         }
     }
 
@@ -87,9 +101,10 @@ impl<'a> FillTarget<'a> {
                 "the buffer lacks BufferUsages::STORAGE".into(),
             ));
         }
-        if !self.byte_offset.is_multiple_of(ELEMENT_BYTES) {
+        let size = self.dtype.size();
+        if !self.byte_offset.is_multiple_of(size) {
             return Err(Error::InvalidTarget(format!(
-                "byte offset {} is not a multiple of {ELEMENT_BYTES}",
+                "byte offset {} is not a multiple of {size}",
                 self.byte_offset
             )));
         }
@@ -100,10 +115,10 @@ impl<'a> FillTarget<'a> {
             )));
         }
         let end = (self.elements.end - self.elements.start)
-            .checked_mul(ELEMENT_BYTES)
+            .checked_mul(size)
             .and_then(|bytes| bytes.checked_add(self.byte_offset));
         match end {
-            Some(end) if end <= self.buffer.size() => Ok(()),
+            Some(end) if end.next_multiple_of(4) <= self.buffer.size() => Ok(()),
             _ => Err(Error::InvalidTarget(format!(
                 "{} elements at byte {} overrun the buffer's {} bytes",
                 self.elements.end - self.elements.start,
@@ -266,7 +281,13 @@ impl GpuFiller {
         if count == 0 {
             return Ok(());
         }
-        let windows = plan_windows(target.byte_offset, first, count, &self.limits)?;
+        let windows = plan_windows(
+            target.byte_offset,
+            first,
+            count,
+            target.dtype.size(),
+            &self.limits,
+        )?;
         let (mut gpu_op, mut f, mut u) = op_parameters(&fill.op)?;
         match aux {
             Aux::None => {}
@@ -292,14 +313,15 @@ impl GpuFiller {
             let params = FillParams {
                 key: fill.stream.key(),
                 stream: split_u64(fill.stream.stream),
-                first_block: split_u64(w.first_element / 4),
-                lead: w.lead(),
+                first_element: split_u64(w.first_element),
+                lead: w.lead,
                 count: w.count,
                 dst_word: w.dst_word,
-                blocks: w.blocks,
+                invocations: w.invocations,
                 groups_x: w.groups.0,
                 opaque_zero: 0,
-                pad: [0; 4],
+                dtype: target.dtype as u32,
+                pad: [0; 3],
                 f,
                 u,
             };
@@ -360,8 +382,8 @@ impl GpuFiller {
             } => {
                 let at = w.first_element.checked_sub(source_first).ok_or_else(|| {
                     Error::InvalidTarget("copy source starts after the target range".into())
-                })? * ELEMENT_BYTES;
-                (source, at, at + count * ELEMENT_BYTES)
+                })? * SOURCE_BYTES;
+                (source, at, at + count * SOURCE_BYTES)
             }
             Aux::Mask { bits, .. } => {
                 let first_word = w.first_element / 32;
@@ -381,7 +403,7 @@ impl GpuFiller {
         let offset = first_byte / align * align;
         let start = match aux {
             Aux::Mask { .. } => w.first_element - offset * 8,
-            _ => (first_byte - offset) / ELEMENT_BYTES,
+            _ => (first_byte - offset) / SOURCE_BYTES,
         };
         let size = (end_byte - offset).next_multiple_of(4);
         Ok((buffer, offset, size, Some(start as u32)))

@@ -9,22 +9,24 @@ pub struct FillParams {
     pub key: [u32; 2],
     /// Stream number (lo, hi).
     pub stream: [u32; 2],
-    /// Logical block of the first invocation (lo, hi).
-    pub first_block: [u32; 2],
-    /// Position of the first element inside the first block.
+    /// Logical index of the window's first element (lo, hi).
+    pub first_element: [u32; 2],
+    /// Slot of the first element in invocation 0.
     pub lead: u32,
     /// Elements to write.
     pub count: u32,
-    /// Index in the bound window (in 32-bit words) of the first element.
+    /// Index in the bound window (in 32-bit words) of the word holding the first element.
     pub dst_word: u32,
     /// Invocations with work.
-    pub blocks: u32,
+    pub invocations: u32,
     /// Workgroups along x.
     pub groups_x: u32,
     /// Always zero; see the shader.
     pub opaque_zero: u32,
+    /// Output dtype: 0 f32, 1 f16, 2 bf16.
+    pub dtype: u32,
     /// Padding to 16 bytes.
-    pub pad: [u32; 4],
+    pub pad: [u32; 3],
     /// The operation's f32 parameters.
     pub f: [[f32; 4]; 3],
     /// The operation's u32 parameters.
@@ -35,14 +37,17 @@ pub struct FillParams {
 pub const FILL_PARAMS_OFFSETS: &[(&str, u32)] = &[
     ("key", 0),
     ("stream", 8),
-    ("first_block", 16),
+    ("first_element", 16),
     ("lead", 24),
     ("count", 28),
     ("dst_word", 32),
-    ("blocks", 36),
+    ("invocations", 36),
     ("groups_x", 40),
     ("opaque_zero", 44),
-    ("_pad", 48),
+    ("dtype", 48),
+    ("_pad0", 52),
+    ("_pad1", 56),
+    ("_pad2", 60),
     ("f", 64),
     ("u", 112),
 ];
@@ -59,14 +64,17 @@ mod tests {
         let fields = [
             &p.key as *const _ as usize,
             &p.stream as *const _ as usize,
-            &p.first_block as *const _ as usize,
+            &p.first_element as *const _ as usize,
             &p.lead as *const _ as usize,
             &p.count as *const _ as usize,
             &p.dst_word as *const _ as usize,
-            &p.blocks as *const _ as usize,
+            &p.invocations as *const _ as usize,
             &p.groups_x as *const _ as usize,
             &p.opaque_zero as *const _ as usize,
-            &p.pad as *const _ as usize,
+            &p.dtype as *const _ as usize,
+            &p.pad[0] as *const _ as usize,
+            &p.pad[1] as *const _ as usize,
+            &p.pad[2] as *const _ as usize,
             &p.f as *const _ as usize,
             &p.u as *const _ as usize,
         ];

@@ -20,6 +20,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("values.wgsl", VALUES),
     ("quantile.wgsl", QUANTILE),
     ("trunc_normal.wgsl", TRUNC_NORMAL),
+    ("dtype.wgsl", DTYPE),
     ("fill.wgsl", FILL),
     ("philox_kat.wgsl", PHILOX_KAT),
 ];
@@ -31,6 +32,7 @@ const MATHF: &str = include_str!("../../shaders/mathf.wgsl");
 const VALUES: &str = include_str!("../../shaders/values.wgsl");
 const QUANTILE: &str = include_str!("../../shaders/quantile.wgsl");
 const TRUNC_NORMAL: &str = include_str!("../../shaders/trunc_normal.wgsl");
+const DTYPE: &str = include_str!("../../shaders/dtype.wgsl");
 const FILL: &str = include_str!("../../shaders/fill.wgsl");
 const PHILOX_KAT: &str = include_str!("../../shaders/philox_kat.wgsl");
 
@@ -50,6 +52,7 @@ pub fn fill_module(multiply: Multiply) -> String {
         VALUES,
         QUANTILE,
         TRUNC_NORMAL,
+        DTYPE,
         FILL,
     ]
     .join("\n")

@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use nninit::gpu::{read_buffer, FillTarget, GpuContext};
-use nninit::Fill;
+use nninit::{Dtype, Fill};
 
 /// The guard word put around (and under) every written range.
 pub const GUARD: u32 = 0xA5A5_5A5A;
@@ -72,28 +72,52 @@ pub fn fill_guarded(
     at: usize,
     tail: usize,
 ) -> Vec<u32> {
-    let words = at + count + tail;
-    let buffer = guarded_buffer(ctx, words.max(1));
+    let bytes = fill_guarded_as(ctx, fill, Dtype::F32, first, count, at, tail);
+    bytemuck::pod_collect_to_vec(&bytes)
+}
+
+/// As [`fill_guarded`], for any dtype: `at` and `tail` count elements of `dtype`, so 16-bit fills
+/// can start and end in the middle of a 32-bit word. Returns the written bytes.
+pub fn fill_guarded_as(
+    ctx: &GpuContext,
+    fill: &Fill,
+    dtype: Dtype,
+    first: u64,
+    count: usize,
+    at: usize,
+    tail: usize,
+) -> Vec<u8> {
+    let size = dtype.size() as usize;
+    let bytes = ((at + count + tail) * size).next_multiple_of(4).max(4);
+    let buffer = guarded_buffer(ctx, bytes / 4);
     let target = FillTarget {
         buffer: &buffer,
-        byte_offset: (at * 4) as u64,
+        byte_offset: (at * size) as u64,
         elements: first..first + count as u64,
+        dtype,
     };
     ctx.filler
         .fill(&ctx.device, &ctx.queue, &target, fill)
         .expect("fill");
-    let bytes = read_buffer(&ctx.device, &ctx.queue, &buffer, 0..buffer.size()).expect("read back");
-    let all: &[u32] = bytemuck::cast_slice(&bytes);
+    let all = read_buffer(&ctx.device, &ctx.queue, &buffer, 0..buffer.size()).expect("read back");
+    let guard: Vec<u8> = GUARD
+        .to_le_bytes()
+        .iter()
+        .copied()
+        .cycle()
+        .take(bytes)
+        .collect();
+    let (start, end) = (at * size, (at + count) * size);
     let name = nninit::gpu::describe(&ctx.info);
     assert!(
-        all[..at].iter().all(|&w| w == GUARD),
-        "{name}: guard before the range was written"
+        all[..start] == guard[..start],
+        "{name} {dtype:?}: guard before the range was written"
     );
     assert!(
-        all[at + count..].iter().all(|&w| w == GUARD),
-        "{name}: guard after the range was written"
+        all[end..] == guard[end..],
+        "{name} {dtype:?}: guard after the range was written"
     );
-    all[at..at + count].to_vec()
+    all[start..end].to_vec()
 }
 
 /// The CPU backend's words for the same elements.
