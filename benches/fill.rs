@@ -12,11 +12,7 @@ use nninit::{Fill, Init, Plan, Scheme, Stream};
 use rand::{Rng, SeedableRng};
 
 fn bytes() -> usize {
-    std::env::var("NNINIT_BENCH_MIB")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(64)
-        << 20
+    std::env::var("NNINIT_BENCH_MIB").ok().and_then(|s| s.parse().ok()).unwrap_or(64) << 20
 }
 
 fn schemes() -> [(&'static str, Scheme); 3] {
@@ -31,25 +27,18 @@ fn cpu(c: &mut Criterion) {
     let n = bytes() / 4;
     let mut out = vec![1f32; n];
     let mut group = c.benchmark_group(format!("cpu f32 {} MiB", bytes() >> 20));
-    group
-        .throughput(Throughput::Bytes(bytes() as u64))
-        .sample_size(10);
+    group.throughput(Throughput::Bytes(bytes() as u64)).sample_size(10);
     let backend = CpuBackend::new();
     for (name, scheme) in schemes() {
         let fill = Fill::new(&scheme, Stream::new(1, 0));
-        group.bench_function(
-            format!("nninit {name} ({} threads)", backend.threads()),
-            |b| b.iter(|| backend.fill_f32(black_box(&mut out), 0, &fill)),
-        );
+        group.bench_function(format!("nninit {name} ({} threads)", backend.threads()), |b| {
+            b.iter(|| backend.fill_f32(black_box(&mut out), 0, &fill))
+        });
     }
     let single = CpuBackend::with_threads(1);
     let fill = Fill::new(&schemes()[0].1, Stream::new(1, 0));
-    group.bench_function("nninit uniform (1 thread)", |b| {
-        b.iter(|| single.fill_f32(black_box(&mut out), 0, &fill))
-    });
-    group.bench_function("baseline memset", |b| {
-        b.iter(|| black_box(&mut out[..]).fill(black_box(0.0)))
-    });
+    group.bench_function("nninit uniform (1 thread)", |b| b.iter(|| single.fill_f32(black_box(&mut out), 0, &fill)));
+    group.bench_function("baseline memset", |b| b.iter(|| black_box(&mut out[..]).fill(black_box(0.0))));
     group.bench_function("baseline rand StdRng uniform", |b| {
         b.iter(|| {
             let mut rng = rand::rngs::StdRng::seed_from_u64(1);
@@ -72,20 +61,12 @@ fn gpu(c: &mut Criterion) {
             mapped_at_creation: false,
         });
         let target = FillTarget::whole(&buffer);
-        let mut group = c.benchmark_group(format!(
-            "gpu f32 {} MiB {}",
-            size >> 20,
-            describe(&ctx.info)
-        ));
+        let mut group = c.benchmark_group(format!("gpu f32 {} MiB {}", size >> 20, describe(&ctx.info)));
         group.throughput(Throughput::Bytes(size)).sample_size(10);
         for (name, scheme) in schemes() {
             let fill = Fill::new(&scheme, Stream::new(1, 0));
             group.bench_function(format!("nninit {name} (submit + wait)"), |b| {
-                b.iter(|| {
-                    ctx.filler
-                        .fill(&ctx.device, &ctx.queue, &target, &fill)
-                        .unwrap()
-                })
+                b.iter(|| ctx.filler.fill(&ctx.device, &ctx.queue, &target, &fill).unwrap())
             });
         }
         group.finish();
@@ -104,14 +85,7 @@ fn structured(c: &mut Criterion) {
             b.iter(|| cpu.init_f32(&mut out, 0, &plan, Stream::new(1, 0)).unwrap())
         });
     }
-    let plan = Plan::new(
-        &Init::Sparse {
-            sparsity: 0.9,
-            std: 0.01,
-        },
-        &[4096, 4096],
-    )
-    .unwrap();
+    let plan = Plan::new(&Init::Sparse { sparsity: 0.9, std: 0.01 }, &[4096, 4096]).unwrap();
     let mut out = vec![0f32; 4096 * 4096];
     group.bench_function("sparse 4096x4096 0.9 (cpu)", |b| {
         b.iter(|| cpu.init_f32(&mut out, 0, &plan, Stream::new(1, 0)).unwrap())
@@ -124,22 +98,11 @@ fn structured(c: &mut Criterion) {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
-        group.bench_function(
-            format!("sparse 4096x4096 0.9 ({})", describe(&ctx.info)),
-            |b| {
-                b.iter(|| {
-                    ctx.filler
-                        .init(
-                            &ctx.device,
-                            &ctx.queue,
-                            &FillTarget::whole(&buffer),
-                            &plan,
-                            Stream::new(1, 0),
-                        )
-                        .unwrap()
-                })
-            },
-        );
+        group.bench_function(format!("sparse 4096x4096 0.9 ({})", describe(&ctx.info)), |b| {
+            b.iter(|| {
+                ctx.filler.init(&ctx.device, &ctx.queue, &FillTarget::whole(&buffer), &plan, Stream::new(1, 0)).unwrap()
+            })
+        });
     }
     group.finish();
 }

@@ -23,13 +23,7 @@ pub struct DiagonalParams {
 impl DiagonalParams {
     /// `eye_` on a `rows x cols` matrix.
     pub fn eye(rows: u64, cols: u64) -> Self {
-        Self {
-            in_channels: cols,
-            spatial: 1,
-            centre: 0,
-            out_per_group: rows.max(1),
-            min_dim: rows.min(cols),
-        }
+        Self { in_channels: cols, spatial: 1, centre: 0, out_per_group: rows.max(1), min_dim: rows.min(cols) }
     }
 
     /// `dirac_(groups)` on a 3-, 4- or 5-D `shape` whose dim 0 is divisible by `groups`.

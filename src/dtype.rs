@@ -7,9 +7,7 @@
 use crate::error::{Error, Result};
 
 /// The element type written to a buffer or file.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dtype {
     /// IEEE binary32. The discriminants are the kernel's `DTYPE_*` constants.
@@ -45,9 +43,7 @@ impl Dtype {
             "f32" => Ok(Dtype::F32),
             "f16" => Ok(Dtype::F16),
             "bf16" => Ok(Dtype::Bf16),
-            other => Err(Error::InvalidParameter(format!(
-                "unknown dtype {other}: use f32, f16 or bf16"
-            ))),
+            other => Err(Error::InvalidParameter(format!("unknown dtype {other}: use f32, f16 or bf16"))),
         }
     }
 
@@ -119,23 +115,12 @@ mod tests {
     fn conversions_match_the_half_crate_on_a_sweep_of_all_f32() {
         // Every 97th bit pattern (44 million), plus every exponent's edge mantissas.
         let edges = (0..=0x1ffu32).flat_map(|e| {
-            [
-                0u32, 1, 0xfff, 0x1000, 0x1001, 0x2fff, 0x7fff, 0x8000, 0x8001, 0x7f_ffff,
-            ]
-            .map(move |m| (e << 23) | m)
+            [0u32, 1, 0xfff, 0x1000, 0x1001, 0x2fff, 0x7fff, 0x8000, 0x8001, 0x7f_ffff].map(move |m| (e << 23) | m)
         });
         for x in (0..=u32::MAX).step_by(97).chain(edges) {
             let f = f32::from_bits(x);
-            assert_eq!(
-                f32_to_f16_bits(x),
-                u32::from(half::f16::from_f32(f).to_bits()),
-                "f16 of {x:08x}"
-            );
-            assert_eq!(
-                f32_to_bf16_bits(x),
-                u32::from(half::bf16::from_f32(f).to_bits()),
-                "bf16 of {x:08x}"
-            );
+            assert_eq!(f32_to_f16_bits(x), u32::from(half::f16::from_f32(f).to_bits()), "f16 of {x:08x}");
+            assert_eq!(f32_to_bf16_bits(x), u32::from(half::bf16::from_f32(f).to_bits()), "bf16 of {x:08x}");
         }
     }
 }

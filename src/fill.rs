@@ -46,13 +46,9 @@ impl Op {
                 let (a, b) = (a as f32, b as f32);
                 Op::Uniform { a, span: b - a }
             }
-            Scheme::Normal { mean, std } => Op::Normal {
-                mean: mean as f32,
-                std: std as f32,
-            },
+            Scheme::Normal { mean, std } => Op::Normal { mean: mean as f32, std: std as f32 },
             Scheme::TruncNormal { mean, std, a, b } => Op::TruncNormal(
-                TruncNormalParams::new(mean, std, a, b)
-                    .expect("Scheme::trunc_normal checked these parameters"),
+                TruncNormalParams::new(mean, std, a, b).expect("Scheme::trunc_normal checked these parameters"),
             ),
             Scheme::Constant { val } => Op::Constant { val: val as f32 },
         }
@@ -77,17 +73,11 @@ pub struct Fill {
 impl Fill {
     /// A fill of `scheme` from `stream`.
     pub fn new(scheme: &Scheme, stream: Stream) -> Self {
-        Self {
-            op: Op::from_scheme(scheme),
-            stream,
-        }
+        Self { op: Op::from_scheme(scheme), stream }
     }
 
     /// The raw words of `stream`.
     pub fn raw_bits(stream: Stream) -> Self {
-        Self {
-            op: Op::Bits,
-            stream,
-        }
+        Self { op: Op::Bits, stream }
     }
 }

@@ -125,19 +125,11 @@ impl Init {
     }
     /// `kaiming_uniform_(a, mode, nonlinearity)`.
     pub fn kaiming_uniform(a: f64, mode: &str, nonlinearity: &str) -> Self {
-        Self::KaimingUniform {
-            a,
-            mode: mode.into(),
-            nonlinearity: nonlinearity.into(),
-        }
+        Self::KaimingUniform { a, mode: mode.into(), nonlinearity: nonlinearity.into() }
     }
     /// `kaiming_normal_(a, mode, nonlinearity)`.
     pub fn kaiming_normal(a: f64, mode: &str, nonlinearity: &str) -> Self {
-        Self::KaimingNormal {
-            a,
-            mode: mode.into(),
-            nonlinearity: nonlinearity.into(),
-        }
+        Self::KaimingNormal { a, mode: mode.into(), nonlinearity: nonlinearity.into() }
     }
 
     /// The name as the CLI and file metadata spell it (PyTorch's, without `_`).
@@ -166,20 +158,15 @@ impl Init {
             if x.is_finite() {
                 Ok(())
             } else {
-                Err(Error::InvalidParameter(format!(
-                    "{}: {name} must be finite, but found {x}",
-                    self.name()
-                )))
+                Err(Error::InvalidParameter(format!("{}: {name} must be finite, but found {x}", self.name())))
             }
         };
         match self {
-            Self::XavierUniform { gain }
-            | Self::XavierNormal { gain }
-            | Self::Orthogonal { gain } => finite("gain", *gain),
+            Self::XavierUniform { gain } | Self::XavierNormal { gain } | Self::Orthogonal { gain } => {
+                finite("gain", *gain)
+            }
             Self::KaimingUniform { a, .. } | Self::KaimingNormal { a, .. } => finite("a", *a),
-            Self::Dirac { groups: 0 } => Err(Error::InvalidParameter(
-                "dirac: groups must be at least 1".into(),
-            )),
+            Self::Dirac { groups: 0 } => Err(Error::InvalidParameter("dirac: groups must be at least 1".into())),
             Self::Sparse { sparsity, std } => {
                 if !(0.0..=1.0).contains(sparsity) {
                     return Err(Error::InvalidParameter(format!(

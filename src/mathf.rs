@@ -88,24 +88,13 @@ pub fn sincos_turn24(k: u32) -> (f32, f32) {
     c = c * z + 4.166_664_6e-2;
     let cos_x = c * z * z - 0.5 * z + 1.0;
     // Angle within the quadrant: x, or pi/2 - x when folded.
-    let (sq, cq) = if folded {
-        (cos_x, sin_x)
-    } else {
-        (sin_x, cos_x)
-    };
+    let (sq, cq) = if folded { (cos_x, sin_x) } else { (sin_x, cos_x) };
     // Quadrant q adds q * pi/2: odd quadrants swap sin and cos; sin is negative in quadrants 2
     // and 3, cos in 1 and 2. Branch-free (sign flips are exact), so the CPU loop vectorizes.
-    let (s, c) = if quadrant & 1 == 1 {
-        (cq, sq)
-    } else {
-        (sq, cq)
-    };
+    let (s, c) = if quadrant & 1 == 1 { (cq, sq) } else { (sq, cq) };
     let sin_sign = (quadrant & 2) << 30;
     let cos_sign = ((quadrant + 1) & 2) << 30;
-    (
-        f32::from_bits(s.to_bits() ^ sin_sign),
-        f32::from_bits(c.to_bits() ^ cos_sign),
-    )
+    (f32::from_bits(s.to_bits() ^ sin_sign), f32::from_bits(c.to_bits() ^ cos_sign))
 }
 
 #[cfg(test)]
@@ -127,15 +116,10 @@ mod tests {
     #[test]
     fn sincos_is_accurate_on_every_sixteenth_step() {
         let mut worst = 0.0f64;
-        for k in (0..1u32 << 24)
-            .step_by(16)
-            .chain([1, 0x3f_ffff, 0x40_0000, 0xff_ffff])
-        {
+        for k in (0..1u32 << 24).step_by(16).chain([1, 0x3f_ffff, 0x40_0000, 0xff_ffff]) {
             let theta = std::f64::consts::TAU * f64::from(k) / 16_777_216.0;
             let (s, c) = sincos_turn24(k);
-            worst = worst
-                .max((f64::from(s) - theta.sin()).abs())
-                .max((f64::from(c) - theta.cos()).abs());
+            worst = worst.max((f64::from(s) - theta.sin()).abs()).max((f64::from(c) - theta.cos()).abs());
         }
         assert!(worst < 2.0e-7, "worst sincos absolute error {worst}");
     }
@@ -152,11 +136,7 @@ mod tests {
             let t = -(10f32).powf(-(i as f32) / 2000.0);
             for x in [x, t] {
                 let e = f64::from(x).ln_1p();
-                assert!(
-                    (f64::from(ln_1p(x)) - e).abs() <= 4.0 * ulp(e),
-                    "ln_1p({x}) {} vs {e}",
-                    ln_1p(x)
-                );
+                assert!((f64::from(ln_1p(x)) - e).abs() <= 4.0 * ulp(e), "ln_1p({x}) {} vs {e}", ln_1p(x));
             }
         }
     }

@@ -27,37 +27,13 @@ pub fn orthogonal_matrix(rows: u64, cols: u64, gain: f64, stream: Stream) -> Res
     let n = rows
         .checked_mul(cols)
         .filter(|&n| n <= (isize::MAX as u64) / 4)
-        .ok_or_else(|| {
-            Error::LimitExceeded(format!(
-                "orthogonal: a {rows} x {cols} matrix does not fit memory"
-            ))
-        })?;
+        .ok_or_else(|| Error::LimitExceeded(format!("orthogonal: a {rows} x {cols} matrix does not fit memory")))?;
     let (rows, cols) = (rows as usize, cols as usize);
     let mut gaussian = vec![0f32; n as usize];
-    CpuBackend::new().fill_f32(
-        &mut gaussian,
-        0,
-        &Fill {
-            op: Op::Normal {
-                mean: 0.0,
-                std: 1.0,
-            },
-            stream,
-        },
-    );
+    CpuBackend::new().fill_f32(&mut gaussian, 0, &Fill { op: Op::Normal { mean: 0.0, std: 1.0 }, stream });
     let transposed = rows < cols;
-    let (m, k) = if transposed {
-        (cols, rows)
-    } else {
-        (rows, cols)
-    };
-    let a = Mat::<f32>::from_fn(m, k, |i, j| {
-        if transposed {
-            gaussian[j * cols + i]
-        } else {
-            gaussian[i * cols + j]
-        }
-    });
+    let (m, k) = if transposed { (cols, rows) } else { (rows, cols) };
+    let a = Mat::<f32>::from_fn(m, k, |i, j| if transposed { gaussian[j * cols + i] } else { gaussian[i * cols + j] });
     drop(gaussian);
     let qr = a.qr();
     let q = qr.compute_thin_Q();
@@ -78,11 +54,7 @@ pub fn orthogonal_matrix(rows: u64, cols: u64, gain: f64, stream: Stream) -> Res
     let mut out = vec![0f32; rows * cols];
     for (i, row) in out.chunks_exact_mut(cols).enumerate() {
         for (j, x) in row.iter_mut().enumerate() {
-            *x = if transposed {
-                q[(j, i)] * scale[i]
-            } else {
-                q[(i, j)] * scale[j]
-            };
+            *x = if transposed { q[(j, i)] * scale[i] } else { q[(i, j)] * scale[j] };
         }
     }
     Ok(out)

@@ -62,16 +62,8 @@ mod tests {
 
     /// The three known-answer vectors of Random123's `kat_vectors` for philox4x32 with 10 rounds.
     pub const KAT: [([u32; 4], [u32; 2], [u32; 4]); 3] = [
-        (
-            [0; 4],
-            [0; 2],
-            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8],
-        ),
-        (
-            [u32::MAX; 4],
-            [u32::MAX; 2],
-            [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd],
-        ),
+        ([0; 4], [0; 2], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]),
+        ([u32::MAX; 4], [u32::MAX; 2], [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]),
         (
             [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
             [0xa4093822, 0x299f31d0],
@@ -82,22 +74,13 @@ mod tests {
     #[test]
     fn random123_known_answers() {
         for (ctr, key, expected) in KAT {
-            assert_eq!(
-                philox4x32_10(ctr, key),
-                expected,
-                "ctr {ctr:08x?} key {key:08x?}"
-            );
+            assert_eq!(philox4x32_10(ctr, key), expected, "ctr {ctr:08x?} key {key:08x?}");
         }
     }
 
     #[test]
     fn mulhilo_matches_u128_product() {
-        for &(a, b) in &[
-            (0u32, 0u32),
-            (u32::MAX, u32::MAX),
-            (M0, 0xdead_beef),
-            (1, u32::MAX),
-        ] {
+        for &(a, b) in &[(0u32, 0u32), (u32::MAX, u32::MAX), (M0, 0xdead_beef), (1, u32::MAX)] {
             let p = u128::from(a) * u128::from(b);
             assert_eq!(mulhilo(a, b), ((p >> 32) as u32, p as u32));
         }

@@ -36,23 +36,19 @@ pub fn fans(shape: &[usize]) -> Result<(u64, u64)> {
 /// ```
 pub fn calculate_gain(nonlinearity: &str, param: Option<f64>) -> Result<f64> {
     match nonlinearity {
-        "linear" | "conv1d" | "conv2d" | "conv3d" | "conv_transpose1d" | "conv_transpose2d"
-        | "conv_transpose3d" | "sigmoid" => Ok(1.0),
+        "linear" | "conv1d" | "conv2d" | "conv3d" | "conv_transpose1d" | "conv_transpose2d" | "conv_transpose3d"
+        | "sigmoid" => Ok(1.0),
         "tanh" => Ok(5.0 / 3.0),
         "relu" => Ok(2.0f64.sqrt()),
         "leaky_relu" => {
             let slope = param.unwrap_or(0.01);
             if !slope.is_finite() {
-                return Err(Error::InvalidParameter(format!(
-                    "negative_slope {slope} not a valid number"
-                )));
+                return Err(Error::InvalidParameter(format!("negative_slope {slope} not a valid number")));
             }
             Ok((2.0 / (1.0 + slope * slope)).sqrt())
         }
         "selu" => Ok(3.0 / 4.0),
-        other => Err(Error::InvalidParameter(format!(
-            "Unsupported nonlinearity {other}"
-        ))),
+        other => Err(Error::InvalidParameter(format!("Unsupported nonlinearity {other}"))),
     }
 }
 
@@ -134,8 +130,7 @@ impl Plan {
     pub fn new(init: &Init, shape: &[usize]) -> Result<Self> {
         init.check()?;
         let elements = shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d as u64));
-        let elements = elements
-            .ok_or_else(|| Error::InvalidShape(format!("shape {shape:?} has too many elements")))?;
+        let elements = elements.ok_or_else(|| Error::InvalidShape(format!("shape {shape:?} has too many elements")))?;
         let mut plan = Plan {
             init: init.clone(),
             shape: shape.to_vec(),
@@ -146,8 +141,7 @@ impl Plan {
             bound: None,
             work: Work::Nothing,
         };
-        let elementwise =
-            |scheme: Result<Scheme>| scheme.map(|s| Work::Elementwise(Op::from_scheme(&s)));
+        let elementwise = |scheme: Result<Scheme>| scheme.map(|s| Work::Elementwise(Op::from_scheme(&s)));
         plan.work = match init {
             Init::Uniform { a, b } => elementwise(Scheme::uniform(*a, *b))?,
             Init::Normal { mean, std } => {
@@ -163,25 +157,16 @@ impl Plan {
             Init::Zeros => elementwise(Ok(Scheme::zeros()))?,
             Init::Eye => {
                 if shape.len() != 2 {
-                    return Err(Error::InvalidShape(
-                        "Only tensors with 2 dimensions are supported".into(),
-                    ));
+                    return Err(Error::InvalidShape("Only tensors with 2 dimensions are supported".into()));
                 }
-                Work::Elementwise(Op::Diagonal(DiagonalParams::eye(
-                    shape[0] as u64,
-                    shape[1] as u64,
-                )))
+                Work::Elementwise(Op::Diagonal(DiagonalParams::eye(shape[0] as u64, shape[1] as u64)))
             }
             Init::Dirac { groups } => {
                 if !(3..=5).contains(&shape.len()) {
-                    return Err(Error::InvalidShape(
-                        "Only tensors with 3, 4, or 5 dimensions are supported".into(),
-                    ));
+                    return Err(Error::InvalidShape("Only tensors with 3, 4, or 5 dimensions are supported".into()));
                 }
                 if !(shape[0] as u64).is_multiple_of(*groups) {
-                    return Err(Error::InvalidShape(
-                        "dim 0 must be divisible by groups".into(),
-                    ));
+                    return Err(Error::InvalidShape("dim 0 must be divisible by groups".into()));
                 }
                 Work::Elementwise(Op::Diagonal(DiagonalParams::dirac(shape, *groups)))
             }
@@ -204,30 +189,16 @@ impl Plan {
                     elementwise(Scheme::normal(0.0, std))?
                 }
             }
-            Init::KaimingUniform {
-                a,
-                mode,
-                nonlinearity,
-            }
-            | Init::KaimingNormal {
-                a,
-                mode,
-                nonlinearity,
-            } => {
+            Init::KaimingUniform { a, mode, nonlinearity } | Init::KaimingNormal { a, mode, nonlinearity } => {
                 if elements == 0 {
                     return Ok(plan);
                 }
                 let mode = FanMode::parse(mode)?;
                 let (fan_in, fan_out) = fans(shape)?;
                 let gain = calculate_gain(nonlinearity, Some(*a))?;
-                let fan = if mode == FanMode::FanIn {
-                    fan_in
-                } else {
-                    fan_out
-                };
+                let fan = if mode == FanMode::FanIn { fan_in } else { fan_out };
                 let std = gain / (fan as f64).sqrt();
-                (plan.fan_in, plan.fan_out, plan.gain, plan.std) =
-                    (Some(fan_in), Some(fan_out), Some(gain), Some(std));
+                (plan.fan_in, plan.fan_out, plan.gain, plan.std) = (Some(fan_in), Some(fan_out), Some(gain), Some(std));
                 if matches!(init, Init::KaimingUniform { .. }) {
                     let bound = 3.0f64.sqrt() * std;
                     plan.bound = Some(bound);
@@ -238,36 +209,23 @@ impl Plan {
             }
             Init::Orthogonal { gain } => {
                 if shape.len() < 2 {
-                    return Err(Error::InvalidShape(
-                        "Only tensors with 2 or more dimensions are supported".into(),
-                    ));
+                    return Err(Error::InvalidShape("Only tensors with 2 or more dimensions are supported".into()));
                 }
                 plan.gain = Some(*gain);
                 if elements == 0 {
                     return Ok(plan);
                 }
                 let rows = shape[0] as u64;
-                Work::Orthogonal {
-                    rows,
-                    cols: elements / rows,
-                    gain: *gain,
-                }
+                Work::Orthogonal { rows, cols: elements / rows, gain: *gain }
             }
             Init::Sparse { sparsity, std } => {
                 if shape.len() != 2 {
-                    return Err(Error::InvalidShape(
-                        "Only tensors with 2 dimensions are supported".into(),
-                    ));
+                    return Err(Error::InvalidShape("Only tensors with 2 dimensions are supported".into()));
                 }
                 plan.std = Some(*std);
                 let rows = shape[0] as u64;
                 let zeros_per_column = (sparsity * rows as f64).ceil() as u64;
-                Work::Sparse {
-                    rows,
-                    cols: shape[1] as u64,
-                    zeros_per_column,
-                    std: *std,
-                }
+                Work::Sparse { rows, cols: shape[1] as u64, zeros_per_column, std: *std }
             }
         };
         if elements == 0 {
@@ -291,11 +249,7 @@ impl Plan {
                 map.insert(key.into(), v.into());
             }
         }
-        for (key, value) in [
-            ("gain", self.gain),
-            ("std", self.std),
-            ("bound", self.bound),
-        ] {
+        for (key, value) in [("gain", self.gain), ("std", self.std), ("bound", self.bound)] {
             if let Some(v) = value {
                 map.insert(key.into(), v.into());
             }

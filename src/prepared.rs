@@ -31,22 +31,9 @@ impl Prepared {
     pub fn new(plan: &Plan, stream: Stream) -> Result<Self> {
         Ok(match &plan.work {
             Work::Elementwise(op) => Prepared::Elementwise(Fill { op: *op, stream }),
-            Work::Orthogonal { rows, cols, gain } => {
-                Prepared::Matrix(orthogonal_matrix(*rows, *cols, *gain, stream)?)
-            }
-            Work::Sparse {
-                rows,
-                cols,
-                zeros_per_column,
-                std,
-            } => Prepared::Sparse {
-                fill: Fill {
-                    op: Op::Normal {
-                        mean: 0.0,
-                        std: *std as f32,
-                    },
-                    stream,
-                },
+            Work::Orthogonal { rows, cols, gain } => Prepared::Matrix(orthogonal_matrix(*rows, *cols, *gain, stream)?),
+            Work::Sparse { rows, cols, zeros_per_column, std } => Prepared::Sparse {
+                fill: Fill { op: Op::Normal { mean: 0.0, std: *std as f32 }, stream },
                 mask: sparse_mask(*rows, *cols, *zeros_per_column, stream)?,
             },
             Work::Nothing => Prepared::Nothing,

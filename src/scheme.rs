@@ -73,9 +73,7 @@ impl Scheme {
     /// `normal_(mean, std)`; `std < 0` is PyTorch's error, non-finite values are rejected too.
     pub fn normal(mean: f64, std: f64) -> Result<Self> {
         if std.is_nan() || std < 0.0 {
-            return Err(Error::InvalidParameter(format!(
-                "normal expects std >= 0.0, but found std {std}"
-            )));
+            return Err(Error::InvalidParameter(format!("normal expects std >= 0.0, but found std {std}")));
         }
         if !mean.is_finite() || !std.is_finite() {
             return Err(Error::InvalidParameter(format!(
@@ -128,9 +126,7 @@ fn check_in_f32_range(what: &str, x: f64) -> Result<()> {
     if x >= f64::from(f32::MIN) && x <= f64::from(f32::MAX) {
         Ok(())
     } else {
-        Err(Error::InvalidParameter(format!(
-            "{what} is out of bounds for Float"
-        )))
+        Err(Error::InvalidParameter(format!("{what} is out of bounds for Float")))
     }
 }
 
@@ -148,23 +144,11 @@ mod tests {
             message(Scheme::uniform(2.5, -1.0)),
             "uniform_ expects to return a [from, to) range, but found from=2.5 > to=-1"
         );
-        assert_eq!(
-            message(Scheme::uniform(f64::NAN, 1.0)),
-            "from is out of bounds for Float"
-        );
-        assert_eq!(
-            message(Scheme::uniform(0.0, f64::INFINITY)),
-            "to is out of bounds for Float"
-        );
+        assert_eq!(message(Scheme::uniform(f64::NAN, 1.0)), "from is out of bounds for Float");
+        assert_eq!(message(Scheme::uniform(0.0, f64::INFINITY)), "to is out of bounds for Float");
         assert!(message(Scheme::uniform(-3e38, 3e38)).starts_with("uniform_ expects to-from <="));
-        assert_eq!(
-            message(Scheme::normal(0.0, -1.0)),
-            "normal expects std >= 0.0, but found std -1"
-        );
-        assert_eq!(
-            message(Scheme::normal(0.0, f64::NAN)),
-            "normal expects std >= 0.0, but found std NaN"
-        );
+        assert_eq!(message(Scheme::normal(0.0, -1.0)), "normal expects std >= 0.0, but found std -1");
+        assert_eq!(message(Scheme::normal(0.0, f64::NAN)), "normal expects std >= 0.0, but found std NaN");
         assert!(message(Scheme::normal(f64::INFINITY, 1.0)).contains("finite"));
         assert!(message(Scheme::constant(1e300)).contains("without overflow"));
     }

@@ -49,18 +49,11 @@ impl SparseMask {
 }
 
 /// The zero mask of `sparse_` for a `rows x cols` tensor with `zeros_per_column` zeros per column.
-pub fn sparse_mask(
-    rows: u64,
-    cols: u64,
-    zeros_per_column: u64,
-    stream: Stream,
-) -> Result<SparseMask> {
+pub fn sparse_mask(rows: u64, cols: u64, zeros_per_column: u64, stream: Stream) -> Result<SparseMask> {
     let n = rows
         .checked_mul(cols)
         .filter(|&n| n < 1 << 40)
-        .ok_or_else(|| {
-            Error::LimitExceeded(format!("sparse: a {rows} x {cols} mask is too large"))
-        })?;
+        .ok_or_else(|| Error::LimitExceeded(format!("sparse: a {rows} x {cols} mask is too large")))?;
     let zeros_marked = zeros_per_column <= rows - zeros_per_column;
     let k = zeros_per_column.min(rows - zeros_per_column);
     let words_total = n.div_ceil(32) as usize;
@@ -82,10 +75,7 @@ pub fn sparse_mask(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("sparse mask thread"))
-            .collect()
+        handles.into_iter().map(|h| h.join().expect("sparse mask thread")).collect()
     });
     let mut partial = partial.into_iter();
     let mut bits = partial.next().unwrap_or_else(|| vec![0; words_total]);
@@ -118,11 +108,7 @@ fn draw_columns(
             let j = rows - k + m as u64;
             let x = (u64::from(pair[0]) << 32) | u64::from(pair[1]);
             let t = ((u128::from(x) * u128::from(j + 1)) >> 64) as u64;
-            let row = if taken[(t / 64) as usize] >> (t % 64) & 1 == 1 {
-                j
-            } else {
-                t
-            };
+            let row = if taken[(t / 64) as usize] >> (t % 64) & 1 == 1 { j } else { t };
             taken[(row / 64) as usize] |= 1 << (row % 64);
             let i = row * cols + c;
             bits[(i / 32) as usize] |= 1 << (i % 32);

@@ -70,28 +70,19 @@ mod tests {
     fn counter_and_key_layout() {
         let s = Stream::new(0x1122_3344_5566_7788, 0x99aa_bbcc_ddee_ff00);
         assert_eq!(s.key(), [0x5566_7788, 0x1122_3344]);
-        assert_eq!(
-            s.counter(0x0102_0304_0506_0708),
-            [0x0506_0708, 0x0102_0304, 0xddee_ff00, 0x99aa_bbcc]
-        );
+        assert_eq!(s.counter(0x0102_0304_0506_0708), [0x0506_0708, 0x0102_0304, 0xddee_ff00, 0x99aa_bbcc]);
     }
 
     #[test]
     fn word_is_block_word() {
         let s = Stream::new(7, 3);
         for i in [0u64, 1, 2, 3, 4, 5, 1023, (1 << 34) + 2] {
-            assert_eq!(
-                s.word(i),
-                philox4x32_10(s.counter(i / 4), s.key())[(i % 4) as usize]
-            );
+            assert_eq!(s.word(i), philox4x32_10(s.counter(i / 4), s.key())[(i % 4) as usize]);
         }
     }
 
     #[test]
     fn seed_zero_stream_zero_is_first_known_answer() {
-        assert_eq!(
-            Stream::new(0, 0).block(0),
-            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
-        );
+        assert_eq!(Stream::new(0, 0).block(0), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
     }
 }

@@ -52,16 +52,18 @@ impl TruncNormalParams {
     pub fn new(mean: f64, std: f64, a: f64, b: f64) -> Result<Self> {
         let bad = |m: String| Err(Error::InvalidParameter(m));
         if !mean.is_finite() || !std.is_finite() || std <= 0.0 {
-            return bad(format!("trunc_normal_ expects a finite mean and std > 0, but found mean={mean} and std={std}"));
+            return bad(format!(
+                "trunc_normal_ expects a finite mean and std > 0, but found mean={mean} and std={std}"
+            ));
         }
         if a.is_nan() || b.is_nan() || a >= b {
-            return bad(format!(
-                "trunc_normal_ expects a < b, but found a={a} and b={b}"
-            ));
+            return bad(format!("trunc_normal_ expects a < b, but found a={a} and b={b}"));
         }
         let clamp32 = |x: f64| x.clamp(f64::from(f32::MIN), f64::from(f32::MAX));
         if clamp32(a) >= clamp32(b) || (mean as f32).is_infinite() || (std as f32) == 0.0 {
-            return bad(format!("trunc_normal_ expects a < b, mean and std > 0 in f32, but found a={a}, b={b}, mean={mean}, std={std}"));
+            return bad(format!(
+                "trunc_normal_ expects a < b, mean and std > 0 in f32, but found a={a}, b={b}, mean={mean}, std={std}"
+            ));
         }
         let alpha = (a - mean) / std;
         let beta = (b - mean) / std;

@@ -67,10 +67,7 @@ mod tests {
         // w_even = 0 gives the largest radius, sqrt(-2 ln 2^-33).
         let (z0, z1) = standard_normal_pair(0, 0);
         let r_max = (-2.0 * (2f64.powi(-33)).ln()).sqrt();
-        assert!(
-            (f64::from(z0) - r_max).abs() < 1e-5 && z1 == 0.0,
-            "{z0} {z1}"
-        );
+        assert!((f64::from(z0) - r_max).abs() < 1e-5 && z1 == 0.0, "{z0} {z1}");
         // A quarter turn: cos = 0 (to rounding), sin = 1.
         let (c, s) = standard_normal_pair(0, 0x4000_0000);
         assert!(c.abs() < 1e-6 && (f64::from(s) - r_max).abs() < 1e-5);

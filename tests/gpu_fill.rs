@@ -45,11 +45,8 @@ fn raw_words_are_bit_identical_to_the_cpu() {
 
 #[test]
 fn uniform_values_are_bit_identical_to_the_cpu() {
-    let schemes = [
-        Scheme::uniform(0.0, 1.0).unwrap(),
-        Scheme::uniform(-0.3, 0.7).unwrap(),
-        Scheme::uniform(-1e-3, 5e4).unwrap(),
-    ];
+    let schemes =
+        [Scheme::uniform(0.0, 1.0).unwrap(), Scheme::uniform(-0.3, 0.7).unwrap(), Scheme::uniform(-1e-3, 5e4).unwrap()];
     for ctx in contexts() {
         for scheme in &schemes {
             for &stream in &STREAMS[..2] {
@@ -88,13 +85,13 @@ fn normal_values_agree_with_the_cpu_within_the_stated_bound() {
                 worst = worst.max((g - c).abs() / (mean.abs() + std * z));
                 identical += usize::from(g == c);
             }
-            eprintln!("{}: normal({mean}, {std}) worst {worst:.3e} (x 2^-20 = {:.2}), bit-identical {:.4}%",
-                nninit::gpu::describe(&ctx.info), worst / NORMAL_BOUND, 100.0 * identical as f64 / count as f64);
-            assert!(
-                worst <= NORMAL_BOUND,
-                "{:?}: worst relative difference {worst:e}",
-                ctx.info.backend
+            eprintln!(
+                "{}: normal({mean}, {std}) worst {worst:.3e} (x 2^-20 = {:.2}), bit-identical {:.4}%",
+                nninit::gpu::describe(&ctx.info),
+                worst / NORMAL_BOUND,
+                100.0 * identical as f64 / count as f64
             );
+            assert!(worst <= NORMAL_BOUND, "{:?}: worst relative difference {worst:e}", ctx.info.backend);
         }
     }
 }
@@ -106,17 +103,10 @@ fn constants_ones_and_zeros_are_exact() {
             (Scheme::ones(), 1.0f32),
             (Scheme::zeros(), 0.0),
             (Scheme::constant(-2.5).unwrap(), -2.5),
-            (
-                Scheme::constant(f64::NEG_INFINITY).unwrap(),
-                f32::NEG_INFINITY,
-            ),
+            (Scheme::constant(f64::NEG_INFINITY).unwrap(), f32::NEG_INFINITY),
         ] {
             let gpu = fill_guarded(ctx, &Fill::new(&scheme, Stream::new(1, 0)), 3, 777, 3, 2);
-            assert!(
-                gpu.iter().all(|&w| w == val.to_bits()),
-                "{:?} {scheme:?}",
-                ctx.info.backend
-            );
+            assert!(gpu.iter().all(|&w| w == val.to_bits()), "{:?} {scheme:?}", ctx.info.backend);
         }
     }
 }
@@ -124,16 +114,8 @@ fn constants_ones_and_zeros_are_exact() {
 #[test]
 fn philox_known_answers_with_both_multiplies() {
     let kat = [
-        (
-            [0u32; 4],
-            [0u32; 2],
-            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8],
-        ),
-        (
-            [u32::MAX; 4],
-            [u32::MAX; 2],
-            [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd],
-        ),
+        ([0u32; 4], [0u32; 2], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]),
+        ([u32::MAX; 4], [u32::MAX; 2], [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]),
         (
             [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
             [0xa4093822, 0x299f31d0],
@@ -156,24 +138,13 @@ fn philox_known_answers_with_both_multiplies() {
         }
         for multiply in multiplies {
             let filler = GpuFiller::with_multiply(&ctx.device, multiply).unwrap();
-            let out = filler
-                .philox_blocks(&ctx.device, &ctx.queue, &inputs)
-                .unwrap();
+            let out = filler.philox_blocks(&ctx.device, &ctx.queue, &inputs).unwrap();
             for (i, (ctr, key, expected)) in kat.iter().enumerate() {
-                assert_eq!(
-                    out[i], *expected,
-                    "{:?} {multiply:?} known answer {i}",
-                    ctx.info.backend
-                );
+                assert_eq!(out[i], *expected, "{:?} {multiply:?} known answer {i}", ctx.info.backend);
                 assert_eq!(nninit::philox::philox4x32_10(*ctr, *key), *expected);
             }
             for ((ctr, key), got) in inputs.iter().zip(&out) {
-                assert_eq!(
-                    *got,
-                    nninit::philox::philox4x32_10(*ctr, *key),
-                    "{:?} {multiply:?}",
-                    ctx.info.backend
-                );
+                assert_eq!(*got, nninit::philox::philox4x32_10(*ctr, *key), "{:?} {multiply:?}", ctx.info.backend);
             }
         }
     }
@@ -183,10 +154,7 @@ fn philox_known_answers_with_both_multiplies() {
 fn native_multiply_without_int64_is_an_error() {
     for ctx in contexts() {
         if !ctx.device.features().contains(wgpu::Features::SHADER_INT64) {
-            assert!(matches!(
-                GpuFiller::with_multiply(&ctx.device, Multiply::Native),
-                Err(Error::LimitExceeded(_))
-            ));
+            assert!(matches!(GpuFiller::with_multiply(&ctx.device, Multiply::Native), Err(Error::LimitExceeded(_))));
         }
     }
 }
@@ -214,17 +182,9 @@ fn small_limits_use_windows_and_2d_dispatches() {
     for ctx in &contexts {
         let limits = ctx.filler.window_limits();
         assert_eq!((limits.max_binding, limits.max_groups_per_dim), (1024, 2));
-        for scheme in [
-            Scheme::uniform(-1.0, 1.0).unwrap(),
-            Scheme::normal(0.0, 1.0).unwrap(),
-            Scheme::ones(),
-        ] {
+        for scheme in [Scheme::uniform(-1.0, 1.0).unwrap(), Scheme::normal(0.0, 1.0).unwrap(), Scheme::ones()] {
             let fill = Fill::new(&scheme, Stream::new(5, 5));
-            for &(first, count, at, tail) in &[
-                (1u64, 5000usize, 3usize, 9usize),
-                (0, 256, 64, 0),
-                (7, 4093, 61, 1),
-            ] {
+            for &(first, count, at, tail) in &[(1u64, 5000usize, 3usize, 9usize), (0, 256, 64, 0), (7, 4093, 61, 1)] {
                 let gpu = fill_guarded(ctx, &fill, first, count, at, tail);
                 let cpu = cpu_words(&fill, first, count);
                 for (i, (g, c)) in gpu.iter().zip(&cpu).enumerate() {
@@ -244,17 +204,11 @@ fn small_limits_use_windows_and_2d_dispatches() {
 fn a_window_larger_than_the_dispatch_limit_goes_2d() {
     // Default binding size, but only 2 x 2 workgroups per window: 2-D dispatches, several windows.
     for adapter in nninit::gpu::adapters() {
-        let limits = wgpu::Limits {
-            max_compute_workgroups_per_dimension: 2,
-            ..adapter.limits()
-        };
+        let limits = wgpu::Limits { max_compute_workgroups_per_dimension: 2, ..adapter.limits() };
         let ctx = GpuContext::from_adapter(&adapter, limits).unwrap();
         let fill = Fill::raw_bits(Stream::new(8, 8));
         let count = 3 * 4096 + 17;
-        assert_eq!(
-            fill_guarded(&ctx, &fill, 2, count, 1, 1),
-            cpu_words(&fill, 2, count)
-        );
+        assert_eq!(fill_guarded(&ctx, &fill, 2, count, 1, 1), cpu_words(&fill, 2, count));
     }
 }
 
@@ -264,38 +218,15 @@ fn bad_targets_are_typed_errors() {
         let buffer = common::guarded_buffer(ctx, 16);
         let fill = Fill::raw_bits(Stream::default());
         let cases = [
-            FillTarget {
-                buffer: &buffer,
-                byte_offset: 2,
-                elements: 0..4,
-                dtype: Dtype::F32,
-            },
-            FillTarget {
-                buffer: &buffer,
-                byte_offset: 0,
-                elements: 0..17,
-                dtype: Dtype::F32,
-            },
-            FillTarget {
-                buffer: &buffer,
-                byte_offset: 60,
-                elements: 10..12,
-                dtype: Dtype::F32,
-            },
+            FillTarget { buffer: &buffer, byte_offset: 2, elements: 0..4, dtype: Dtype::F32 },
+            FillTarget { buffer: &buffer, byte_offset: 0, elements: 0..17, dtype: Dtype::F32 },
+            FillTarget { buffer: &buffer, byte_offset: 60, elements: 10..12, dtype: Dtype::F32 },
             #[allow(clippy::reversed_empty_ranges)]
-            FillTarget {
-                buffer: &buffer,
-                byte_offset: 0,
-                elements: 5..3,
-                dtype: Dtype::F32,
-            },
+            FillTarget { buffer: &buffer, byte_offset: 0, elements: 5..3, dtype: Dtype::F32 },
         ];
         for target in &cases {
             let result = ctx.filler.fill(&ctx.device, &ctx.queue, target, &fill);
-            assert!(
-                matches!(result, Err(Error::InvalidTarget(_))),
-                "{target:?}: {result:?}"
-            );
+            assert!(matches!(result, Err(Error::InvalidTarget(_))), "{target:?}: {result:?}");
         }
         let no_storage = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: None,
@@ -303,12 +234,7 @@ fn bad_targets_are_typed_errors() {
             usage: wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let result = ctx.filler.fill(
-            &ctx.device,
-            &ctx.queue,
-            &FillTarget::whole(&no_storage),
-            &fill,
-        );
+        let result = ctx.filler.fill(&ctx.device, &ctx.queue, &FillTarget::whole(&no_storage), &fill);
         assert!(matches!(result, Err(Error::InvalidTarget(_))));
     }
 }
@@ -326,12 +252,7 @@ fn many_fills_recorded_before_one_submit_keep_their_own_parameters() {
     for ctx in contexts() {
         let buffer = common::guarded_buffer(ctx, 3000);
         let fills: Vec<Fill> = (0..3)
-            .map(|i| {
-                Fill::new(
-                    &Scheme::uniform(f64::from(i), f64::from(i) + 0.5).unwrap(),
-                    Stream::new(11, i as u64),
-                )
-            })
+            .map(|i| Fill::new(&Scheme::uniform(f64::from(i), f64::from(i) + 0.5).unwrap(), Stream::new(11, i as u64)))
             .collect();
         nninit::gpu::submit_and_wait(&ctx.device, &ctx.queue, |encoder| {
             for (i, fill) in fills.iter().enumerate() {
@@ -349,10 +270,7 @@ fn many_fills_recorded_before_one_submit_keep_their_own_parameters() {
         let bytes = nninit::gpu::read_buffer(&ctx.device, &ctx.queue, &buffer, 0..12_000).unwrap();
         let words: &[u32] = bytemuck::cast_slice(&bytes);
         for (i, fill) in fills.iter().enumerate() {
-            assert_eq!(
-                &words[i * 1000..(i + 1) * 1000],
-                cpu_words(fill, 0, 1000).as_slice()
-            );
+            assert_eq!(&words[i * 1000..(i + 1) * 1000], cpu_words(fill, 0, 1000).as_slice());
         }
     }
 }

@@ -18,11 +18,7 @@ const SHAPES: &[&[usize]] = &[
 
 /// PyTorch's `_calculate_fan_in_and_fan_out`, written out.
 fn torch_fans(shape: &[usize]) -> (f64, f64) {
-    let rf: usize = if shape.len() > 2 {
-        shape[2..].iter().product()
-    } else {
-        1
-    };
+    let rf: usize = if shape.len() > 2 { shape[2..].iter().product() } else { 1 };
     ((shape[1] * rf) as f64, (shape[0] * rf) as f64)
 }
 
@@ -45,10 +41,7 @@ fn xavier_matches_pytorch() {
             let (fi, fo) = torch_fans(shape);
             let std = gain * (2.0 / (fi + fo)).sqrt();
             let u = Plan::new(&Init::xavier_uniform(gain), shape).unwrap();
-            assert!(
-                close(u.std.unwrap(), std) && close(u.bound.unwrap(), 3f64.sqrt() * std),
-                "{shape:?}"
-            );
+            assert!(close(u.std.unwrap(), std) && close(u.bound.unwrap(), 3f64.sqrt() * std), "{shape:?}");
             let n = Plan::new(&Init::xavier_normal(gain), shape).unwrap();
             assert!(close(n.std.unwrap(), std) && n.bound.is_none());
         }
@@ -72,56 +65,32 @@ fn kaiming_matches_pytorch() {
     for shape in SHAPES {
         for (a, mode, nonlinearity, gain) in cases {
             let (fi, fo) = torch_fans(shape);
-            let fan = if mode.to_lowercase() == "fan_in" {
-                fi
-            } else {
-                fo
-            };
+            let fan = if mode.to_lowercase() == "fan_in" { fi } else { fo };
             let std = gain / fan.sqrt();
             let u = Plan::new(&Init::kaiming_uniform(a, mode, nonlinearity), shape).unwrap();
             assert!(close(u.gain.unwrap(), gain), "{nonlinearity}");
-            assert!(
-                close(u.std.unwrap(), std) && close(u.bound.unwrap(), 3f64.sqrt() * std),
-                "{shape:?} {mode}"
-            );
+            assert!(close(u.std.unwrap(), std) && close(u.bound.unwrap(), 3f64.sqrt() * std), "{shape:?} {mode}");
             let n = Plan::new(&Init::kaiming_normal(a, mode, nonlinearity), shape).unwrap();
             assert!(close(n.std.unwrap(), std));
         }
     }
     // CPN's rule: kaiming_normal(fan_out, relu) is normal(0, sqrt(2 / (kh * kw * out))).
-    let p = Plan::new(
-        &Init::kaiming_normal(0.0, "fan_out", "relu"),
-        &[256, 128, 3, 3],
-    )
-    .unwrap();
+    let p = Plan::new(&Init::kaiming_normal(0.0, "fan_out", "relu"), &[256, 128, 3, 3]).unwrap();
     assert!(close(p.std.unwrap(), (2.0f64 / (3.0 * 3.0 * 256.0)).sqrt()));
 }
 
 #[test]
 fn calculate_gain_matches_pytorch() {
-    for name in [
-        "linear",
-        "conv1d",
-        "conv2d",
-        "conv3d",
-        "conv_transpose1d",
-        "conv_transpose2d",
-        "conv_transpose3d",
-        "sigmoid",
-    ] {
+    for name in
+        ["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "sigmoid"]
+    {
         assert_eq!(calculate_gain(name, None).unwrap(), 1.0);
     }
     assert_eq!(calculate_gain("tanh", None).unwrap(), 5.0 / 3.0);
     assert_eq!(calculate_gain("relu", Some(0.3)).unwrap(), 2f64.sqrt());
     assert_eq!(calculate_gain("selu", None).unwrap(), 0.75);
-    assert_eq!(
-        calculate_gain("leaky_relu", None).unwrap(),
-        (2.0 / (1.0 + 0.01f64.powi(2))).sqrt()
-    );
-    assert_eq!(
-        calculate_gain("leaky_relu", Some(0.2)).unwrap(),
-        (2.0 / (1.0 + 0.04f64)).sqrt()
-    );
+    assert_eq!(calculate_gain("leaky_relu", None).unwrap(), (2.0 / (1.0 + 0.01f64.powi(2))).sqrt());
+    assert_eq!(calculate_gain("leaky_relu", Some(0.2)).unwrap(), (2.0 / (1.0 + 0.04f64)).sqrt());
 }
 
 fn error(init: Init, shape: &[usize]) -> String {
@@ -130,13 +99,9 @@ fn error(init: Init, shape: &[usize]) -> String {
 
 #[test]
 fn pytorch_errors() {
-    let fans_error =
-        "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions";
+    let fans_error = "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions";
     assert_eq!(error(Init::xavier_uniform(1.0), &[5]), fans_error);
-    assert_eq!(
-        error(Init::kaiming_normal(0.0, "fan_in", "relu"), &[5]),
-        fans_error
-    );
+    assert_eq!(error(Init::kaiming_normal(0.0, "fan_in", "relu"), &[5]), fans_error);
     assert_eq!(
         error(Init::kaiming_normal(0.0, "fan_avg", "relu"), &[5, 5]),
         "Mode fan_avg not supported, please use one of ['fan_in', 'fan_out']"
@@ -146,65 +111,24 @@ fn pytorch_errors() {
         error(Init::kaiming_uniform(0.0, "FAN_AVG", "relu"), &[5]),
         "Mode fan_avg not supported, please use one of ['fan_in', 'fan_out']"
     );
+    assert_eq!(error(Init::kaiming_uniform(0.0, "fan_in", "gelu"), &[5, 5]), "Unsupported nonlinearity gelu");
+    assert_eq!(calculate_gain("swish", None).unwrap_err().to_string(), "Unsupported nonlinearity swish");
+    assert_eq!(error(Init::Eye, &[3, 3, 3]), "Only tensors with 2 dimensions are supported");
+    assert_eq!(error(Init::Dirac { groups: 1 }, &[3, 3]), "Only tensors with 3, 4, or 5 dimensions are supported");
+    assert_eq!(error(Init::Dirac { groups: 4 }, &[6, 3, 3, 3]), "dim 0 must be divisible by groups");
+    assert_eq!(error(Init::Orthogonal { gain: 1.0 }, &[6]), "Only tensors with 2 or more dimensions are supported");
     assert_eq!(
-        error(Init::kaiming_uniform(0.0, "fan_in", "gelu"), &[5, 5]),
-        "Unsupported nonlinearity gelu"
-    );
-    assert_eq!(
-        calculate_gain("swish", None).unwrap_err().to_string(),
-        "Unsupported nonlinearity swish"
-    );
-    assert_eq!(
-        error(Init::Eye, &[3, 3, 3]),
-        "Only tensors with 2 dimensions are supported"
-    );
-    assert_eq!(
-        error(Init::Dirac { groups: 1 }, &[3, 3]),
-        "Only tensors with 3, 4, or 5 dimensions are supported"
-    );
-    assert_eq!(
-        error(Init::Dirac { groups: 4 }, &[6, 3, 3, 3]),
-        "dim 0 must be divisible by groups"
-    );
-    assert_eq!(
-        error(Init::Orthogonal { gain: 1.0 }, &[6]),
-        "Only tensors with 2 or more dimensions are supported"
-    );
-    assert_eq!(
-        error(
-            Init::Sparse {
-                sparsity: 0.5,
-                std: 0.01
-            },
-            &[6, 3, 3]
-        ),
+        error(Init::Sparse { sparsity: 0.5, std: 0.01 }, &[6, 3, 3]),
         "Only tensors with 2 dimensions are supported"
     );
     assert_eq!(
         error(Init::uniform(1.0, 0.0), &[2]),
         "uniform_ expects to return a [from, to) range, but found from=1 > to=0"
     );
-    assert_eq!(
-        error(Init::normal(0.0, -1.0), &[2]),
-        "normal expects std >= 0.0, but found std -1"
-    );
+    assert_eq!(error(Init::normal(0.0, -1.0), &[2]), "normal expects std >= 0.0, but found std -1");
     // Where PyTorch silently misbehaves, nninit refuses.
-    assert!(error(
-        Init::Sparse {
-            sparsity: 1.5,
-            std: 0.01
-        },
-        &[6, 3]
-    )
-    .contains("sparsity must be in [0, 1]"));
-    assert!(error(
-        Init::Sparse {
-            sparsity: -0.1,
-            std: 0.01
-        },
-        &[6, 3]
-    )
-    .contains("sparsity must be in [0, 1]"));
+    assert!(error(Init::Sparse { sparsity: 1.5, std: 0.01 }, &[6, 3]).contains("sparsity must be in [0, 1]"));
+    assert!(error(Init::Sparse { sparsity: -0.1, std: 0.01 }, &[6, 3]).contains("sparsity must be in [0, 1]"));
     assert!(error(Init::trunc_normal(0.0, 1.0, 2.0, -2.0), &[4]).contains("a < b"));
     assert!(error(Init::trunc_normal(0.0, 0.0, -2.0, 2.0), &[4]).contains("std > 0"));
     assert!(error(Init::trunc_normal(0.0, 1.0, 40.0, 50.0), &[4]).contains("more than 37 std"));
@@ -224,24 +148,14 @@ fn zero_element_tensors_are_no_ops() {
         assert_eq!(plan.work, nninit::Work::Nothing, "{init:?}");
     }
     // Kaiming returns before checking dimensions, as PyTorch does.
-    assert_eq!(
-        Plan::new(&Init::kaiming_normal(0.0, "fan_in", "relu"), &[0])
-            .unwrap()
-            .work,
-        nninit::Work::Nothing
-    );
+    assert_eq!(Plan::new(&Init::kaiming_normal(0.0, "fan_in", "relu"), &[0]).unwrap().work, nninit::Work::Nothing);
 }
 
 #[test]
 fn plan_json_has_exactly_the_keys_that_apply() {
     let p = Plan::new(&Init::kaiming_uniform(0.0, "fan_in", "relu"), &[8, 4, 3, 3]).unwrap();
     let json = p.numbers_json();
-    let keys: Vec<&str> = json
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, ["bound", "fan_in", "fan_out", "gain", "std"]);
     assert_eq!(json["fan_in"], 36);
     let p = Plan::new(&Init::Orthogonal { gain: 2.0 }, &[8, 4]).unwrap();

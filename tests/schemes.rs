@@ -13,9 +13,7 @@ use nninit::{Init, Plan, Stream};
 fn cpu_init(init: &Init, shape: &[usize], stream: Stream) -> Vec<f32> {
     let plan = Plan::new(init, shape).unwrap();
     let mut out = vec![f32::NAN; plan.elements() as usize];
-    CpuBackend::new()
-        .init_f32(&mut out, 0, &plan, stream)
-        .unwrap();
+    CpuBackend::new().init_f32(&mut out, 0, &plan, stream).unwrap();
     out
 }
 
@@ -31,9 +29,7 @@ fn assert_ks(samples: &[f32], cdf: impl Fn(f64) -> f64, what: &str) {
 fn torch_dirac(shape: &[usize], groups: usize) -> Vec<f32> {
     let mut t = vec![0f32; shape.iter().product()];
     let spatial: Vec<usize> = shape[2..].to_vec();
-    let strides: Vec<usize> = (0..shape.len())
-        .map(|d| shape[d + 1..].iter().product())
-        .collect();
+    let strides: Vec<usize> = (0..shape.len()).map(|d| shape[d + 1..].iter().product()).collect();
     let opg = shape[0] / groups;
     for g in 0..groups {
         for d in 0..opg.min(shape[1]) {
@@ -51,9 +47,7 @@ fn torch_dirac(shape: &[usize], groups: usize) -> Vec<f32> {
 fn eye_and_dirac_are_exact() {
     for (rows, cols) in [(3, 5), (5, 3), (4, 4), (1, 7)] {
         let t = cpu_init(&Init::Eye, &[rows, cols], Stream::default());
-        let expected: Vec<f32> = (0..rows * cols)
-            .map(|i| f32::from(u8::from(i / cols == i % cols)))
-            .collect();
+        let expected: Vec<f32> = (0..rows * cols).map(|i| f32::from(u8::from(i / cols == i % cols))).collect();
         assert_eq!(t, expected, "eye {rows}x{cols}");
     }
     for (shape, groups) in [
@@ -64,18 +58,8 @@ fn eye_and_dirac_are_exact() {
         (&[3, 3, 1, 1], 3),
         (&[2, 5, 4, 4], 1),
     ] {
-        let t = cpu_init(
-            &Init::Dirac {
-                groups: groups as u64,
-            },
-            shape,
-            Stream::default(),
-        );
-        assert_eq!(
-            t,
-            torch_dirac(shape, groups),
-            "dirac {shape:?} groups {groups}"
-        );
+        let t = cpu_init(&Init::Dirac { groups: groups as u64 }, shape, Stream::default());
+        assert_eq!(t, torch_dirac(shape, groups), "dirac {shape:?} groups {groups}");
     }
 }
 
@@ -86,13 +70,9 @@ fn matmul_t(a: &[f32], rows: usize, cols: usize, transpose_first: bool) -> Vec<f
     for i in 0..n {
         for j in 0..n {
             out[i * n + j] = if transpose_first {
-                (0..rows)
-                    .map(|r| f64::from(a[r * cols + i]) * f64::from(a[r * cols + j]))
-                    .sum()
+                (0..rows).map(|r| f64::from(a[r * cols + i]) * f64::from(a[r * cols + j])).sum()
             } else {
-                (0..cols)
-                    .map(|c| f64::from(a[i * cols + c]) * f64::from(a[j * cols + c]))
-                    .sum()
+                (0..cols).map(|c| f64::from(a[i * cols + c]) * f64::from(a[j * cols + c])).sum()
             };
         }
     }
@@ -101,37 +81,24 @@ fn matmul_t(a: &[f32], rows: usize, cols: usize, transpose_first: bool) -> Vec<f
 
 #[test]
 fn orthogonal_is_orthogonal_with_torch_signs() {
-    for (shape, gain) in [
-        (&[40usize, 30][..], 1.0f64),
-        (&[30, 40], 2.0),
-        (&[16, 4, 3, 3], 0.5),
-        (&[64, 64], 1.0),
-    ] {
+    for (shape, gain) in [(&[40usize, 30][..], 1.0f64), (&[30, 40], 2.0), (&[16, 4, 3, 3], 0.5), (&[64, 64], 1.0)] {
         let stream = Stream::new(5, 1);
         let q = cpu_init(&Init::Orthogonal { gain }, shape, stream);
         let rows = shape[0];
         let cols = q.len() / rows;
         let gram = matmul_t(&q, rows, cols, rows >= cols);
         let n = rows.min(cols);
-        let worst = (0..n * n)
-            .map(|k| (gram[k] - if k / n == k % n { gain * gain } else { 0.0 }).abs())
-            .fold(0.0, f64::max);
-        assert!(
-            worst < 1e-5 * gain * gain,
-            "{shape:?}: |QtQ - g^2 I| = {worst}"
-        );
+        let worst =
+            (0..n * n).map(|k| (gram[k] - if k / n == k % n { gain * gain } else { 0.0 }).abs()).fold(0.0, f64::max);
+        assert!(worst < 1e-5 * gain * gain, "{shape:?}: |QtQ - g^2 I| = {worst}");
         // Sign convention: with A the stream's Gaussian matrix (transposed if wide), Q^T A = D R
         // has a non-negative diagonal.
         let a = cpu_init(&Init::normal(0.0, 1.0), &[rows, cols], stream);
         for j in 0..n {
             let d: f64 = if rows >= cols {
-                (0..rows)
-                    .map(|r| f64::from(q[r * cols + j]) * f64::from(a[r * cols + j]))
-                    .sum()
+                (0..rows).map(|r| f64::from(q[r * cols + j]) * f64::from(a[r * cols + j])).sum()
             } else {
-                (0..cols)
-                    .map(|c| f64::from(q[j * cols + c]) * f64::from(a[j * cols + c]))
-                    .sum()
+                (0..cols).map(|c| f64::from(q[j * cols + c]) * f64::from(a[j * cols + c])).sum()
             };
             assert!(d > 0.0, "{shape:?}: diagonal {j} of Q^T A is {d}");
         }
@@ -143,11 +110,7 @@ fn sparse_has_exact_zero_counts_and_uniform_positions() {
     // 10 rows: 3 zeros per column (minority drawn) and 9 per column (majority: non-zeros drawn).
     for (sparsity, zeros) in [(0.3, 3usize), (0.81, 9)] {
         let (rows, cols) = (10usize, 20_000usize);
-        let t = cpu_init(
-            &Init::Sparse { sparsity, std: 0.5 },
-            &[rows, cols],
-            Stream::new(17, 0),
-        );
+        let t = cpu_init(&Init::Sparse { sparsity, std: 0.5 }, &[rows, cols], Stream::new(17, 0));
         let mut per_row = vec![0f64; rows];
         for c in 0..cols {
             let z: Vec<usize> = (0..rows).filter(|&r| t[r * cols + c] == 0.0).collect();
@@ -158,10 +121,7 @@ fn sparse_has_exact_zero_counts_and_uniform_positions() {
         }
         // Chi-square of zero counts per row, 9 degrees of freedom: critical value 27.88 at 0.001.
         let expected = (cols * zeros) as f64 / rows as f64;
-        let chi2: f64 = per_row
-            .iter()
-            .map(|o| (o - expected).powi(2) / expected)
-            .sum();
+        let chi2: f64 = per_row.iter().map(|o| (o - expected).powi(2) / expected).sum();
         assert!(chi2 < 27.88, "sparsity {sparsity}: chi-square {chi2}");
         // Every 3-subset equally likely: chi-square over the 120 subsets of a 10-row, 3-zero column
         // (119 degrees of freedom: critical value 173.6 at 0.001).
@@ -181,26 +141,8 @@ fn sparse_has_exact_zero_counts_and_uniform_positions() {
         assert!(t.iter().zip(&normal).all(|(s, n)| *s == 0.0 || s == n));
     }
     // Sparsity 0 and 1.
-    assert!(cpu_init(
-        &Init::Sparse {
-            sparsity: 0.0,
-            std: 1.0
-        },
-        &[5, 7],
-        Stream::default()
-    )
-    .iter()
-    .all(|&x| x != 0.0));
-    assert!(cpu_init(
-        &Init::Sparse {
-            sparsity: 1.0,
-            std: 1.0
-        },
-        &[5, 7],
-        Stream::default()
-    )
-    .iter()
-    .all(|&x| x == 0.0));
+    assert!(cpu_init(&Init::Sparse { sparsity: 0.0, std: 1.0 }, &[5, 7], Stream::default()).iter().all(|&x| x != 0.0));
+    assert!(cpu_init(&Init::Sparse { sparsity: 1.0, std: 1.0 }, &[5, 7], Stream::default()).iter().all(|&x| x == 0.0));
 }
 
 /// The CDF of the standard normal truncated to [alpha, beta], in f64 through log forms.
@@ -238,27 +180,13 @@ fn trunc_normal_matches_the_exact_distribution_without_pile_up() {
         (0.0, 1.0, -0.1, 0.1),
     ];
     for (i, (mean, std, a, b)) in cases.into_iter().enumerate() {
-        let x = cpu_init(
-            &Init::trunc_normal(mean, std, a, b),
-            &[n],
-            Stream::new(100 + i as u64, 0),
-        );
+        let x = cpu_init(&Init::trunc_normal(mean, std, a, b), &[n], Stream::new(100 + i as u64, 0));
         let (lo, hi) = (a as f32, b as f32);
-        assert!(
-            x.iter().all(|&v| v >= lo && v <= hi),
-            "case {i}: value outside [a, b]"
-        );
+        assert!(x.iter().all(|&v| v >= lo && v <= hi), "case {i}: value outside [a, b]");
         let at_bounds = x.iter().filter(|&&v| v == lo || v == hi).count();
-        assert!(
-            at_bounds <= 2,
-            "case {i}: {at_bounds} values sit on the bounds"
-        );
+        assert!(at_bounds <= 2, "case {i}: {at_bounds} values sit on the bounds");
         let (alpha, beta) = ((a - mean) / std, (b - mean) / std);
-        assert_ks(
-            &x,
-            |v| trunc_cdf((v - mean) / std, alpha, beta),
-            &format!("trunc_normal({mean}, {std}, {a}, {b})"),
-        );
+        assert_ks(&x, |v| trunc_cdf((v - mean) / std, alpha, beta), &format!("trunc_normal({mean}, {std}, {a}, {b})"));
     }
 }
 
@@ -275,11 +203,7 @@ fn variance_scaled_schemes_match_their_distributions() {
         let plan = Plan::new(init, &shape).unwrap();
         let x = cpu_init(init, &shape, Stream::new(7, i as u64));
         match plan.bound {
-            Some(bound) => assert_ks(
-                &x,
-                |v| ((v + bound) / (2.0 * bound)).clamp(0.0, 1.0),
-                init.name(),
-            ),
+            Some(bound) => assert_ks(&x, |v| ((v + bound) / (2.0 * bound)).clamp(0.0, 1.0), init.name()),
             None => {
                 let std = plan.std.unwrap();
                 assert_ks(&x, |v| normal_cdf(v, 0.0, std), init.name())
@@ -294,10 +218,7 @@ fn every_scheme_on_every_adapter_matches_the_cpu() {
         (Init::uniform(-0.5, 0.5), vec![37, 41]),
         (Init::normal(1.0, 0.1), vec![37, 41]),
         (Init::trunc_normal(0.0, 0.02, -2.0, 2.0), vec![1001, 3]),
-        (
-            Init::trunc_normal(0.0, 1.0, 5.0, f64::INFINITY),
-            vec![1001, 3],
-        ),
+        (Init::trunc_normal(0.0, 1.0, 5.0, f64::INFINITY), vec![1001, 3]),
         (Init::Constant { val: 0.25 }, vec![7, 9]),
         (Init::Ones, vec![3, 3]),
         (Init::Zeros, vec![3, 3]),
@@ -306,29 +227,11 @@ fn every_scheme_on_every_adapter_matches_the_cpu() {
         (Init::Dirac { groups: 1 }, vec![4, 4, 3, 3, 3]),
         (Init::xavier_uniform(1.0), vec![64, 32, 3, 3]),
         (Init::xavier_normal(1.0), vec![64, 32]),
-        (
-            Init::kaiming_uniform(0.1, "fan_in", "leaky_relu"),
-            vec![64, 32, 3, 3],
-        ),
-        (
-            Init::kaiming_normal(0.0, "fan_out", "relu"),
-            vec![64, 32, 3, 3],
-        ),
+        (Init::kaiming_uniform(0.1, "fan_in", "leaky_relu"), vec![64, 32, 3, 3]),
+        (Init::kaiming_normal(0.0, "fan_out", "relu"), vec![64, 32, 3, 3]),
         (Init::Orthogonal { gain: 1.5 }, vec![48, 20]),
-        (
-            Init::Sparse {
-                sparsity: 0.9,
-                std: 0.01,
-            },
-            vec![100, 77],
-        ),
-        (
-            Init::Sparse {
-                sparsity: 0.2,
-                std: 0.01,
-            },
-            vec![100, 77],
-        ),
+        (Init::Sparse { sparsity: 0.9, std: 0.01 }, vec![100, 77]),
+        (Init::Sparse { sparsity: 0.2, std: 0.01 }, vec![100, 77]),
     ];
     for ctx in common::contexts() {
         for (init, shape) in &cases {
@@ -339,11 +242,7 @@ fn every_scheme_on_every_adapter_matches_the_cpu() {
             // The whole tensor, and an odd sub-range of it.
             for range in [0..n, 3..n - 5] {
                 let gpu = ctx.init_to_host(&plan, stream, range.clone()).unwrap();
-                for (k, (g, c)) in gpu
-                    .iter()
-                    .zip(&cpu[range.start as usize..range.end as usize])
-                    .enumerate()
-                {
+                for (k, (g, c)) in gpu.iter().zip(&cpu[range.start as usize..range.end as usize]).enumerate() {
                     let g = f32::from_bits(*g);
                     // Normal-derived values follow the README's bound; the rest are bit-identical.
                     let tolerance = 1e-6 * c.abs().max(plan.std.unwrap_or(0.0) as f32);
@@ -353,12 +252,7 @@ fn every_scheme_on_every_adapter_matches_the_cpu() {
                         ctx.info.backend,
                         range.start + k as u64
                     );
-                    assert_eq!(
-                        g == 0.0,
-                        *c == 0.0,
-                        "{init:?}: zeros differ at {}",
-                        range.start + k as u64
-                    );
+                    assert_eq!(g == 0.0, *c == 0.0, "{init:?}: zeros differ at {}", range.start + k as u64);
                 }
             }
         }

@@ -30,32 +30,17 @@ fn uniform_passes_ks_on_cpu() {
     for (seed, a, b) in [(1u64, 0.0, 1.0), (2, -0.25, 0.75), (3, -3.0, 5.0)] {
         let x = cpu_values(&Scheme::uniform(a, b).unwrap(), Stream::new(seed, 0), 0, N);
         assert!(x.iter().all(|&v| v >= a && v < b));
-        assert_ks(
-            &x,
-            |v| ((v - a) / (b - a)).clamp(0.0, 1.0),
-            &format!("cpu uniform({a}, {b}) seed {seed}"),
-        );
+        assert_ks(&x, |v| ((v - a) / (b - a)).clamp(0.0, 1.0), &format!("cpu uniform({a}, {b}) seed {seed}"));
     }
 }
 
 #[test]
 fn normal_passes_ks_on_cpu_also_in_odd_ranges_and_streams() {
-    for (seed, stream, first, mean, std) in [
-        (1u64, 0u64, 0u64, 0.0, 1.0),
-        (7, 3, 12_345, 0.5, 0.02),
-        (8, u64::MAX, 1 << 50, -1.0, 3.0),
-    ] {
-        let x = cpu_values(
-            &Scheme::normal(mean, std).unwrap(),
-            Stream::new(seed, stream),
-            first,
-            N,
-        );
-        assert_ks(
-            &x,
-            |v| normal_cdf(v, mean, std),
-            &format!("cpu normal({mean}, {std}) seed {seed}"),
-        );
+    for (seed, stream, first, mean, std) in
+        [(1u64, 0u64, 0u64, 0.0, 1.0), (7, 3, 12_345, 0.5, 0.02), (8, u64::MAX, 1 << 50, -1.0, 3.0)]
+    {
+        let x = cpu_values(&Scheme::normal(mean, std).unwrap(), Stream::new(seed, stream), first, N);
+        assert_ks(&x, |v| normal_cdf(v, mean, std), &format!("cpu normal({mean}, {std}) seed {seed}"));
     }
 }
 
@@ -65,12 +50,7 @@ fn streams_are_not_correlated() {
     // a standard error of 2^-10; allow 5 of them.
     let a = cpu_values(&Scheme::uniform(0.0, 1.0).unwrap(), Stream::new(9, 0), 0, N);
     let b = cpu_values(&Scheme::uniform(0.0, 1.0).unwrap(), Stream::new(9, 1), 0, N);
-    let cov: f64 = a
-        .iter()
-        .zip(&b)
-        .map(|(x, y)| (x - 0.5) * (y - 0.5))
-        .sum::<f64>()
-        / N as f64;
+    let cov: f64 = a.iter().zip(&b).map(|(x, y)| (x - 0.5) * (y - 0.5)).sum::<f64>() / N as f64;
     let corr = cov / (1.0 / 12.0);
     assert!(corr.abs() < 5.0 / 1024.0, "correlation {corr}");
 }
@@ -86,11 +66,7 @@ fn gpu_values_pass_ks_on_every_adapter() {
             .into_iter()
             .map(|w| f64::from(f32::from_bits(w)))
             .collect();
-        assert_ks(
-            &x,
-            |v| ((v + 1.0) / 2.0).clamp(0.0, 1.0),
-            &format!("{name} uniform"),
-        );
+        assert_ks(&x, |v| ((v + 1.0) / 2.0).clamp(0.0, 1.0), &format!("{name} uniform"));
         let normal = Fill::new(&Scheme::normal(0.0, 1.0).unwrap(), Stream::new(32, 2));
         let x: Vec<f64> = ctx
             .fill_to_host(&normal, 3..3 + N as u64)
@@ -117,11 +93,7 @@ fn normal_values_match_an_f64_box_muller_on_the_same_words() {
         let u2 = f64::from(block[pair + 1] >> 8) * 2f64.powi(-24);
         let r = (-2.0 * u1.ln()).sqrt();
         let theta = std::f64::consts::TAU * u2;
-        let exact = if i % 2 == 0 {
-            r * theta.cos()
-        } else {
-            r * theta.sin()
-        };
+        let exact = if i % 2 == 0 { r * theta.cos() } else { r * theta.sin() };
         worst = worst.max((got - exact).abs() / exact.abs().max(1.0));
     }
     eprintln!("normal vs f64 reference: worst relative error {worst:.2e}");

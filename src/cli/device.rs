@@ -21,10 +21,7 @@ pub fn open(choice: DeviceChoice, adapter: Option<&str>) -> nninit::Result<Optio
         (DeviceChoice::Gpu, None) => GpuContext::new().map(Some),
         (DeviceChoice::Auto, None) => {
             let hardware = adapters().iter().any(|a| {
-                matches!(
-                    a.get_info().device_type,
-                    wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu
-                )
+                matches!(a.get_info().device_type, wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu)
             });
             if hardware {
                 GpuContext::new().map(Some)

@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use nninit::cpu::CpuBackend;
 use nninit::prepared::Prepared;
-use nninit::tensor_file::{write_f32_atomic, F32Tensor};
-use nninit::{Error, Plan, Stream};
+use nninit::shard::parse_range;
+use nninit::tensor_file::{write_atomic, TensorData};
+use nninit::{Dtype, Error, Plan, Shard, Stream};
 
 use super::device::{open, DeviceChoice};
 use super::scheme_args::SchemeArgs;
@@ -38,22 +39,51 @@ pub struct FillArgs {
     /// The output file; written atomically.
     #[arg(long)]
     out: PathBuf,
+    /// The element type written (values are made in f32 and rounded to nearest-even).
+    #[arg(long, value_enum, default_value_t = DtypeArg::F32)]
+    dtype: DtypeArg,
+    /// Only rows START:END of the leading dim (a shard), as the full tensor has them.
+    #[arg(long)]
+    rows: Option<String>,
+    /// Only columns START:END of a 2-D tensor (a shard), as the full tensor has them.
+    #[arg(long)]
+    cols: Option<String>,
 }
 
-/// Fills the tensor on the chosen device and writes it.
+/// `--dtype`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum DtypeArg {
+    F32,
+    F16,
+    Bf16,
+}
+
+impl From<DtypeArg> for Dtype {
+    fn from(d: DtypeArg) -> Self {
+        match d {
+            DtypeArg::F32 => Dtype::F32,
+            DtypeArg::F16 => Dtype::F16,
+            DtypeArg::Bf16 => Dtype::Bf16,
+        }
+    }
+}
+
+/// Fills the tensor (or its shard) on the chosen device and writes it.
 pub fn run(args: FillArgs) -> nninit::Result<()> {
     let init = args.scheme.init()?;
     let plan = Plan::new(&init, &args.shape)?;
-    let elements = plan.elements();
-    if elements
-        .checked_mul(4)
-        .is_none_or(|b| b > isize::MAX as u64)
-    {
-        return Err(Error::InvalidShape(format!(
-            "shape {:?} is too large",
-            args.shape
-        )));
-    }
+    let dtype = Dtype::from(args.dtype);
+    let shard = Shard {
+        rows: args.rows.as_deref().map(parse_range).transpose()?,
+        cols: args.cols.as_deref().map(parse_range).transpose()?,
+    };
+    let shard_shape = shard.shape(&args.shape)?;
+    let segments = shard.segments(&args.shape)?;
+    let elements: u64 = shard_shape.iter().map(|&d| d as u64).product();
+    let bytes = elements
+        .checked_mul(dtype.size())
+        .filter(|&b| b <= isize::MAX as u64)
+        .ok_or_else(|| Error::InvalidShape(format!("shape {:?} is too large", args.shape)))?;
     let seed = args.seed.unwrap_or_else(|| {
         let seed = rand::random::<u64>();
         println!("seed: {seed} (drawn at random; pass --seed {seed} to repeat)");
@@ -63,57 +93,37 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
     let gpu = open(args.device, args.adapter.as_deref())?;
 
     let started = Instant::now();
-    let (backend, words) = match &gpu {
-        Some(ctx) => (
-            nninit::gpu::describe(&ctx.info),
-            ctx.init_to_host(&plan, stream, 0..elements)?,
-        ),
+    let (backend, data) = match &gpu {
+        Some(ctx) => (nninit::gpu::describe(&ctx.info), ctx.shard_to_host(&plan, stream, &shard, dtype)?),
         None => {
             let cpu = CpuBackend::new();
-            let mut values = Vec::new();
-            values
-                .try_reserve_exact(elements as usize)
-                .map_err(|e| Error::LimitExceeded(e.to_string()))?;
-            values.resize(elements as usize, 0f32);
-            cpu.fill_prepared(&mut values, 0, &Prepared::new(&plan, stream)?);
-            let words = bytemuck::allocation::cast_vec(values);
-            (format!("CPU backend ({} threads)", cpu.threads()), words)
+            let mut data = Vec::new();
+            data.try_reserve_exact(bytes as usize).map_err(|e| Error::LimitExceeded(e.to_string()))?;
+            data.resize(bytes as usize, 0u8);
+            cpu.fill_segments_as(&mut data, &segments, &Prepared::new(&plan, stream)?, dtype)?;
+            (format!("CPU backend ({} threads)", cpu.threads()), data)
         }
     };
     let seconds = started.elapsed().as_secs_f64();
 
-    let metadata = HashMap::from([
-        (
-            "nninit.version".to_string(),
-            env!("CARGO_PKG_VERSION").to_string(),
-        ),
-        (
-            "nninit.stream_version".to_string(),
-            nninit::stream::STREAM_VERSION.to_string(),
-        ),
+    let mut metadata = HashMap::from([
+        ("nninit.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("nninit.stream_version".to_string(), nninit::stream::STREAM_VERSION.to_string()),
         ("nninit.seed".to_string(), seed.to_string()),
         ("nninit.stream".to_string(), args.stream.to_string()),
-        (
-            "nninit.scheme".to_string(),
-            serde_json::to_string(&init).expect("Init serializes"),
-        ),
+        ("nninit.scheme".to_string(), serde_json::to_string(&init).expect("Init serializes")),
+        ("nninit.shape".to_string(), format!("{:?}", args.shape)),
     ]);
-    let data: &[f32] = bytemuck::cast_slice(&words);
-    write_f32_atomic(
-        &args.out,
-        &[F32Tensor {
-            name: &args.name,
-            shape: &args.shape,
-            data,
-        }],
-        &metadata,
-    )?;
-    let bytes = elements * 4;
+    if shard != Shard::full() {
+        metadata.insert("nninit.shard".to_string(), format!("rows {:?} cols {:?}", shard.rows, shard.cols));
+    }
+    let tensor = TensorData { name: &args.name, dtype, shape: &shard_shape, data: &data };
+    write_atomic(&args.out, &[tensor], &metadata)?;
     println!(
-        "{}: {} {:?} f32 on {backend}: {elements} elements, {bytes} bytes in {:.3} s ({:.2} GB/s incl. readback) -> {}",
+        "{}: {} {:?} {dtype:?} on {backend}: {elements} elements, {bytes} bytes in {:.3} s ({:.2} GB/s incl. readback) -> {}",
         args.name,
         init.name(),
-        args.shape,
+        shard_shape,
         seconds,
         bytes as f64 / seconds.max(1e-9) / 1e9,
         args.out.display()

@@ -27,15 +27,8 @@ pub fn run(args: PlanArgs) -> nninit::Result<()> {
         println!("{numbers}");
         return Ok(());
     }
-    println!(
-        "{} {:?}: {} elements",
-        init.name(),
-        args.shape,
-        plan.elements()
-    );
-    let serde_json::Value::Object(map) = numbers else {
-        unreachable!("numbers_json returns an object")
-    };
+    println!("{} {:?}: {} elements", init.name(), args.shape, plan.elements());
+    let serde_json::Value::Object(map) = numbers else { unreachable!("numbers_json returns an object") };
     for (key, value) in map {
         println!("  {key} = {value}");
     }

@@ -87,14 +87,8 @@ impl SchemeArgs {
             KaimingUniform | KaimingNormal => &["--a", "--mode", "--nonlinearity"],
             Sparse => &["--sparsity", "--std"],
         };
-        if let Some((flag, _)) = given
-            .iter()
-            .find(|(flag, set)| *set && !takes.contains(flag))
-        {
-            return Err(Error::InvalidParameter(format!(
-                "{flag} does not apply to {}",
-                self.name()
-            )));
+        if let Some((flag, _)) = given.iter().find(|(flag, set)| *set && !takes.contains(flag)) {
+            return Err(Error::InvalidParameter(format!("{flag} does not apply to {}", self.name())));
         }
         let mode = self.mode.as_deref().unwrap_or("fan_in");
         let nonlinearity = self.nonlinearity.as_deref().unwrap_or("leaky_relu");
@@ -107,28 +101,20 @@ impl SchemeArgs {
                 self.a.unwrap_or(-2.0),
                 self.b.unwrap_or(2.0),
             ),
-            Constant => Init::Constant {
-                val: self
-                    .val
-                    .ok_or_else(|| Error::InvalidParameter("constant needs --val".into()))?,
-            },
+            Constant => {
+                Init::Constant { val: self.val.ok_or_else(|| Error::InvalidParameter("constant needs --val".into()))? }
+            }
             Ones => Init::Ones,
             Zeros => Init::Zeros,
             Eye => Init::Eye,
-            Dirac => Init::Dirac {
-                groups: self.groups.unwrap_or(1),
-            },
+            Dirac => Init::Dirac { groups: self.groups.unwrap_or(1) },
             XavierUniform => Init::xavier_uniform(self.gain.unwrap_or(1.0)),
             XavierNormal => Init::xavier_normal(self.gain.unwrap_or(1.0)),
             KaimingUniform => Init::kaiming_uniform(self.a.unwrap_or(0.0), mode, nonlinearity),
             KaimingNormal => Init::kaiming_normal(self.a.unwrap_or(0.0), mode, nonlinearity),
-            Orthogonal => Init::Orthogonal {
-                gain: self.gain.unwrap_or(1.0),
-            },
+            Orthogonal => Init::Orthogonal { gain: self.gain.unwrap_or(1.0) },
             Sparse => Init::Sparse {
-                sparsity: self
-                    .sparsity
-                    .ok_or_else(|| Error::InvalidParameter("sparse needs --sparsity".into()))?,
+                sparsity: self.sparsity.ok_or_else(|| Error::InvalidParameter("sparse needs --sparsity".into()))?,
                 std: self.std.unwrap_or(0.01),
             },
         })
@@ -136,9 +122,6 @@ impl SchemeArgs {
 
     fn name(&self) -> String {
         use clap::ValueEnum;
-        self.scheme
-            .to_possible_value()
-            .map(|v| v.get_name().to_string())
-            .unwrap_or_default()
+        self.scheme.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default()
     }
 }

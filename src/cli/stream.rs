@@ -27,10 +27,7 @@ pub struct StreamArgs {
 /// Writes `count` words from `offset` to stdout; a closed pipe ends the run quietly.
 pub fn run(args: StreamArgs) -> nninit::Result<()> {
     if args.offset.checked_add(args.count).is_none() {
-        return Err(Error::InvalidShape(format!(
-            "--offset {} + --count {} overflows u64",
-            args.offset, args.count
-        )));
+        return Err(Error::InvalidShape(format!("--offset {} + --count {} overflows u64", args.offset, args.count)));
     }
     let fill = Fill::raw_bits(Stream::new(args.seed, args.stream));
     let cpu = CpuBackend::new();
@@ -43,18 +40,12 @@ pub fn run(args: StreamArgs) -> nninit::Result<()> {
         let bytes: Vec<u8> = words[..n].iter().flat_map(|w| w.to_le_bytes()).collect();
         match out.write_all(&bytes) {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-            other => other.map_err(|source| Error::Io {
-                path: "stdout".into(),
-                source,
-            })?,
+            other => other.map_err(|source| Error::Io { path: "stdout".into(), source })?,
         }
         done += n as u64;
     }
     match out.flush() {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.map_err(|source| Error::Io {
-            path: "stdout".into(),
-            source,
-        }),
+        other => other.map_err(|source| Error::Io { path: "stdout".into(), source }),
     }
 }

@@ -51,13 +51,11 @@ fn fill_words_generic(out: &mut [u32], first: u64, fill: &Fill) {
                 out[(i - first) as usize] = 1f32.to_bits();
             }
         }
-        Op::TruncNormal(p) => fill_blocks(out, first, stream, |w| {
-            w.map(|w| trunc_normal(w, &p).to_bits())
-        }),
+        Op::TruncNormal(p) => fill_blocks(out, first, stream, |w| w.map(|w| trunc_normal(w, &p).to_bits())),
         Op::Bits => fill_blocks(out, first, stream, |w| w),
-        Op::Uniform { a, span } => fill_blocks(out, first, stream, |w| {
-            w.map(|w| values::uniform(w, a, span).to_bits())
-        }),
+        Op::Uniform { a, span } => {
+            fill_blocks(out, first, stream, |w| w.map(|w| values::uniform(w, a, span).to_bits()))
+        }
         Op::Normal { mean, std } => fill_blocks(out, first, stream, |w| {
             let (x0, x1) = values::normal_pair(w[0], w[1], mean, std);
             let (x2, x3) = values::normal_pair(w[2], w[3], mean, std);
@@ -68,12 +66,7 @@ fn fill_words_generic(out: &mut [u32], first: u64, fill: &Fill) {
 
 /// Runs `block_op` on the Philox blocks covering the elements and keeps the words in range.
 #[inline(always)]
-fn fill_blocks(
-    out: &mut [u32],
-    first: u64,
-    stream: Stream,
-    block_op: impl Fn([u32; 4]) -> [u32; 4],
-) {
+fn fill_blocks(out: &mut [u32], first: u64, stream: Stream, block_op: impl Fn([u32; 4]) -> [u32; 4]) {
     let mut written = 0usize;
     // A leading partial block.
     let lead = (first % 4) as usize;
@@ -151,10 +144,7 @@ mod tests {
         let words = philox_lanes(u64::from(u32::MAX) - 3, 77, 0, stream.key());
         for j in 0..LANES {
             let expected = stream.block(u64::from(u32::MAX) - 3 + j as u64);
-            assert_eq!(
-                [words[0][j], words[1][j], words[2][j], words[3][j]],
-                expected
-            );
+            assert_eq!([words[0][j], words[1][j], words[2][j], words[3][j]], expected);
         }
     }
 
@@ -166,11 +156,7 @@ mod tests {
                 let mut out = vec![0u32; len];
                 fill_words(&mut out, first, &fill);
                 for (k, &w) in out.iter().enumerate() {
-                    assert_eq!(
-                        w,
-                        fill.stream.word(first + k as u64),
-                        "first {first} len {len} k {k}"
-                    );
+                    assert_eq!(w, fill.stream.word(first + k as u64), "first {first} len {len} k {k}");
                 }
             }
         }

@@ -2,7 +2,8 @@
 
 mod kernel;
 
-use crate::error::Result;
+use crate::dtype::Dtype;
+use crate::error::{Error, Result};
 use crate::fill::Fill;
 use crate::planner::Plan;
 use crate::prepared::Prepared;
@@ -43,9 +44,7 @@ impl CpuBackend {
 
     /// A backend using exactly `threads` threads (at least one).
     pub fn with_threads(threads: usize) -> Self {
-        Self {
-            threads: threads.max(1),
-        }
+        Self { threads: threads.max(1) }
     }
 
     /// The number of threads used.
@@ -77,49 +76,104 @@ impl CpuBackend {
 
     /// Writes logical elements `first .. first + out.len()` of a prepared tensor into `out`.
     pub fn fill_prepared(&self, out: &mut [f32], first: u64, prepared: &Prepared) {
-        match prepared {
-            Prepared::Elementwise(fill) => self.fill_f32(out, first, fill),
-            Prepared::Matrix(matrix) => {
-                out.copy_from_slice(&matrix[first as usize..first as usize + out.len()])
-            }
-            Prepared::Sparse { fill, mask } => {
-                self.for_each_chunk(bytemuck::cast_slice_mut(out), first, |part, part_first| {
-                    kernel::fill_words(part, part_first, fill);
-                    mask.zero_out(part, part_first);
-                });
-            }
-            Prepared::Nothing => {}
+        self.for_each_chunk(bytemuck::cast_slice_mut(out), 1, first, |part, part_first| {
+            prepared_words(part, part_first, prepared)
+        });
+    }
+
+    /// Writes logical elements `first .. first + n` of a prepared tensor into `out` as
+    /// little-endian `dtype` (`out.len() = n * dtype.size()`), rounding f32 to nearest-even.
+    pub fn fill_prepared_as(&self, out: &mut [u8], first: u64, prepared: &Prepared, dtype: Dtype) -> Result<()> {
+        let size = dtype.size() as usize;
+        if out.len() % size != 0 {
+            return Err(Error::InvalidShape(format!("{} bytes are not whole {dtype:?} elements", out.len())));
         }
+        self.for_each_chunk(out, size, first, |part, part_first| {
+            let mut words = [0u32; CONVERT_CHUNK];
+            for (i, bytes) in part.chunks_mut(CONVERT_CHUNK * size).enumerate() {
+                let n = bytes.len() / size;
+                prepared_words(&mut words[..n], part_first + (i * CONVERT_CHUNK) as u64, prepared);
+                dtype.encode_slice(&words[..n], bytes);
+            }
+        });
+        Ok(())
+    }
+
+    /// Writes a shard's `segments` (see [`crate::Shard::segments`]) of a prepared tensor into `out`
+    /// one after the other, as little-endian `dtype`.
+    pub fn fill_segments_as(
+        &self,
+        out: &mut [u8],
+        segments: &[std::ops::Range<u64>],
+        prepared: &Prepared,
+        dtype: Dtype,
+    ) -> Result<()> {
+        let size = dtype.size() as usize;
+        let total: u64 = segments.iter().map(|s| s.end.saturating_sub(s.start)).sum();
+        if total * size as u64 != out.len() as u64 {
+            return Err(Error::InvalidShape(format!("{} bytes do not hold {total} {dtype:?} elements", out.len())));
+        }
+        let mut rest = out;
+        for segment in segments {
+            let (part, tail) = rest.split_at_mut((segment.end - segment.start) as usize * size);
+            self.fill_prepared_as(part, segment.start, prepared, dtype)?;
+            rest = tail;
+        }
+        Ok(())
     }
 
     /// Writes the 32-bit outputs (f32 bit patterns, or raw words for [`Fill::raw_bits`]) of logical
     /// elements `first .. first + out.len()` into `out`.
     pub fn fill_words(&self, out: &mut [u32], first: u64, fill: &Fill) {
-        self.for_each_chunk(out, first, |part, part_first| {
-            kernel::fill_words(part, part_first, fill)
-        });
+        self.for_each_chunk(out, 1, first, |part, part_first| kernel::fill_words(part, part_first, fill));
     }
 
-    /// Runs `work(part, first element of part)` over `out` split across the threads, in chunks
-    /// that start on a multiple of 32 elements (whole Philox blocks, whole mask words) after a
-    /// short unaligned head.
-    fn for_each_chunk(&self, out: &mut [u32], first: u64, work: impl Fn(&mut [u32], u64) + Sync) {
-        let threads = self.threads.min(out.len() / MIN_ELEMENTS_PER_THREAD).max(1);
+    /// Runs `work(part, first element of part)` over `out` (`per_element` items an element) split
+    /// across the threads, in chunks that start on a multiple of 32 elements (whole Philox blocks,
+    /// whole mask words) after a short unaligned head.
+    fn for_each_chunk<T: Send>(
+        &self,
+        out: &mut [T],
+        per_element: usize,
+        first: u64,
+        work: impl Fn(&mut [T], u64) + Sync,
+    ) {
+        let elements = out.len() / per_element;
+        let threads = self.threads.min(elements / MIN_ELEMENTS_PER_THREAD).max(1);
         if threads == 1 {
             return work(out, first);
         }
-        let chunk = out.len().div_ceil(threads).next_multiple_of(32);
+        let chunk = elements.div_ceil(threads).next_multiple_of(32);
         let lead = ((32 - first % 32) % 32) as usize;
-        let (head, rest) = out.split_at_mut(lead.min(out.len()));
+        let (head, rest) = out.split_at_mut(lead.min(elements) * per_element);
         work(head, first);
-        let rest_first = first + head.len() as u64;
+        let rest_first = first + (head.len() / per_element) as u64;
         let work = &work;
         std::thread::scope(|scope| {
-            for (i, part) in rest.chunks_mut(chunk).enumerate() {
+            for (i, part) in rest.chunks_mut(chunk * per_element).enumerate() {
                 let part_first = rest_first + (i * chunk) as u64;
                 scope.spawn(move || work(part, part_first));
             }
         });
+    }
+}
+
+/// Elements converted per step of [`CpuBackend::fill_prepared_as`].
+const CONVERT_CHUNK: usize = 4096;
+
+/// One thread's part of a prepared fill, as f32 bit patterns.
+fn prepared_words(out: &mut [u32], first: u64, prepared: &Prepared) {
+    match prepared {
+        Prepared::Elementwise(fill) => kernel::fill_words(out, first, fill),
+        Prepared::Matrix(matrix) => {
+            let source = &matrix[first as usize..first as usize + out.len()];
+            out.copy_from_slice(bytemuck::cast_slice(source));
+        }
+        Prepared::Sparse { fill, mask } => {
+            kernel::fill_words(out, first, fill);
+            mask.zero_out(out, first);
+        }
+        Prepared::Nothing => {}
     }
 }
 

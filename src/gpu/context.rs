@@ -1,11 +1,12 @@
 //! A self-made device: adapter discovery and choice for the CLI and simple users.
 
-use super::filler::{FillTarget, GpuFiller};
+use super::filler::GpuFiller;
 use crate::dtype::Dtype;
 use crate::error::{Error, Result};
 use crate::fill::Fill;
 use crate::planner::Plan;
 use crate::prepared::{check_range, Prepared};
+use crate::shard::Shard;
 use crate::stream::Stream;
 
 /// Largest device buffer [`GpuContext::fill_to_host`] allocates at once.
@@ -76,23 +77,15 @@ impl GpuContext {
         let pattern = pattern.to_lowercase();
         Self::select(|info| {
             info.name.to_lowercase().contains(&pattern)
-                || format!("{:?}", info.backend)
-                    .to_lowercase()
-                    .contains(&pattern)
+                || format!("{:?}", info.backend).to_lowercase().contains(&pattern)
         })
     }
 
     fn select(accept: impl Fn(&wgpu::AdapterInfo) -> bool) -> Result<Self> {
-        let mut found: Vec<_> = adapters()
-            .into_iter()
-            .filter(|a| accept(&a.get_info()))
-            .collect();
+        let mut found: Vec<_> = adapters().into_iter().filter(|a| accept(&a.get_info())).collect();
         found.sort_by_key(|a| rank(&a.get_info()));
         let adapter = found.into_iter().next().ok_or_else(|| {
-            Error::NoAdapter(
-                "install a Vulkan or GL driver (e.g. mesa-vulkan-drivers), or use --device cpu"
-                    .into(),
-            )
+            Error::NoAdapter("install a Vulkan or GL driver (e.g. mesa-vulkan-drivers), or use --device cpu".into())
         })?;
         Self::from_adapter(&adapter, adapter.limits())
     }
@@ -108,17 +101,9 @@ impl GpuContext {
             required_limits: limits,
             ..Default::default()
         }))
-        .map_err(|e| Error::DeviceRequest {
-            adapter: describe(&info),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| Error::DeviceRequest { adapter: describe(&info), message: e.to_string() })?;
         let filler = GpuFiller::new(&device)?;
-        Ok(Self {
-            info,
-            device,
-            queue,
-            filler,
-        })
+        Ok(Self { info, device, queue, filler })
     }
 
     /// Fills logical elements `elements` on the GPU and copies them to host memory, through a
@@ -130,12 +115,7 @@ impl GpuContext {
 
     /// Initializes logical elements `elements` of a planned tensor on the GPU and copies them to
     /// host memory as f32 bit patterns, as [`GpuContext::fill_to_host`]; host-side work is done once.
-    pub fn init_to_host(
-        &self,
-        plan: &Plan,
-        stream: Stream,
-        elements: std::ops::Range<u64>,
-    ) -> Result<Vec<u32>> {
+    pub fn init_to_host(&self, plan: &Plan, stream: Stream, elements: std::ops::Range<u64>) -> Result<Vec<u32>> {
         let bytes = self.init_to_host_as(plan, stream, elements, Dtype::F32)?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
@@ -154,47 +134,57 @@ impl GpuContext {
         self.prepared_to_host(&Prepared::new(plan, stream)?, elements, dtype)
     }
 
-    fn prepared_to_host(
+    /// Initializes a shard of a planned tensor on the GPU and copies it to host memory as
+    /// little-endian bytes of `dtype`, in the shard's own row-major order.
+    pub fn shard_to_host(&self, plan: &Plan, stream: Stream, shard: &Shard, dtype: Dtype) -> Result<Vec<u8>> {
+        let segments = shard.segments(&plan.shape)?;
+        self.segments_to_host(&Prepared::new(plan, stream)?, &segments, dtype)
+    }
+
+    fn prepared_to_host(&self, prepared: &Prepared, elements: std::ops::Range<u64>, dtype: Dtype) -> Result<Vec<u8>> {
+        self.segments_to_host(prepared, &[elements], dtype)
+    }
+
+    /// Fills `segments` in batches through one bounded device buffer and reads each batch back.
+    fn segments_to_host(
         &self,
         prepared: &Prepared,
-        elements: std::ops::Range<u64>,
+        segments: &[std::ops::Range<u64>],
         dtype: Dtype,
     ) -> Result<Vec<u8>> {
-        let count = elements.end.saturating_sub(elements.start);
         let size = dtype.size();
+        let count: u64 = segments.iter().map(|s| s.end.saturating_sub(s.start)).sum();
         let mut out = Vec::new();
         out.try_reserve_exact((count * size) as usize)
-            .map_err(|e| {
-                Error::LimitExceeded(format!("{count} elements do not fit host memory: {e}"))
-            })?;
+            .map_err(|e| Error::LimitExceeded(format!("{count} elements do not fit host memory: {e}")))?;
         let max_bytes = HOST_FILL_CHUNK.min(self.device.limits().max_buffer_size) / 4 * 4;
-        let chunk = (count * size).next_multiple_of(4).min(max_bytes).max(4);
+        let chunk_bytes = (count * size).next_multiple_of(4).min(max_bytes).max(4);
+        let capacity = chunk_bytes / size;
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("nninit host fill"),
-            size: chunk,
+            size: chunk_bytes,
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
-        let mut at = elements.start;
-        while at < elements.end {
-            let n = (chunk / size).min(elements.end - at);
-            let target = FillTarget {
-                buffer: &buffer,
-                byte_offset: 0,
-                elements: at..at + n,
-                dtype,
-            };
-            super::submit_and_wait(&self.device, &self.queue, |encoder| {
-                self.filler
-                    .record_prepared(&self.device, encoder, &target, prepared)
-            })?;
-            out.extend(super::read_buffer(
-                &self.device,
-                &self.queue,
-                &buffer,
-                0..n * size,
-            )?);
-            at += n;
+        // Cut the segments into batches of at most `capacity` elements.
+        let mut batch: Vec<std::ops::Range<u64>> = Vec::new();
+        let mut in_batch = 0u64;
+        let mut pending = segments.iter().filter(|s| !s.is_empty()).cloned().collect::<std::collections::VecDeque<_>>();
+        while let Some(segment) = pending.pop_front() {
+            let take = (segment.end - segment.start).min(capacity - in_batch);
+            batch.push(segment.start..segment.start + take);
+            in_batch += take;
+            if take < segment.end - segment.start {
+                pending.push_front(segment.start + take..segment.end);
+            }
+            if in_batch == capacity || pending.is_empty() {
+                super::submit_and_wait(&self.device, &self.queue, |encoder| {
+                    self.filler.record_segments(&self.device, encoder, &buffer, 0, dtype, &batch, prepared)
+                })?;
+                out.extend(super::read_buffer(&self.device, &self.queue, &buffer, 0..in_batch * size)?);
+                batch.clear();
+                in_batch = 0;
+            }
         }
         Ok(out)
     }

@@ -42,23 +42,25 @@ const ALL_OPS: [GpuOp; 8] = [
     GpuOp::Sparse,
 ];
 
+/// A contiguous run of logical elements written from `byte_offset`; `source_index` is where its
+/// first element sits in a copy source.
+#[derive(Clone, Debug)]
+pub(crate) struct Piece {
+    byte_offset: u64,
+    elements: Range<u64>,
+    source_index: u64,
+}
+
 /// A second, read-only input of a fill.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Aux<'a> {
     /// Nothing: a placeholder buffer is bound.
     None,
-    /// Copy words from `source`, whose word 0 is logical element `source_first`.
-    Copy {
-        source: &'a wgpu::Buffer,
-        source_first: u64,
-    },
+    /// Copy words from `source`; each piece says where its first element's word is.
+    Copy { source: &'a wgpu::Buffer },
     /// Normal values, zeroed by a bitmap over the tensor's elements: bit `i` set marks element `i`
     /// as zero when `zeros_marked`, as non-zero otherwise.
-    Mask {
-        bits: &'a wgpu::Buffer,
-        zeros_marked: bool,
-        std: f32,
-    },
+    Mask { bits: &'a wgpu::Buffer, zeros_marked: bool, std: f32 },
 }
 
 /// Where a fill writes: a byte offset in a caller's buffer, and the logical elements it holds.
@@ -87,26 +89,16 @@ impl<'a> FillTarget<'a> {
 
     /// The whole buffer as `dtype`, holding elements `0 .. size / dtype.size()`.
     pub fn whole_as(buffer: &'a wgpu::Buffer, dtype: Dtype) -> Self {
-        Self {
-            buffer,
-            byte_offset: 0,
-            elements: 0..buffer.size() / dtype.size(),
-            dtype,
-        }
+        Self { buffer, byte_offset: 0, elements: 0..buffer.size() / dtype.size(), dtype }
     }
 
     fn check(&self) -> Result<()> {
         if !self.buffer.usage().contains(wgpu::BufferUsages::STORAGE) {
-            return Err(Error::InvalidTarget(
-                "the buffer lacks BufferUsages::STORAGE".into(),
-            ));
+            return Err(Error::InvalidTarget("the buffer lacks BufferUsages::STORAGE".into()));
         }
         let size = self.dtype.size();
         if !self.byte_offset.is_multiple_of(size) {
-            return Err(Error::InvalidTarget(format!(
-                "byte offset {} is not a multiple of {size}",
-                self.byte_offset
-            )));
+            return Err(Error::InvalidTarget(format!("byte offset {} is not a multiple of {size}", self.byte_offset)));
         }
         if self.elements.start > self.elements.end {
             return Err(Error::InvalidTarget(format!(
@@ -169,11 +161,8 @@ impl GpuFiller {
 
     /// The pipelines for `device` with a chosen multiply (`Native` needs `SHADER_INT64`).
     pub fn with_multiply(device: &wgpu::Device, multiply: Multiply) -> Result<Self> {
-        if multiply == Multiply::Native && !device.features().contains(wgpu::Features::SHADER_INT64)
-        {
-            return Err(Error::LimitExceeded(
-                "the native multiply needs the SHADER_INT64 feature".into(),
-            ));
+        if multiply == Multiply::Native && !device.features().contains(wgpu::Features::SHADER_INT64) {
+            return Err(Error::LimitExceeded("the native multiply needs the SHADER_INT64 feature".into()));
         }
         let device_limits = device.limits();
         let workgroup_size = 256
@@ -192,11 +181,7 @@ impl GpuFiller {
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("nninit fill"),
-            entries: &[
-                storage_entry(0, false),
-                uniform_entry(1),
-                storage_entry(2, true),
-            ],
+            entries: &[storage_entry(0, false), uniform_entry(1), storage_entry(2, true)],
         });
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("nninit fill"),
@@ -205,10 +190,7 @@ impl GpuFiller {
         let pipelines = ALL_OPS
             .iter()
             .map(|&op| {
-                let constants = [
-                    ("OP", op as u32 as f64),
-                    ("WG_SIZE", f64::from(workgroup_size)),
-                ];
+                let constants = [("OP", op as u32 as f64), ("WG_SIZE", f64::from(workgroup_size))];
                 compute_pipeline(device, &layout, &module, "fill", &constants)
             })
             .collect();
@@ -231,16 +213,7 @@ impl GpuFiller {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
-        Ok(Self {
-            multiply,
-            layout,
-            pipelines,
-            kat_layout,
-            kat_pipeline,
-            limits,
-            uniform_stride,
-            no_aux,
-        })
+        Ok(Self { multiply, layout, pipelines, kat_layout, kat_pipeline, limits, uniform_stride, no_aux })
     }
 
     /// The multiply these pipelines use.
@@ -264,37 +237,38 @@ impl GpuFiller {
         target: &FillTarget<'_>,
         fill: &Fill,
     ) -> Result<()> {
-        self.record_with_aux(device, encoder, target, fill, Aux::None)
+        let piece = Piece { byte_offset: target.byte_offset, elements: target.elements.clone(), source_index: 0 };
+        self.record_with_aux(device, encoder, target.buffer, target.dtype, &[piece], fill, Aux::None)
     }
 
     pub(crate) fn record_with_aux(
         &self,
         device: &wgpu::Device,
         encoder: &mut wgpu::CommandEncoder,
-        target: &FillTarget<'_>,
+        buffer: &wgpu::Buffer,
+        dtype: Dtype,
+        pieces: &[Piece],
         fill: &Fill,
         aux: Aux<'_>,
     ) -> Result<()> {
-        target.check()?;
-        let first = target.elements.start;
-        let count = target.elements.end - first;
-        if count == 0 {
+        // Every piece's windows, with the copy-source index of each window's first element.
+        let mut windows = Vec::new();
+        for piece in pieces {
+            let target = FillTarget { buffer, byte_offset: piece.byte_offset, elements: piece.elements.clone(), dtype };
+            target.check()?;
+            let first = piece.elements.start;
+            let planned =
+                plan_windows(piece.byte_offset, first, piece.elements.end - first, dtype.size(), &self.limits)?;
+            windows.extend(planned.into_iter().map(|w| (w, piece.source_index + (w.first_element - first))));
+        }
+        if windows.is_empty() {
             return Ok(());
         }
-        let windows = plan_windows(
-            target.byte_offset,
-            first,
-            count,
-            target.dtype.size(),
-            &self.limits,
-        )?;
         let (mut gpu_op, mut f, mut u) = op_parameters(&fill.op)?;
         match aux {
             Aux::None => {}
             Aux::Copy { .. } => gpu_op = GpuOp::Copy,
-            Aux::Mask {
-                zeros_marked, std, ..
-            } => {
+            Aux::Mask { zeros_marked, std, .. } => {
                 gpu_op = GpuOp::Sparse;
                 f[0] = [0.0, std, 0.0, 0.0];
                 u[0][1] = u32::from(zeros_marked);
@@ -303,11 +277,11 @@ impl GpuFiller {
         let mut aux_bindings = Vec::with_capacity(windows.len());
         let stride = self.uniform_stride as usize;
         let mut uniform_bytes = vec![0u8; stride * windows.len()];
-        for (i, w) in windows.iter().enumerate() {
+        for (i, (w, source_index)) in windows.iter().enumerate() {
             if let Op::Diagonal(d) = fill.op {
                 u[1] = diagonal_window_start(&d, w.first_element)?;
             }
-            let (aux_buffer, aux_offset, aux_size, aux_start) = self.aux_window(aux, w)?;
+            let (aux_buffer, aux_offset, aux_size, aux_start) = self.aux_window(aux, w, *source_index)?;
             u[0][0] = aux_start.unwrap_or(u[0][0]);
             aux_bindings.push((aux_buffer, aux_offset, aux_size));
             let params = FillParams {
@@ -320,7 +294,7 @@ impl GpuFiller {
                 invocations: w.invocations,
                 groups_x: w.groups.0,
                 opaque_zero: 0,
-                dtype: target.dtype as u32,
+                dtype: dtype as u32,
                 pad: [0; 3],
                 f,
                 u,
@@ -336,12 +310,12 @@ impl GpuFiller {
         let bind_groups: Vec<_> = windows
             .iter()
             .enumerate()
-            .map(|(i, w)| {
+            .map(|(i, (w, _))| {
                 device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some("nninit fill window"),
                     layout: &self.layout,
                     entries: &[
-                        buffer_entry(0, target.buffer, w.bind_offset, w.bind_size),
+                        buffer_entry(0, buffer, w.bind_offset, w.bind_size),
                         buffer_entry(
                             1,
                             &uniforms,
@@ -353,12 +327,10 @@ impl GpuFiller {
                 })
             })
             .collect();
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("nninit fill"),
-            timestamp_writes: None,
-        });
+        let mut pass = encoder
+            .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("nninit fill"), timestamp_writes: None });
         pass.set_pipeline(&self.pipelines[gpu_op as usize]);
-        for (w, bind_group) in windows.iter().zip(&bind_groups) {
+        for ((w, _), bind_group) in windows.iter().zip(&bind_groups) {
             pass.set_bind_group(0, bind_group, &[]);
             pass.dispatch_workgroups(w.groups.0, w.groups.1, 1);
         }
@@ -371,34 +343,23 @@ impl GpuFiller {
         &'b self,
         aux: Aux<'b>,
         w: &super::windows::Window,
+        source_index: u64,
     ) -> Result<(&'b wgpu::Buffer, u64, u64, Option<u32>)> {
         let align = self.limits.offset_alignment;
         let count = u64::from(w.count);
         let (buffer, first_byte, end_byte) = match aux {
             Aux::None => return Ok((&self.no_aux, 0, 16, None)),
-            Aux::Copy {
-                source,
-                source_first,
-            } => {
-                let at = w.first_element.checked_sub(source_first).ok_or_else(|| {
-                    Error::InvalidTarget("copy source starts after the target range".into())
-                })? * SOURCE_BYTES;
+            Aux::Copy { source } => {
+                let at = source_index * SOURCE_BYTES;
                 (source, at, at + count * SOURCE_BYTES)
             }
             Aux::Mask { bits, .. } => {
                 let first_word = w.first_element / 32;
-                (
-                    bits,
-                    first_word * 4,
-                    (w.first_element + count).div_ceil(32) * 4,
-                )
+                (bits, first_word * 4, (w.first_element + count).div_ceil(32) * 4)
             }
         };
         if end_byte > buffer.size() {
-            return Err(Error::InvalidTarget(format!(
-                "aux buffer of {} bytes is too small",
-                buffer.size()
-            )));
+            return Err(Error::InvalidTarget(format!("aux buffer of {} bytes is too small", buffer.size())));
         }
         let offset = first_byte / align * align;
         let start = match aux {
@@ -436,46 +397,68 @@ impl GpuFiller {
         prepared: &Prepared,
     ) -> Result<()> {
         target.check()?;
-        let range = target.elements.clone();
-        if range.is_empty() {
-            return Ok(());
+        self.record_segments(
+            device,
+            encoder,
+            target.buffer,
+            target.byte_offset,
+            target.dtype,
+            &[target.elements.clone()],
+            prepared,
+        )
+    }
+
+    /// Records a shard: the logical element ranges `segments` (see [`crate::Shard::segments`]),
+    /// written one after the other from `byte_offset` as `dtype`, so the buffer holds the shard as
+    /// a dense tensor. All segments go into one compute pass.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_segments(
+        &self,
+        device: &wgpu::Device,
+        encoder: &mut wgpu::CommandEncoder,
+        buffer: &wgpu::Buffer,
+        byte_offset: u64,
+        dtype: Dtype,
+        segments: &[Range<u64>],
+        prepared: &Prepared,
+    ) -> Result<()> {
+        let mut pieces = Vec::with_capacity(segments.len());
+        let mut done = 0u64;
+        for segment in segments.iter().filter(|s| !s.is_empty()) {
+            let offset = done
+                .checked_mul(dtype.size())
+                .and_then(|b| b.checked_add(byte_offset))
+                .ok_or_else(|| Error::InvalidTarget("shard offset overflows".into()))?;
+            pieces.push(Piece { byte_offset: offset, elements: segment.clone(), source_index: done });
+            done += segment.end - segment.start;
         }
         match prepared {
-            Prepared::Elementwise(fill) => self.record(device, encoder, target, fill),
+            Prepared::Elementwise(fill) => {
+                self.record_with_aux(device, encoder, buffer, dtype, &pieces, fill, Aux::None)
+            }
             Prepared::Matrix(matrix) => {
-                let slice = matrix
-                    .get(range.start as usize..range.end as usize)
-                    .ok_or_else(|| {
+                let mut values: Vec<f32> = Vec::with_capacity(done as usize);
+                for piece in &pieces {
+                    let range = piece.elements.start as usize..piece.elements.end as usize;
+                    let part = matrix.get(range.clone()).ok_or_else(|| {
                         Error::InvalidShape(format!(
                             "elements {range:?} are outside the {}-element matrix",
                             matrix.len()
                         ))
                     })?;
-                let source = upload(device, "nninit orthogonal", bytemuck::cast_slice(slice));
+                    values.extend_from_slice(part);
+                }
+                let source = upload(device, "nninit orthogonal", bytemuck::cast_slice(&values));
                 let fill = Fill::raw_bits(Stream::default());
-                let aux = Aux::Copy {
-                    source: &source,
-                    source_first: range.start,
-                };
-                self.record_with_aux(device, encoder, target, &fill, aux)
+                self.record_with_aux(device, encoder, buffer, dtype, &pieces, &fill, Aux::Copy { source: &source })
             }
             Prepared::Sparse { fill, mask } => {
-                let bits = upload(
-                    device,
-                    "nninit sparse mask",
-                    bytemuck::cast_slice(&mask.bits),
-                );
+                let bits = upload(device, "nninit sparse mask", bytemuck::cast_slice(&mask.bits));
                 let Op::Normal { std, .. } = fill.op else {
-                    return Err(Error::InvalidParameter(
-                        "sparse values must be normal".into(),
-                    ));
+                    return Err(Error::InvalidParameter("sparse values must be normal".into()));
                 };
-                let aux = Aux::Mask {
-                    bits: &bits,
-                    zeros_marked: mask.zeros_marked,
-                    std,
-                };
-                self.record_with_aux(device, encoder, target, fill, aux)
+                let aux = Aux::Mask { bits: &bits, zeros_marked: mask.zeros_marked, std };
+                self.record_with_aux(device, encoder, buffer, dtype, &pieces, fill, aux)
             }
             Prepared::Nothing => Ok(()),
         }
@@ -490,24 +473,14 @@ impl GpuFiller {
         plan: &Plan,
         stream: Stream,
     ) -> Result<()> {
-        super::submit_and_wait(device, queue, |encoder| {
-            self.record_init(device, encoder, target, plan, stream)
-        })
+        super::submit_and_wait(device, queue, |encoder| self.record_init(device, encoder, target, plan, stream))
     }
 
     /// Records `fill` into `target`, submits it and waits for the GPU to finish.
     ///
     /// Validation and out-of-memory errors come back as [`Error::Gpu`].
-    pub fn fill(
-        &self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        target: &FillTarget<'_>,
-        fill: &Fill,
-    ) -> Result<()> {
-        super::submit_and_wait(device, queue, |encoder| {
-            self.record(device, encoder, target, fill)
-        })
+    pub fn fill(&self, device: &wgpu::Device, queue: &wgpu::Queue, target: &FillTarget<'_>, fill: &Fill) -> Result<()> {
+        super::submit_and_wait(device, queue, |encoder| self.record(device, encoder, target, fill))
     }
 
     /// Philox4x32-10 evaluated on the GPU for caller-given `(counter, key)` pairs: a known-answer
@@ -528,10 +501,7 @@ impl GpuFiller {
         }
         let bytes = (words.len() * 4) as u64;
         if bytes > self.limits.max_binding {
-            return Err(Error::LimitExceeded(format!(
-                "{} blocks do not fit one binding",
-                inputs.len()
-            )));
+            return Err(Error::LimitExceeded(format!("{} blocks do not fit one binding", inputs.len())));
         }
         let io = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("nninit philox_kat io"),
@@ -540,10 +510,7 @@ impl GpuFiller {
         });
         let groups = (inputs.len() as u32).div_ceil(64);
         if groups > self.limits.max_groups_per_dim {
-            return Err(Error::LimitExceeded(format!(
-                "{} blocks need too many workgroups",
-                inputs.len()
-            )));
+            return Err(Error::LimitExceeded(format!("{} blocks need too many workgroups", inputs.len())));
         }
         super::submit_and_wait(device, queue, |encoder| {
             let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -559,10 +526,7 @@ impl GpuFiller {
         })?;
         let out = super::read_buffer(device, queue, &io, 0..bytes)?;
         let out: &[u32] = bytemuck::cast_slice(&out);
-        Ok(out
-            .chunks_exact(8)
-            .map(|c| [c[0], c[1], c[2], c[3]])
-            .collect())
+        Ok(out.chunks_exact(8).map(|c| [c[0], c[1], c[2], c[3]]).collect())
     }
 }
 
@@ -596,12 +560,7 @@ fn op_parameters(op: &Op) -> Result<OpParameters> {
         }
         Op::Diagonal(d) => {
             let fits = |x: u64| u32::try_from(x).ok().filter(|&x| x < 1 << 31);
-            match (
-                fits(d.in_channels),
-                fits(d.spatial),
-                fits(d.centre),
-                fits(d.out_per_group),
-            ) {
+            match (fits(d.in_channels), fits(d.spatial), fits(d.centre), fits(d.out_per_group)) {
                 (Some(i), Some(s), Some(c), Some(o)) => u[0] = [i.max(1), s.max(1), c, o.max(1)],
                 _ => {
                     return Err(Error::LimitExceeded(
@@ -623,11 +582,8 @@ fn diagonal_window_start(d: &crate::diagonal::DiagonalParams, first: u64) -> Res
     let row = first / spatial;
     let (c0, o0) = (row % in_channels, row / in_channels);
     let min_dim = d.min_dim.min(u64::from(u32::MAX));
-    let o0 = u32::try_from(o0).map_err(|_| {
-        Error::LimitExceeded(
-            "eye/dirac on the GPU needs dim 0 below 2^32; use the CPU backend".into(),
-        )
-    })?;
+    let o0 = u32::try_from(o0)
+        .map_err(|_| Error::LimitExceeded("eye/dirac on the GPU needs dim 0 below 2^32; use the CPU backend".into()))?;
     Ok([min_dim as u32, o0, c0 as u32, s0 as u32])
 }
 
@@ -668,12 +624,7 @@ fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
-fn buffer_entry(
-    binding: u32,
-    buffer: &wgpu::Buffer,
-    offset: u64,
-    size: u64,
-) -> wgpu::BindGroupEntry<'_> {
+fn buffer_entry(binding: u32, buffer: &wgpu::Buffer, offset: u64, size: u64) -> wgpu::BindGroupEntry<'_> {
     wgpu::BindGroupEntry {
         binding,
         resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
@@ -701,10 +652,7 @@ fn compute_pipeline(
         layout: Some(&pipeline_layout),
         module,
         entry_point: Some(entry_point),
-        compilation_options: wgpu::PipelineCompilationOptions {
-            constants,
-            zero_initialize_workgroup_memory: false,
-        },
+        compilation_options: wgpu::PipelineCompilationOptions { constants, zero_initialize_workgroup_memory: false },
         cache: None,
     })
 }

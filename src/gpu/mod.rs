@@ -28,9 +28,7 @@ pub fn submit_and_wait(
 ) -> Result<()> {
     let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
     let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-        label: Some("nninit"),
-    });
+    let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("nninit") });
     let recorded = record(&mut encoder);
     if recorded.is_ok() {
         queue.submit([encoder.finish()]);
@@ -41,9 +39,7 @@ pub fn submit_and_wait(
     if let Some(error) = validation_error.or(oom_error) {
         return Err(Error::Gpu(error.to_string()));
     }
-    device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .map_err(|e| Error::Gpu(e.to_string()))?;
+    device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| Error::Gpu(e.to_string()))?;
     Ok(())
 }
 
@@ -64,9 +60,7 @@ pub fn read_buffer(
         )));
     }
     if !buffer.usage().contains(wgpu::BufferUsages::COPY_SRC) {
-        return Err(Error::InvalidTarget(
-            "the buffer lacks BufferUsages::COPY_SRC".into(),
-        ));
+        return Err(Error::InvalidTarget("the buffer lacks BufferUsages::COPY_SRC".into()));
     }
     // Copies move whole 4-byte words: widen the range, then cut it back.
     let start = range.start / 4 * 4;
@@ -91,17 +85,10 @@ pub fn read_buffer(
         slice.map_async(wgpu::MapMode::Read, move |result| {
             let _ = sender.send(result);
         });
-        device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(e.to_string()))?;
-        receiver
-            .recv()
-            .map_err(|e| Error::Gpu(e.to_string()))?
-            .map_err(|e| Error::Gpu(e.to_string()))?;
+        device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| Error::Gpu(e.to_string()))?;
+        receiver.recv().map_err(|e| Error::Gpu(e.to_string()))?.map_err(|e| Error::Gpu(e.to_string()))?;
         {
-            let view = slice
-                .get_mapped_range()
-                .map_err(|e| Error::Gpu(e.to_string()))?;
+            let view = slice.get_mapped_range().map_err(|e| Error::Gpu(e.to_string()))?;
             out.extend_from_slice(&view);
         }
         staging.unmap();

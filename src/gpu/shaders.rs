@@ -45,17 +45,7 @@ fn mulhilo(multiply: Multiply) -> &'static str {
 
 /// The fill module (entry point `fill`) for a multiply variant.
 pub fn fill_module(multiply: Multiply) -> String {
-    [
-        mulhilo(multiply),
-        PHILOX,
-        MATHF,
-        VALUES,
-        QUANTILE,
-        TRUNC_NORMAL,
-        DTYPE,
-        FILL,
-    ]
-    .join("\n")
+    [mulhilo(multiply), PHILOX, MATHF, VALUES, QUANTILE, TRUNC_NORMAL, DTYPE, FILL].join("\n")
 }
 
 /// The known-answer module (entry point `philox_kat`) for a multiply variant.

@@ -77,18 +77,10 @@ pub fn plan_windows(
         let element = first + done;
         let byte = byte_offset + done * element_bytes;
         // The first window stops on a block (or word) boundary so the others start on one.
-        let room = if element_bytes == 4 {
-            max_elements - element % 4
-        } else {
-            max_elements - (byte % 4) / 2
-        };
+        let room = if element_bytes == 4 { max_elements - element % 4 } else { max_elements - (byte % 4) / 2 };
         let n = (count - done).min(room);
         let bind_offset = byte / limits.offset_alignment * limits.offset_alignment;
-        let lead = if element_bytes == 4 {
-            element % 4
-        } else {
-            (byte % 4) / 2
-        };
+        let lead = if element_bytes == 4 { element % 4 } else { (byte % 4) / 2 };
         let invocations = (lead + n).div_ceil(4);
         let groups = invocations.div_ceil(u64::from(limits.workgroup_size));
         let groups_x = groups.min(u64::from(limits.max_groups_per_dim));
@@ -111,12 +103,8 @@ pub fn plan_windows(
 mod tests {
     use super::*;
 
-    const SMALL: WindowLimits = WindowLimits {
-        max_binding: 1024,
-        offset_alignment: 256,
-        max_groups_per_dim: 2,
-        workgroup_size: 4,
-    };
+    const SMALL: WindowLimits =
+        WindowLimits { max_binding: 1024, offset_alignment: 256, max_groups_per_dim: 2, workgroup_size: 4 };
 
     #[test]
     fn windows_tile_the_range_within_limits() {
@@ -127,8 +115,7 @@ mod tests {
                 }
                 for first in [0u64, 1, 3, 4, 7, 1 << 40] {
                     for count in [0u64, 1, 5, 63, 64, 65, 190, 191, 192, 1000, 5001] {
-                        let windows =
-                            plan_windows(byte_offset, first, count, element_bytes, &SMALL).unwrap();
+                        let windows = plan_windows(byte_offset, first, count, element_bytes, &SMALL).unwrap();
                         let mut next = first;
                         for w in &windows {
                             let start_byte = byte_offset + (next - first) * element_bytes;
@@ -137,18 +124,11 @@ mod tests {
                             assert_eq!(w.bind_offset % SMALL.offset_alignment, 0);
                             assert!(w.bind_size <= SMALL.max_binding && w.bind_size % 4 == 0);
                             assert_eq!(w.bind_offset + w.bind_size, end_byte.next_multiple_of(4));
-                            assert_eq!(
-                                w.bind_offset + u64::from(w.dst_word) * 4,
-                                start_byte / 4 * 4
-                            );
+                            assert_eq!(w.bind_offset + u64::from(w.dst_word) * 4, start_byte / 4 * 4);
                             assert!(w.groups.0 <= 2 && w.groups.1 <= 2);
-                            let invocations =
-                                u64::from(w.groups.0 * w.groups.1 * SMALL.workgroup_size);
+                            let invocations = u64::from(w.groups.0 * w.groups.1 * SMALL.workgroup_size);
                             assert!(invocations >= u64::from(w.invocations));
-                            assert_eq!(
-                                u64::from(w.invocations),
-                                (u64::from(w.lead) + u64::from(w.count)).div_ceil(4)
-                            );
+                            assert_eq!(u64::from(w.invocations), (u64::from(w.lead) + u64::from(w.count)).div_ceil(4));
                             next += u64::from(w.count);
                         }
                         assert_eq!(next, first + count);
@@ -160,13 +140,7 @@ mod tests {
 
     #[test]
     fn binding_below_alignment_is_an_error() {
-        let limits = WindowLimits {
-            max_binding: 128,
-            ..SMALL
-        };
-        assert!(matches!(
-            plan_windows(0, 0, 10, 4, &limits),
-            Err(Error::LimitExceeded(_))
-        ));
+        let limits = WindowLimits { max_binding: 128, ..SMALL };
+        assert!(matches!(plan_windows(0, 0, 10, 4, &limits), Err(Error::LimitExceeded(_))));
     }
 }

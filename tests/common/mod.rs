@@ -18,26 +18,17 @@ pub fn contexts() -> &'static [GpuContext] {
             .iter()
             .map(|a| GpuContext::from_adapter(a, a.limits()).expect("device on a listed adapter"))
             .collect();
-        assert!(
-            !contexts.is_empty(),
-            "no GPU adapter found: install mesa-vulkan-drivers (lavapipe) or a GPU driver"
-        );
+        assert!(!contexts.is_empty(), "no GPU adapter found: install mesa-vulkan-drivers (lavapipe) or a GPU driver");
         if let Ok(required) = std::env::var("NNINIT_REQUIRE_BACKENDS") {
             for backend in required.split(',').filter(|b| !b.is_empty()) {
                 assert!(
-                    contexts
-                        .iter()
-                        .any(|c| format!("{:?}", c.info.backend).eq_ignore_ascii_case(backend)),
+                    contexts.iter().any(|c| format!("{:?}", c.info.backend).eq_ignore_ascii_case(backend)),
                     "NNINIT_REQUIRE_BACKENDS names {backend}, but no such adapter was found"
                 );
             }
         }
         for c in &contexts {
-            eprintln!(
-                "adapter: {} multiply {:?}",
-                nninit::gpu::describe(&c.info),
-                c.filler.multiply()
-            );
+            eprintln!("adapter: {} multiply {:?}", nninit::gpu::describe(&c.info), c.filler.multiply());
         }
         contexts
     })
@@ -48,30 +39,17 @@ pub fn guarded_buffer(ctx: &GpuContext, words: usize) -> wgpu::Buffer {
     let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("test target"),
         size: (words * 4) as u64,
-        usage: wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_SRC
-            | wgpu::BufferUsages::COPY_DST,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: true,
     });
-    buffer
-        .slice(..)
-        .get_mapped_range_mut()
-        .unwrap()
-        .copy_from_slice(bytemuck::cast_slice(&vec![GUARD; words]));
+    buffer.slice(..).get_mapped_range_mut().unwrap().copy_from_slice(bytemuck::cast_slice(&vec![GUARD; words]));
     buffer.unmap();
     buffer
 }
 
 /// Fills elements `first .. first + count` at word `at` of a guarded buffer of `at + count + tail`
 /// words, checks that every word outside them still holds the guard, and returns the written words.
-pub fn fill_guarded(
-    ctx: &GpuContext,
-    fill: &Fill,
-    first: u64,
-    count: usize,
-    at: usize,
-    tail: usize,
-) -> Vec<u32> {
+pub fn fill_guarded(ctx: &GpuContext, fill: &Fill, first: u64, count: usize, at: usize, tail: usize) -> Vec<u32> {
     let bytes = fill_guarded_as(ctx, fill, Dtype::F32, first, count, at, tail);
     bytemuck::pod_collect_to_vec(&bytes)
 }
@@ -90,33 +68,15 @@ pub fn fill_guarded_as(
     let size = dtype.size() as usize;
     let bytes = ((at + count + tail) * size).next_multiple_of(4).max(4);
     let buffer = guarded_buffer(ctx, bytes / 4);
-    let target = FillTarget {
-        buffer: &buffer,
-        byte_offset: (at * size) as u64,
-        elements: first..first + count as u64,
-        dtype,
-    };
-    ctx.filler
-        .fill(&ctx.device, &ctx.queue, &target, fill)
-        .expect("fill");
+    let target =
+        FillTarget { buffer: &buffer, byte_offset: (at * size) as u64, elements: first..first + count as u64, dtype };
+    ctx.filler.fill(&ctx.device, &ctx.queue, &target, fill).expect("fill");
     let all = read_buffer(&ctx.device, &ctx.queue, &buffer, 0..buffer.size()).expect("read back");
-    let guard: Vec<u8> = GUARD
-        .to_le_bytes()
-        .iter()
-        .copied()
-        .cycle()
-        .take(bytes)
-        .collect();
+    let guard: Vec<u8> = GUARD.to_le_bytes().iter().copied().cycle().take(bytes).collect();
     let (start, end) = (at * size, (at + count) * size);
     let name = nninit::gpu::describe(&ctx.info);
-    assert!(
-        all[..start] == guard[..start],
-        "{name} {dtype:?}: guard before the range was written"
-    );
-    assert!(
-        all[end..] == guard[end..],
-        "{name} {dtype:?}: guard after the range was written"
-    );
+    assert!(all[..start] == guard[..start], "{name} {dtype:?}: guard before the range was written");
+    assert!(all[end..] == guard[end..], "{name} {dtype:?}: guard after the range was written");
     all[start..end].to_vec()
 }
 
