@@ -19,6 +19,42 @@ use crate::error::{Error, Result};
 /// Bytes copied back per staging round trip in [`read_buffer`].
 const READBACK_CHUNK: u64 = 64 << 20;
 
+/// Creates a buffer after checking `size` against the device's `max_buffer_size`; running out of
+/// memory comes back as [`Error::Gpu`] instead of wgpu's uncaptured-error panic.
+///
+/// ```no_run
+/// # fn demo(device: &wgpu::Device) -> nninit::Result<()> {
+/// let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
+/// let arena = nninit::gpu::create_buffer_checked(device, "weights", 1 << 30, usage)?;
+/// # Ok(()) }
+/// ```
+pub fn create_buffer_checked(
+    device: &wgpu::Device,
+    label: &str,
+    size: u64,
+    usage: wgpu::BufferUsages,
+) -> Result<wgpu::Buffer> {
+    let max = device.limits().max_buffer_size;
+    if size > max {
+        return Err(Error::LimitExceeded(format!(
+            "a buffer of {size} bytes ({:.2} GiB) exceeds max_buffer_size {max} ({:.2} GiB); split the tensor into shards or several buffers",
+            size as f64 / (1u64 << 30) as f64,
+            max as f64 / (1u64 << 30) as f64
+        )));
+    }
+    let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: size.next_multiple_of(4),
+        usage,
+        mapped_at_creation: false,
+    });
+    match pollster::block_on(scope.pop()) {
+        Some(error) => Err(Error::Gpu(format!("allocating {size} bytes: {error}"))),
+        None => Ok(buffer),
+    }
+}
+
 /// Records with `record` into a fresh encoder, submits, waits, and turns wgpu's validation and
 /// out-of-memory errors into [`Error::Gpu`].
 pub fn submit_and_wait(

@@ -1,0 +1,172 @@
+//! f16 / bf16 output with odd offsets and guard halves, shards equal to slices of the full tensor,
+//! and the multi-GB paths (a tensor beyond the binding limit, a model beyond 4 GiB), on every
+//! adapter against the CPU backend.
+
+mod common;
+
+use nninit::cpu::CpuBackend;
+use nninit::prepared::Prepared;
+use nninit::{Dtype, Init, Plan, Shard, Stream};
+
+fn cpu_bytes(plan: &Plan, stream: Stream, first: u64, count: u64, dtype: Dtype) -> Vec<u8> {
+    let mut out = vec![0u8; (count * dtype.size()) as usize];
+    CpuBackend::new().fill_prepared_as(&mut out, first, &Prepared::new(plan, stream).unwrap(), dtype).unwrap();
+    out
+}
+
+/// 16-bit values as f64.
+fn halves(bytes: &[u8], dtype: Dtype) -> Vec<f64> {
+    bytes
+        .chunks_exact(2)
+        .map(|b| {
+            let bits = u16::from_le_bytes([b[0], b[1]]);
+            match dtype {
+                Dtype::F16 => f64::from(half::f16::from_bits(bits).to_f32()),
+                _ => f64::from(half::bf16::from_bits(bits).to_f32()),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn cpu_half_values_are_the_rounded_f32_values() {
+    let plan = Plan::new(&Init::normal(0.0, 1.0), &[4099]).unwrap();
+    let stream = Stream::new(4, 4);
+    let f32_bytes = cpu_bytes(&plan, stream, 0, 4099, Dtype::F32);
+    for dtype in [Dtype::F16, Dtype::Bf16] {
+        let got = cpu_bytes(&plan, stream, 0, 4099, dtype);
+        for (w, h) in f32_bytes.chunks_exact(4).zip(got.chunks_exact(2)) {
+            let x = f32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            let expected = match dtype {
+                Dtype::F16 => half::f16::from_f32(x).to_bits(),
+                _ => half::bf16::from_f32(x).to_bits(),
+            };
+            assert_eq!(u16::from_le_bytes([h[0], h[1]]), expected);
+        }
+    }
+}
+
+#[test]
+fn half_precision_on_every_adapter_with_odd_offsets_and_guards() {
+    let cases = [
+        Init::uniform(-1.0, 1.0),
+        Init::normal(0.0, 0.02),
+        Init::trunc_normal(0.0, 1.0, -2.0, 2.0),
+        Init::Eye,
+        Init::Constant { val: f64::NAN },
+        Init::Constant { val: f64::INFINITY },
+        Init::Constant { val: -65520.0 },
+        Init::Constant { val: 1e-7 },
+        Init::Constant { val: -0.0 },
+        Init::Orthogonal { gain: 1.0 },
+        Init::Sparse { sparsity: 0.5, std: 1.0 },
+    ];
+    for ctx in common::contexts() {
+        for dtype in [Dtype::F16, Dtype::Bf16] {
+            for init in &cases {
+                let plan = Plan::new(init, &[61, 67]).unwrap();
+                let prepared = Prepared::new(&plan, Stream::new(3, 1)).unwrap();
+                let fill = match &prepared {
+                    Prepared::Elementwise(fill) => *fill,
+                    _ => continue,
+                };
+                // (first element, count, elements before, elements after): odd everything.
+                for (first, count, at, tail) in
+                    [(0u64, 4087usize, 0usize, 0usize), (1, 1, 1, 1), (3, 2, 1, 0), (5, 1000, 3, 1), (2, 999, 0, 3)]
+                {
+                    let gpu = common::fill_guarded_as(ctx, &fill, dtype, first, count, at, tail);
+                    let cpu = cpu_bytes(&plan, Stream::new(3, 1), first, count as u64, dtype);
+                    compare(&gpu, &cpu, dtype, init, ctx);
+                }
+            }
+            // Orthogonal and sparse go through the host-prepared path.
+            for init in &cases[9..] {
+                let plan = Plan::new(init, &[61, 67]).unwrap();
+                let gpu = ctx.init_to_host_as(&plan, Stream::new(3, 1), 7..4000, dtype).unwrap();
+                compare(&gpu, &cpu_bytes(&plan, Stream::new(3, 1), 7, 3993, dtype), dtype, init, ctx);
+            }
+        }
+    }
+}
+
+/// Bit-identical, except normal-derived values may differ by one unit in the last place.
+fn compare(gpu: &[u8], cpu: &[u8], dtype: Dtype, init: &Init, ctx: &nninit::gpu::GpuContext) {
+    assert_eq!(gpu.len(), cpu.len());
+    for (i, (g, c)) in gpu.chunks_exact(2).zip(cpu.chunks_exact(2)).enumerate() {
+        let (g, c) = (u16::from_le_bytes([g[0], g[1]]), u16::from_le_bytes([c[0], c[1]]));
+        let close = g == c || (g ^ c) & 0x8000 == 0 && g.abs_diff(c) <= 1;
+        let exact = matches!(init, Init::Uniform { .. } | Init::Eye | Init::Constant { .. } | Init::Orthogonal { .. });
+        assert!(
+            if exact { g == c } else { close },
+            "{:?} {dtype:?} {init:?} element {i}: {g:04x} vs {c:04x}",
+            ctx.info.backend
+        );
+    }
+}
+
+#[test]
+fn shards_are_exact_slices_of_the_full_tensor() {
+    let shape = [37usize, 29];
+    let shards = [
+        Shard { rows: Some(5..17), cols: None },
+        Shard { rows: None, cols: Some(3..20) },
+        Shard { rows: Some(1..36), cols: Some(28..29) },
+        Shard { rows: Some(0..37), cols: Some(0..29) },
+    ];
+    let inits = [
+        Init::normal(0.0, 1.0),
+        Init::trunc_normal(0.0, 0.02, -0.04, 0.04),
+        Init::kaiming_uniform(0.0, "fan_in", "relu"),
+        Init::Eye,
+        Init::Orthogonal { gain: 1.0 },
+        Init::Sparse { sparsity: 0.7, std: 0.1 },
+    ];
+    for init in &inits {
+        let plan = Plan::new(init, &shape).unwrap();
+        let stream = Stream::new(21, 0);
+        for dtype in [Dtype::F32, Dtype::Bf16] {
+            let size = dtype.size() as usize;
+            let full = cpu_bytes(&plan, stream, 0, plan.elements(), dtype);
+            for shard in &shards {
+                let shard_shape = shard.shape(&shape).unwrap();
+                let segments = shard.segments(&shape).unwrap();
+                let n: usize = shard_shape.iter().product();
+                let mut cpu = vec![0u8; n * size];
+                let prepared = Prepared::new(&plan, stream).unwrap();
+                CpuBackend::new().fill_segments_as(&mut cpu, &segments, &prepared, dtype).unwrap();
+                // The slice of the full tensor, gathered by hand.
+                let rows = shard.rows.clone().unwrap_or(0..37);
+                let cols = shard.cols.clone().unwrap_or(0..29);
+                let mut expected = Vec::new();
+                for r in rows {
+                    for c in cols.clone() {
+                        let i = (r * 29 + c) as usize * size;
+                        expected.extend_from_slice(&full[i..i + size]);
+                    }
+                }
+                assert!(cpu == expected, "{init:?} {dtype:?} {shard:?}");
+                for ctx in common::contexts() {
+                    let gpu = ctx.shard_to_host(&plan, stream, shard, dtype).unwrap();
+                    let got = if dtype == Dtype::F32 { f32_values(&gpu) } else { halves(&gpu, dtype) };
+                    let want = if dtype == Dtype::F32 { f32_values(&cpu) } else { halves(&cpu, dtype) };
+                    for (g, w) in got.iter().zip(&want) {
+                        assert!(
+                            g == w || (g - w).abs() <= 1e-2 * w.abs().max(1e-3),
+                            "{:?} {init:?} {shard:?}: {g} vs {w}",
+                            ctx.info.backend
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // Rows of an N-D tensor, and bad shards.
+    let shard = Shard { rows: Some(2..3), cols: None };
+    assert_eq!(shard.segments(&[4, 3, 2, 2]).unwrap(), vec![24..36]);
+    assert!(Shard { rows: Some(3..9), cols: None }.shape(&[4, 4]).is_err());
+    assert!(Shard { rows: None, cols: Some(1..2) }.shape(&[4, 4, 4]).is_err());
+}
+
+fn f32_values(bytes: &[u8]) -> Vec<f64> {
+    bytes.chunks_exact(4).map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))).collect()
+}
