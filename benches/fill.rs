@@ -8,7 +8,8 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nninit::cpu::CpuBackend;
 use nninit::gpu::{adapters, describe, FillTarget, GpuContext};
-use nninit::{Fill, Init, Plan, Scheme, Stream};
+use nninit::prepared::Prepared;
+use nninit::{Dtype, Fill, Init, Plan, Scheme, Stream};
 use rand::{Rng, SeedableRng};
 
 fn bytes() -> usize {
@@ -35,6 +36,17 @@ fn cpu(c: &mut Criterion) {
             b.iter(|| backend.fill_f32(black_box(&mut out), 0, &fill))
         });
     }
+    // Half precision: the same element count, half the bytes.
+    group.throughput(Throughput::Bytes(bytes() as u64 / 2));
+    for dtype in [Dtype::F16, Dtype::Bf16] {
+        let plan = Plan::new(&Init::uniform(-0.1, 0.1), &[n]).unwrap();
+        let prepared = Prepared::new(&plan, Stream::new(1, 0)).unwrap();
+        let mut half = vec![0u8; n * 2];
+        group.bench_function(format!("nninit uniform {dtype:?}"), |b| {
+            b.iter(|| backend.fill_prepared_as(black_box(&mut half), 0, &prepared, dtype).unwrap())
+        });
+    }
+    group.throughput(Throughput::Bytes(bytes() as u64));
     let single = CpuBackend::with_threads(1);
     let fill = Fill::new(&schemes()[0].1, Stream::new(1, 0));
     group.bench_function("nninit uniform (1 thread)", |b| b.iter(|| single.fill_f32(black_box(&mut out), 0, &fill)));
@@ -66,6 +78,13 @@ fn gpu(c: &mut Criterion) {
         for (name, scheme) in schemes() {
             let fill = Fill::new(&scheme, Stream::new(1, 0));
             group.bench_function(format!("nninit {name} (submit + wait)"), |b| {
+                b.iter(|| ctx.filler.fill(&ctx.device, &ctx.queue, &target, &fill).unwrap())
+            });
+        }
+        for dtype in [Dtype::F16, Dtype::Bf16] {
+            let fill = Fill::new(&schemes()[0].1, Stream::new(1, 0));
+            let target = FillTarget::whole_as(&buffer, dtype);
+            group.bench_function(format!("nninit uniform {dtype:?} (submit + wait)"), |b| {
                 b.iter(|| ctx.filler.fill(&ctx.device, &ctx.queue, &target, &fill).unwrap())
             });
         }

@@ -1,5 +1,5 @@
 // The fill kernel: each invocation writes four slots of its window (see src/gpu/windows.rs),
-// evaluating each Philox block once. Needs philox.wgsl, mathf.wgsl, values.wgsl, quantile.wgsl,
+// from one Philox block (two when 16-bit slots straddle blocks). Needs philox.wgsl, mathf.wgsl, values.wgsl, quantile.wgsl,
 // trunc_normal.wgsl and dtype.wgsl.
 //
 // The dispatch may be 2-D (x * y workgroups); the linear workgroup index is rebuilt from
@@ -17,6 +17,8 @@ const OP_COPY: u32 = 6u;
 const OP_SPARSE: u32 = 7u;
 
 override WG_SIZE: u32 = 256u;
+// false: the lean kernel for f32 (the compiler drops the 16-bit path); true: 16-bit elements.
+override GENERAL: bool = true;
 
 // One dispatch's parameters. Keep in sync with `FillParams` in src/gpu/params.rs.
 struct FillParams {
@@ -39,9 +41,10 @@ struct FillParams {
     opaque_zero: u32,
     // DTYPE_F32, DTYPE_F16 or DTYPE_BF16 (dtype.wgsl).
     dtype: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+    // Invocation t's slots start `shift` words into Philox block first_block + t (u64,
+    // wrapping: the block before 0 only feeds slots that are never written).
+    shift: u32,
+    first_block: vec2<u32>,
     // The operation's f32 parameters: uniform (a, span), normal (mean, std), trunc_normal (all).
     f: array<vec4<f32>, 3>,
     // The operation's u32 parameters: constant (bits); diagonal (in, spatial, centre,
@@ -114,39 +117,54 @@ fn diagonal_value(rel: u32) -> u32 {
     return select(0u, 0x3f800000u, one);
 }
 
-// The last Philox block evaluated by this invocation, and its values.
-var<private> cached_block: vec2<u32>;
-var<private> cached_valid: bool;
-var<private> cached_values: vec4<u32>;
+// The Philox block `first_block + t + extra` (u64 wrap-around), evaluated.
+fn block_at(t: u32, extra: u32) -> vec4<u32> {
+    let step = t + extra;
+    let lo = params.first_block.x + step;
+    let hi = params.first_block.y + select(0u, 1u, lo < step);
+    return block_values(philox4x32_10(vec4<u32>(lo, hi, params.stream.x, params.stream.y), params.key));
+}
 
-// The f32 bits of element `s` of the window (0 <= s < count).
-fn element_bits(s: u32) -> u32 {
+// The f32 bits of slots 4t .. 4t + 3 (slot q is element q - lead of the window). Slots outside
+// the window get values that are never written.
+fn slot_values(t: u32) -> vec4<u32> {
+    let first = 4u * t - params.lead;
+    var v: vec4<u32>;
     switch OP {
         case OP_CONSTANT: {
-            return params.u[0].x;
+            return vec4<u32>(params.u[0].x);
         }
         case OP_DIAGONAL: {
-            return diagonal_value(s);
+            return vec4<u32>(diagonal_value(first), diagonal_value(first + 1u), diagonal_value(first + 2u),
+                             diagonal_value(first + 3u));
         }
         case OP_COPY: {
-            return aux[params.u[0].x + s];
+            let at = params.u[0].x + first;
+            return vec4<u32>(aux[at], aux[at + 1u], aux[at + 2u], aux[at + 3u]);
         }
-        default: {}
+        default: {
+            // The slots start `shift` words into block first_block + t and may run into the next.
+            let b0 = block_at(t, 0u);
+            // f32 windows always start on a block (!GENERAL): no second block.
+            if !GENERAL || params.shift == 0u {
+                v = b0;
+            } else {
+                let b1 = block_at(t, 1u);
+                for (var k = 0u; k < 4u; k++) {
+                    let at = params.shift + k;
+                    v[k] = select(b1[at & 3u], b0[at & 3u], at < 4u);
+                }
+            }
+        }
     }
-    // Logical index first_element + s, as u64, and its Philox block.
-    let lo = params.first_element.x + s;
-    let hi = params.first_element.y + select(0u, 1u, lo < s);
-    let block = vec2<u32>((lo >> 2u) | (hi << 30u), hi >> 2u);
-    if !cached_valid || any(block != cached_block) {
-        cached_block = block;
-        cached_valid = true;
-        let ctr = vec4<u32>(block.x, block.y, params.stream.x, params.stream.y);
-        cached_values = block_values(philox4x32_10(ctr, params.key));
+    if OP == OP_SPARSE {
+        for (var k = 0u; k < 4u; k++) {
+            if masked_zero(first + k) {
+                v[k] = 0u;
+            }
+        }
     }
-    if OP == OP_SPARSE && masked_zero(s) {
-        return 0u;
-    }
-    return cached_values[lo & 3u];
+    return v;
 }
 
 @compute @workgroup_size(WG_SIZE)
@@ -155,25 +173,26 @@ fn fill(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if t >= params.invocations {
         return;
     }
-    if params.dtype == DTYPE_F32 {
-        // Slot q is element q - lead, in word dst_word + q - lead.
+    let v = slot_values(t);
+    if !GENERAL {
+        // f32: slot q is element q - lead, in word dst_word + q - lead.
         for (var k = 0u; k < 4u; k++) {
             let q = 4u * t + k;
             if q >= params.lead && q - params.lead < params.count {
-                dst[params.dst_word + q - params.lead] = element_bits(q - params.lead);
+                dst[params.dst_word + q - params.lead] = v[k];
             }
         }
         return;
     }
-    // 16-bit elements: slot q is half-word q from word dst_word; this invocation owns two whole
-    // words and keeps the halves outside the range as they were.
+    // 16-bit: slot q is half-word q from word dst_word, so this invocation owns two whole words;
+    // halves outside the range keep their old value.
     for (var w = 0u; w < 2u; w++) {
         var word = 0u;
         var keep = 0xffffffffu;
         for (var h = 0u; h < 2u; h++) {
             let q = 4u * t + 2u * w + h;
             if q >= params.lead && q - params.lead < params.count {
-                word |= encode_half(element_bits(q - params.lead), params.dtype) << (16u * h);
+                word |= encode_half(v[2u * w + h], params.dtype) << (16u * h);
                 keep &= ~(0xffffu << (16u * h));
             }
         }

@@ -59,52 +59,79 @@ impl Dtype {
 
     /// Encodes f32 bit patterns into little-endian bytes of this dtype.
     pub fn encode_slice(self, words: &[u32], out: &mut [u8]) {
-        let size = self.size() as usize;
-        for (w, bytes) in words.iter().zip(out.chunks_exact_mut(size)) {
-            let v = self.encode(*w);
-            bytes.copy_from_slice(&v.to_le_bytes()[..size]);
+        match self {
+            Dtype::F32 => {
+                for (w, bytes) in words.iter().zip(out.chunks_exact_mut(4)) {
+                    bytes.copy_from_slice(&w.to_le_bytes());
+                }
+            }
+            Dtype::F16 | Dtype::Bf16 => {
+                let mut halves = [0u16; 1024];
+                for (words, bytes) in words.chunks(1024).zip(out.chunks_mut(2048)) {
+                    let halves = &mut halves[..words.len()];
+                    if self == Dtype::F16 {
+                        // The `half` crate uses the CPU's F16C conversion (round to nearest-even,
+                        // NaN quieted like `f32_to_f16_bits`; the sweep test checks they agree).
+                        let floats: &[f32] = bytemuck::cast_slice(words);
+                        half::slice::HalfFloatSliceExt::convert_from_f32_slice(
+                            bytemuck::cast_slice_mut::<u16, half::f16>(halves),
+                            floats,
+                        );
+                    } else {
+                        halves.iter_mut().zip(words).for_each(|(h, &w)| *h = f32_to_bf16_bits(w) as u16);
+                    }
+                    for (h, b) in halves.iter().zip(bytes.chunks_exact_mut(2)) {
+                        b.copy_from_slice(&h.to_le_bytes());
+                    }
+                }
+            }
         }
     }
 }
 
 /// f32 bits to f16 bits, round to nearest-even; NaN stays NaN (quiet), overflow is infinity.
+///
+/// Branch-free (every case is computed, then selected), so the CPU loop vectorizes;
+/// `shaders/dtype.wgsl` computes the same function with branches.
 #[inline(always)]
 pub fn f32_to_f16_bits(x: u32) -> u32 {
     let sign = (x >> 16) & 0x8000;
-    let exp = (x >> 23) & 0xff;
-    let man = x & 0x007f_ffff;
-    if exp == 0xff {
-        let nan = if man != 0 { 0x0200 } else { 0 };
-        return sign | 0x7c00 | nan | (man >> 13);
-    }
-    let half_exp = exp as i32 - 127 + 15;
-    if half_exp >= 0x1f {
-        return sign | 0x7c00;
-    }
-    if half_exp <= 0 {
-        if 14 - half_exp > 24 {
-            return sign;
-        }
-        let m = man | 0x0080_0000;
-        let shift = (14 - half_exp) as u32;
-        let round_bit = 1u32 << (shift - 1);
-        let up = (m & round_bit) != 0 && (m & (3 * round_bit - 1)) != 0;
-        return sign | ((m >> shift) + u32::from(up));
-    }
-    let round_bit = 0x1000u32;
-    let up = (man & round_bit) != 0 && (man & (3 * round_bit - 1)) != 0;
-    (sign | ((half_exp as u32) << 10) | (man >> 13)) + u32::from(up)
+    let abs = x & 0x7fff_ffff;
+    let exp = abs >> 23;
+    let man = abs & 0x007f_ffff;
+    // Normal halves: rebias the exponent, keep 10 mantissa bits, round to nearest-even (a carry
+    // into the exponent is correct, up to infinity).
+    let up = u32::from(man & 0x1000 != 0 && man & 0x2fff != 0);
+    let normal = (abs >> 13).wrapping_sub((127 - 15) << 10).wrapping_add(up);
+    // Subnormal halves: shift the full significand right by 126 - exp (14..=24).
+    let shift = 126u32.wrapping_sub(exp).min(31);
+    let m = man | 0x0080_0000;
+    let round_bit = 1u32 << shift.saturating_sub(1);
+    let up = u32::from(m & round_bit != 0 && m & (3 * round_bit - 1) != 0);
+    let subnormal = if shift > 24 { 0 } else { (m >> shift) + up };
+    let nan = 0x7c00 | 0x0200 | (man >> 13);
+    let magnitude = if abs > 0x7f80_0000 {
+        nan
+    } else if exp >= 127 + 16 {
+        0x7c00
+    } else if exp >= 127 - 14 {
+        normal
+    } else {
+        subnormal
+    };
+    sign | magnitude
 }
 
 /// f32 bits to bf16 bits, round to nearest-even; NaN stays NaN (quiet).
 #[inline(always)]
 pub fn f32_to_bf16_bits(x: u32) -> u32 {
+    let up = u32::from(x & 0x8000 != 0 && x & 0x17fff != 0);
+    let rounded = (x >> 16) + up;
     if x & 0x7fff_ffff > 0x7f80_0000 {
-        return (x >> 16) | 0x0040;
+        (x >> 16) | 0x0040
+    } else {
+        rounded
     }
-    let round_bit = 0x8000u32;
-    let up = (x & round_bit) != 0 && (x & (3 * round_bit - 1)) != 0;
-    (x >> 16) + u32::from(up)
 }
 
 #[cfg(test)]

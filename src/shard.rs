@@ -60,11 +60,11 @@ impl Shard {
         let row_len = if shape.is_empty() { 1 } else { numel / lead };
         let rows = self.rows.clone().unwrap_or(0..shape.first().copied().unwrap_or(1) as u64);
         match &self.cols {
-            None => Ok(vec![rows.start * row_len..rows.end * row_len]),
+            None => Ok(std::iter::once(rows.start * row_len..rows.end * row_len).collect()),
             Some(cols) => {
                 let width = shape[1] as u64;
                 if cols.start == 0 && cols.end == width {
-                    return Ok(vec![rows.start * width..rows.end * width]);
+                    return Ok(std::iter::once(rows.start * width..rows.end * width).collect());
                 }
                 Ok(rows.map(|r| r * width + cols.start..r * width + cols.end).collect())
             }

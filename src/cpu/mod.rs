@@ -85,7 +85,7 @@ impl CpuBackend {
     /// little-endian `dtype` (`out.len() = n * dtype.size()`), rounding f32 to nearest-even.
     pub fn fill_prepared_as(&self, out: &mut [u8], first: u64, prepared: &Prepared, dtype: Dtype) -> Result<()> {
         let size = dtype.size() as usize;
-        if out.len() % size != 0 {
+        if !out.len().is_multiple_of(size) {
             return Err(Error::InvalidShape(format!("{} bytes are not whole {dtype:?} elements", out.len())));
         }
         self.for_each_chunk(out, size, first, |part, part_first| {

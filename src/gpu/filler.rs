@@ -187,10 +187,13 @@ impl GpuFiller {
             label: Some("nninit fill"),
             source: wgpu::ShaderSource::Wgsl(shaders::fill_module(multiply).into()),
         });
+        // Per op: the f32 block kernel (index 2 * op) and the general kernel (2 * op + 1).
         let pipelines = ALL_OPS
             .iter()
-            .map(|&op| {
-                let constants = [("OP", op as u32 as f64), ("WG_SIZE", f64::from(workgroup_size))];
+            .flat_map(|&op| [0.0, 1.0].map(move |general| (op, general)))
+            .map(|(op, general)| {
+                let constants =
+                    [("OP", op as u32 as f64), ("WG_SIZE", f64::from(workgroup_size)), ("GENERAL", general)];
                 compute_pipeline(device, &layout, &module, "fill", &constants)
             })
             .collect();
@@ -241,6 +244,7 @@ impl GpuFiller {
         self.record_with_aux(device, encoder, target.buffer, target.dtype, &[piece], fill, Aux::None)
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn record_with_aux(
         &self,
         device: &wgpu::Device,
@@ -295,7 +299,8 @@ impl GpuFiller {
                 groups_x: w.groups.0,
                 opaque_zero: 0,
                 dtype: dtype as u32,
-                pad: [0; 3],
+                shift: slot_origin(w).1,
+                first_block: split_u64(slot_origin(w).0),
                 f,
                 u,
             };
@@ -329,7 +334,9 @@ impl GpuFiller {
             .collect();
         let mut pass = encoder
             .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("nninit fill"), timestamp_writes: None });
-        pass.set_pipeline(&self.pipelines[gpu_op as usize]);
+        // f32 windows are always block-aligned (lead = first % 4): the lean kernel serves them.
+        let general = usize::from(dtype != Dtype::F32);
+        pass.set_pipeline(&self.pipelines[2 * gpu_op as usize + general]);
         for ((w, _), bind_group) in windows.iter().zip(&bind_groups) {
             pass.set_bind_group(0, bind_group, &[]);
             pass.dispatch_workgroups(w.groups.0, w.groups.1, 1);
@@ -403,7 +410,7 @@ impl GpuFiller {
             target.buffer,
             target.byte_offset,
             target.dtype,
-            &[target.elements.clone()],
+            std::slice::from_ref(&target.elements),
             prepared,
         )
     }
@@ -528,6 +535,13 @@ impl GpuFiller {
         let out: &[u32] = bytemuck::cast_slice(&out);
         Ok(out.chunks_exact(8).map(|c| [c[0], c[1], c[2], c[3]]).collect())
     }
+}
+
+/// Where invocation 0's first slot (element `first - lead`, possibly "-1") lies: its Philox block,
+/// wrapping below 0, and its word in that block.
+fn slot_origin(w: &super::windows::Window) -> (u64, u32) {
+    let origin = i128::from(w.first_element) - i128::from(w.lead);
+    (origin.div_euclid(4) as u64, origin.rem_euclid(4) as u32)
 }
 
 /// The pipeline and the f32 / u32 parameter vectors of an operation.

@@ -25,8 +25,10 @@ pub struct FillParams {
     pub opaque_zero: u32,
     /// Output dtype: 0 f32, 1 f16, 2 bf16.
     pub dtype: u32,
-    /// Padding to 16 bytes.
-    pub pad: [u32; 3],
+    /// Invocation `t`'s slots start `shift` words into Philox block `first_block + t`.
+    pub shift: u32,
+    /// The Philox block holding invocation 0's first slot, wrapping below 0 (lo, hi).
+    pub first_block: [u32; 2],
     /// The operation's f32 parameters.
     pub f: [[f32; 4]; 3],
     /// The operation's u32 parameters.
@@ -45,9 +47,8 @@ pub const FILL_PARAMS_OFFSETS: &[(&str, u32)] = &[
     ("groups_x", 40),
     ("opaque_zero", 44),
     ("dtype", 48),
-    ("_pad0", 52),
-    ("_pad1", 56),
-    ("_pad2", 60),
+    ("shift", 52),
+    ("first_block", 56),
     ("f", 64),
     ("u", 112),
 ];
@@ -72,9 +73,8 @@ mod tests {
             &p.groups_x as *const _ as usize,
             &p.opaque_zero as *const _ as usize,
             &p.dtype as *const _ as usize,
-            &p.pad[0] as *const _ as usize,
-            &p.pad[1] as *const _ as usize,
-            &p.pad[2] as *const _ as usize,
+            &p.shift as *const _ as usize,
+            &p.first_block as *const _ as usize,
             &p.f as *const _ as usize,
             &p.u as *const _ as usize,
         ];
