@@ -204,43 +204,12 @@ fn half_precision_files_and_shards_are_slices_of_the_full_tensor() {
         for ctx in common::contexts() {
             let backend = format!("{:?}", ctx.info.backend).to_lowercase();
             let gpu = path(&format!("gpu-{backend}-{dtype}.safetensors"));
-            let args = [
-                "fill",
-                "kaiming_uniform",
-                "--shape",
-                "24,10",
-                "--seed",
-                "9",
-                "--dtype",
-                dtype,
-                "--cols",
-                "3:7",
-                "--device",
-                "gpu",
-                "--adapter",
-                &backend,
-                "--out",
-                &gpu,
-            ];
-            assert!(nninit(&args).status.success());
             let cpu = path(&format!("cpu-{dtype}.safetensors"));
-            let args = [
-                "fill",
-                "kaiming_uniform",
-                "--shape",
-                "24,10",
-                "--seed",
-                "9",
-                "--dtype",
-                dtype,
-                "--cols",
-                "3:7",
-                "--device",
-                "cpu",
-                "--out",
-                &cpu,
-            ];
-            assert!(nninit(&args).status.success());
+            let shard =
+                ["fill", "kaiming_uniform", "--shape", "24,10", "--seed", "9", "--dtype", dtype, "--cols", "3:7"];
+            let on_gpu = ["--device", "gpu", "--adapter", &backend, "--out", &gpu];
+            assert!(nninit(&[&shard[..], &on_gpu].concat()).status.success());
+            assert!(nninit(&[&shard[..], &["--device", "cpu", "--out", &cpu]].concat()).status.success());
             assert_eq!(
                 raw_tensor(Path::new(&gpu), "weight"),
                 raw_tensor(Path::new(&cpu), "weight"),
