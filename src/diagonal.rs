@@ -51,7 +51,7 @@ impl DiagonalParams {
         let end_row = range.end.div_ceil(row_len);
         (first_row..end_row)
             .filter_map(move |o| {
-                let d = o % self.out_per_group;
+                let d = o % self.out_per_group.max(1);
                 (d < self.min_dim).then(|| (o * self.in_channels + d) * self.spatial + self.centre)
             })
             .filter(move |i| range.contains(i))
@@ -60,10 +60,10 @@ impl DiagonalParams {
     /// Whether logical element `i` is one.
     #[inline(always)]
     pub fn is_one(&self, i: u64) -> bool {
-        let s = i % self.spatial;
-        let row = i / self.spatial;
+        let s = i % self.spatial.max(1);
+        let row = i / self.spatial.max(1);
         let c = row % self.in_channels.max(1);
         let o = row / self.in_channels.max(1);
-        s == self.centre && c < self.min_dim && o % self.out_per_group == c
+        s == self.centre && c < self.min_dim && o % self.out_per_group.max(1) == c
     }
 }

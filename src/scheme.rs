@@ -4,7 +4,8 @@ use crate::error::{Error, Result};
 
 /// An initialization scheme with its parameters, as `torch.nn.init` names them.
 ///
-/// Build one with the constructors, which check parameters as PyTorch does:
+/// Build one with the constructors, which check parameters as PyTorch does (the variants cannot be
+/// built directly outside this crate, so a `Scheme` always holds valid parameters):
 ///
 /// ```
 /// use nninit::Scheme;
@@ -20,6 +21,7 @@ use crate::error::{Error, Result};
 #[non_exhaustive]
 pub enum Scheme {
     /// `uniform_(a, b)`: values `a + (b - a) u` with `u` the unit uniform.
+    #[non_exhaustive]
     Uniform {
         /// Lower bound (inclusive).
         a: f64,
@@ -27,6 +29,7 @@ pub enum Scheme {
         b: f64,
     },
     /// `normal_(mean, std)`: Box-Muller normal values.
+    #[non_exhaustive]
     Normal {
         /// Mean.
         mean: f64,
@@ -34,6 +37,7 @@ pub enum Scheme {
         std: f64,
     },
     /// `trunc_normal_(mean, std, a, b)`: the normal truncated to `[a, b]`, by exact inverse CDF.
+    #[non_exhaustive]
     TruncNormal {
         /// Mean of the untruncated normal.
         mean: f64,
@@ -45,6 +49,7 @@ pub enum Scheme {
         b: f64,
     },
     /// `constant_(val)`; `ones_` and `zeros_` are constants 1 and 0.
+    #[non_exhaustive]
     Constant {
         /// The value (NaN and infinities are allowed, as in PyTorch's `fill_`).
         val: f64,
