@@ -179,15 +179,8 @@ impl Plan {
                     )));
                 }
                 let std = gain * (2.0 / (fan_in + fan_out) as f64).sqrt();
-                (plan.fan_in, plan.fan_out, plan.gain, plan.std) =
-                    (Some(fan_in), Some(fan_out), Some(*gain), Some(std));
-                if matches!(init, Init::XavierUniform { .. }) {
-                    let bound = 3.0f64.sqrt() * std;
-                    plan.bound = Some(bound);
-                    elementwise(Scheme::uniform(-bound, bound))?
-                } else {
-                    elementwise(Scheme::normal(0.0, std))?
-                }
+                let uniform = matches!(init, Init::XavierUniform { .. });
+                plan.variance_scaled(fan_in, fan_out, *gain, std, uniform)?
             }
             Init::KaimingUniform { a, mode, nonlinearity } | Init::KaimingNormal { a, mode, nonlinearity } => {
                 if elements == 0 {
@@ -198,14 +191,8 @@ impl Plan {
                 let gain = calculate_gain(nonlinearity, Some(*a))?;
                 let fan = if mode == FanMode::FanIn { fan_in } else { fan_out };
                 let std = gain / (fan as f64).sqrt();
-                (plan.fan_in, plan.fan_out, plan.gain, plan.std) = (Some(fan_in), Some(fan_out), Some(gain), Some(std));
-                if matches!(init, Init::KaimingUniform { .. }) {
-                    let bound = 3.0f64.sqrt() * std;
-                    plan.bound = Some(bound);
-                    elementwise(Scheme::uniform(-bound, bound))?
-                } else {
-                    elementwise(Scheme::normal(0.0, std))?
-                }
+                let uniform = matches!(init, Init::KaimingUniform { .. });
+                plan.variance_scaled(fan_in, fan_out, gain, std, uniform)?
             }
             Init::Orthogonal { gain } => {
                 if shape.len() < 2 {
@@ -232,6 +219,20 @@ impl Plan {
             plan.work = Work::Nothing;
         }
         Ok(plan)
+    }
+
+    /// Records the numbers of a Xavier or Kaiming scheme and lowers it to `uniform(-bound, bound)`
+    /// with `bound = sqrt(3) std`, or to `normal(0, std)`.
+    fn variance_scaled(&mut self, fan_in: u64, fan_out: u64, gain: f64, std: f64, uniform: bool) -> Result<Work> {
+        (self.fan_in, self.fan_out, self.gain, self.std) = (Some(fan_in), Some(fan_out), Some(gain), Some(std));
+        let scheme = if uniform {
+            let bound = 3.0f64.sqrt() * std;
+            self.bound = Some(bound);
+            Scheme::uniform(-bound, bound)?
+        } else {
+            Scheme::normal(0.0, std)?
+        };
+        Ok(Work::Elementwise(Op::from_scheme(&scheme)))
     }
 
     /// Number of elements of the tensor.

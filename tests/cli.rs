@@ -30,22 +30,8 @@ fn tensor(path: &Path, name: &str) -> (Vec<usize>, Vec<f32>, std::collections::H
 fn fill_is_the_same_on_the_cpu_and_on_every_adapter() {
     let dir = temp_dir("same");
     let cpu = dir.join("cpu.safetensors");
-    let out = nninit(&[
-        "fill",
-        "uniform",
-        "--shape",
-        "33,17,3",
-        "--seed",
-        "5",
-        "--a",
-        "-0.5",
-        "--b",
-        "2",
-        "--device",
-        "cpu",
-        "--out",
-        cpu.to_str().unwrap(),
-    ]);
+    let fill = ["fill", "uniform", "--shape", "33,17,3", "--seed", "5", "--a", "-0.5", "--b", "2"];
+    let out = nninit(&[&fill[..], &["--device", "cpu", "--out", cpu.to_str().unwrap()]].concat());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let (shape, expected, meta) = tensor(&cpu, "weight");
     assert_eq!(shape, [33, 17, 3]);
@@ -54,24 +40,8 @@ fn fill_is_the_same_on_the_cpu_and_on_every_adapter() {
     for ctx in common::contexts() {
         let backend = format!("{:?}", ctx.info.backend).to_lowercase();
         let gpu = dir.join(format!("{backend}.safetensors"));
-        let out = nninit(&[
-            "fill",
-            "uniform",
-            "--shape",
-            "33,17,3",
-            "--seed",
-            "5",
-            "--a",
-            "-0.5",
-            "--b",
-            "2",
-            "--device",
-            "gpu",
-            "--adapter",
-            &backend,
-            "--out",
-            gpu.to_str().unwrap(),
-        ]);
+        let on_gpu = ["--device", "gpu", "--adapter", &backend, "--out", gpu.to_str().unwrap()];
+        let out = nninit(&[&fill[..], &on_gpu].concat());
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stdout).contains(&ctx.info.name));
         let (_, got, _) = tensor(&gpu, "weight");
