@@ -8,15 +8,14 @@ use super::params::FillParams;
 use super::shaders::{self, Multiply};
 use super::windows::{plan_windows, WindowLimits};
 use crate::dtype::Dtype;
-
-/// Bytes of one copied source element (orthogonal matrices are uploaded as f32).
-const SOURCE_BYTES: u64 = 4;
 use crate::error::{Error, Result};
 use crate::fill::{Fill, Op};
 use crate::planner::Plan;
 use crate::prepared::{check_range, Prepared};
-use crate::stream::split_u64;
-use crate::stream::Stream;
+use crate::stream::{split_u64, Stream};
+
+/// Bytes of one copied source element (orthogonal matrices are uploaded as f32).
+const SOURCE_BYTES: u64 = 4;
 
 /// The per-op pipeline index. Keep in sync with the `OP_*` constants in `shaders/fill.wgsl`.
 #[derive(Clone, Copy, Debug)]
