@@ -47,3 +47,8 @@ pub use planner::{Plan, Work};
 pub use scheme::Scheme;
 pub use shard::Shard;
 pub use stream::Stream;
+
+/// The README's Rust examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
