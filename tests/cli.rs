@@ -53,40 +53,13 @@ fn fill_is_the_same_on_the_cpu_and_on_every_adapter() {
 fn fill_without_seed_prints_one_that_repeats_the_run() {
     let dir = temp_dir("seed");
     let first = dir.join("a.safetensors");
-    let out = nninit(&[
-        "fill",
-        "normal",
-        "--shape",
-        "100",
-        "--std",
-        "0.02",
-        "--device",
-        "cpu",
-        "--name",
-        "w",
-        "--out",
-        first.to_str().unwrap(),
-    ]);
+    let fill = ["fill", "normal", "--shape", "100", "--std", "0.02", "--device", "cpu", "--name", "w"];
+    let out = nninit(&[&fill[..], &["--out", first.to_str().unwrap()]].concat());
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     let seed = stdout.split("--seed ").nth(1).unwrap().split(' ').next().unwrap().to_string();
     let second = dir.join("b.safetensors");
-    let out = nninit(&[
-        "fill",
-        "normal",
-        "--shape",
-        "100",
-        "--std",
-        "0.02",
-        "--device",
-        "cpu",
-        "--name",
-        "w",
-        "--seed",
-        &seed,
-        "--out",
-        second.to_str().unwrap(),
-    ]);
+    let out = nninit(&[&fill[..], &["--seed", &seed, "--out", second.to_str().unwrap()]].concat());
     assert!(out.status.success());
     assert_eq!(tensor(&first, "w").1, tensor(&second, "w").1);
 }

@@ -20,13 +20,13 @@ pub fn open(choice: DeviceChoice, adapter: Option<&str>) -> nninit::Result<Optio
         (_, Some(pattern)) => GpuContext::matching(pattern).map(Some),
         (DeviceChoice::Gpu, None) => GpuContext::new().map(Some),
         (DeviceChoice::Auto, None) => {
-            let hardware = adapters().iter().any(|a| {
-                matches!(a.get_info().device_type, wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu)
-            });
-            if hardware {
-                GpuContext::new().map(Some)
-            } else {
-                Ok(None)
+            let hardware = |info: &wgpu::AdapterInfo| {
+                matches!(info.device_type, wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu)
+            };
+            match GpuContext::best_where(hardware) {
+                Ok(ctx) => Ok(Some(ctx)),
+                Err(nninit::Error::NoAdapter(_)) => Ok(None),
+                Err(e) => Err(e),
             }
         }
     }

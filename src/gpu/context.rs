@@ -69,19 +69,21 @@ impl GpuContext {
     /// A context on the best adapter: a discrete GPU, then an integrated one, then Vulkan
     /// software (lavapipe), then GL.
     pub fn new() -> Result<Self> {
-        Self::select(|_| true)
+        Self::best_where(|_| true)
     }
 
     /// A context on the best adapter whose name or backend contains `pattern` (case-insensitive).
     pub fn matching(pattern: &str) -> Result<Self> {
         let pattern = pattern.to_lowercase();
-        Self::select(|info| {
+        Self::best_where(|info| {
             info.name.to_lowercase().contains(&pattern)
                 || format!("{:?}", info.backend).to_lowercase().contains(&pattern)
         })
     }
 
-    fn select(accept: impl Fn(&wgpu::AdapterInfo) -> bool) -> Result<Self> {
+    /// A context on the best adapter (in [`GpuContext::new`]'s order) that `accept` takes;
+    /// [`Error::NoAdapter`] when there is none.
+    pub fn best_where(accept: impl Fn(&wgpu::AdapterInfo) -> bool) -> Result<Self> {
         let mut found: Vec<_> = adapters().into_iter().filter(|a| accept(&a.get_info())).collect();
         found.sort_by_key(|a| rank(&a.get_info()));
         let adapter = found.into_iter().next().ok_or_else(|| {
