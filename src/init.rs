@@ -4,6 +4,10 @@ use crate::error::{Error, Result};
 
 /// A `torch.nn.init` function and its parameters (named as in PyTorch, without the trailing `_`).
 ///
+/// In JSON (model specs, rule files, file metadata) it is an object tagged by `scheme`; parameters
+/// left out take PyTorch's defaults: `{"scheme": "kaiming_normal", "mode": "fan_out",
+/// "nonlinearity": "relu"}` is `kaiming_normal_(a=0, mode="fan_out", nonlinearity="relu")`.
+///
 /// Parameters that do not depend on the tensor's shape are checked by the constructors; the rest
 /// (fans, modes, nonlinearities, dimensions) by [`crate::Plan::new`], in PyTorch's order.
 ///
@@ -21,27 +25,35 @@ pub enum Init {
     /// `uniform_(a, b)`.
     Uniform {
         /// Lower bound.
+        #[serde(default)]
         a: f64,
         /// Upper bound.
+        #[serde(default = "one")]
         b: f64,
     },
     /// `normal_(mean, std)`.
     Normal {
         /// Mean.
+        #[serde(default)]
         mean: f64,
         /// Standard deviation.
+        #[serde(default = "one")]
         std: f64,
     },
     /// `trunc_normal_(mean, std, a, b)`: the normal distribution truncated to `[a, b]` (absolute
     /// bounds, as in PyTorch).
     TruncNormal {
         /// Mean of the untruncated normal.
+        #[serde(default)]
         mean: f64,
         /// Standard deviation of the untruncated normal.
+        #[serde(default = "one")]
         std: f64,
         /// Lower bound.
+        #[serde(default = "minus_two")]
         a: f64,
         /// Upper bound.
+        #[serde(default = "two")]
         b: f64,
     },
     /// `constant_(val)`.
@@ -58,39 +70,49 @@ pub enum Init {
     /// `dirac_(groups)`: identity convolutions, for 3-, 4- and 5-D tensors.
     Dirac {
         /// Groups (dim 0 must be divisible by it).
+        #[serde(default = "one_group")]
         groups: u64,
     },
     /// `xavier_uniform_(gain)` (Glorot & Bengio, 2010).
     XavierUniform {
         /// Gain.
+        #[serde(default = "one")]
         gain: f64,
     },
     /// `xavier_normal_(gain)` (Glorot & Bengio, 2010).
     XavierNormal {
         /// Gain.
+        #[serde(default = "one")]
         gain: f64,
     },
     /// `kaiming_uniform_(a, mode, nonlinearity)` (He et al., 2015).
     KaimingUniform {
         /// Negative slope of the rectifier after this layer (`leaky_relu` only).
+        #[serde(default)]
         a: f64,
         /// `fan_in` or `fan_out` (case-insensitive).
+        #[serde(default = "fan_in")]
         mode: String,
         /// The nonlinearity, as `calculate_gain` names it.
+        #[serde(default = "leaky_relu")]
         nonlinearity: String,
     },
     /// `kaiming_normal_(a, mode, nonlinearity)` (He et al., 2015).
     KaimingNormal {
         /// Negative slope of the rectifier after this layer (`leaky_relu` only).
+        #[serde(default)]
         a: f64,
         /// `fan_in` or `fan_out` (case-insensitive).
+        #[serde(default = "fan_in")]
         mode: String,
         /// The nonlinearity, as `calculate_gain` names it.
+        #[serde(default = "leaky_relu")]
         nonlinearity: String,
     },
     /// `orthogonal_(gain)` (Saxe et al., 2013).
     Orthogonal {
         /// Gain.
+        #[serde(default = "one")]
         gain: f64,
     },
     /// `sparse_(sparsity, std)` (Martens, 2010): normal values with a fraction of zeros per column.
@@ -98,6 +120,7 @@ pub enum Init {
         /// Fraction of each column set to zero, in `[0, 1]`.
         sparsity: f64,
         /// Standard deviation of the non-zero values.
+        #[serde(default = "sparse_std")]
         std: f64,
     },
 }
@@ -178,4 +201,27 @@ impl Init {
             _ => Ok(()),
         }
     }
+}
+
+// PyTorch's defaults, for serde.
+fn one() -> f64 {
+    1.0
+}
+fn two() -> f64 {
+    2.0
+}
+fn minus_two() -> f64 {
+    -2.0
+}
+fn one_group() -> u64 {
+    1
+}
+fn sparse_std() -> f64 {
+    0.01
+}
+fn fan_in() -> String {
+    "fan_in".into()
+}
+fn leaky_relu() -> String {
+    "leaky_relu".into()
 }

@@ -25,6 +25,7 @@ pub mod fill;
 pub mod gpu;
 pub mod init;
 pub mod mathf;
+pub mod model;
 pub mod orthogonal;
 pub mod philox;
 pub mod planner;

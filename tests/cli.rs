@@ -169,3 +169,80 @@ fn half_precision_files_and_shards_are_slices_of_the_full_tensor() {
         assert_eq!(String::from_utf8_lossy(&out.stderr).trim_end().lines().count(), 1, "{bad:?}");
     }
 }
+
+#[test]
+fn init_writes_a_model_that_a_printed_spec_reproduces() {
+    let dir = temp_dir("init");
+    let preset = dir.join("preset.safetensors");
+    let run = |model: &str, out: &Path, extra: &[&str]| {
+        let args = ["init", "--model", model, "--seed", "3", "--device", "cpu", "--out", out.to_str().unwrap()];
+        nninit(&[&args[..], extra].concat())
+    };
+    let out = run("transformer-tiny", &preset, &["--dtype", "bf16"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("transformer-tiny: 21 tensors"), "{stdout}");
+
+    // --print-spec gives a spec file that makes the same file, byte for byte.
+    let printed = nninit(&["init", "--model", "transformer-tiny", "--print-spec"]);
+    assert!(printed.status.success());
+    let spec: nninit::model::ModelSpec = serde_json::from_slice(&printed.stdout).unwrap();
+    assert_eq!(spec.tensors.len(), 21);
+    let spec_path = dir.join("tiny.json");
+    std::fs::write(&spec_path, &printed.stdout).unwrap();
+    let from_spec = dir.join("spec.safetensors");
+    let out = run(spec_path.to_str().unwrap(), &from_spec, &["--dtype", "bf16"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(&preset).unwrap(), std::fs::read(&from_spec).unwrap());
+
+    // A rules file that leaves the norms uncovered: one line naming the tensor, no file.
+    let rules = dir.join("rules.json");
+    std::fs::write(&rules, r#"{"rules": [{"kind": "linear", "init": {"scheme": "zeros"}}, {"kind": "embedding", "init": {"scheme": "zeros"}}]}"#).unwrap();
+    let failed = dir.join("failed.safetensors");
+    let out = run("transformer-tiny", &failed, &["--rules", rules.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no rule covers tensor model.layers.0.input_layernorm.weight"), "{stderr}");
+    assert!(!failed.exists());
+    let leftovers =
+        std::fs::read_dir(&dir).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp"));
+    assert_eq!(leftovers.count(), 0);
+}
+
+#[test]
+fn init_merges_pretrained_files_with_a_prefix_and_honest_counts() {
+    let dir = temp_dir("pretrained");
+    let resnet = dir.join("resnet50.safetensors");
+    let args = ["init", "--model", "resnet50", "--seed", "1", "--device", "cpu", "--out", resnet.to_str().unwrap()];
+    assert!(nninit(&args).status.success());
+    let cpn = dir.join("cpn.safetensors");
+    let pretrained = format!("resnet.={}", resnet.display());
+    let args = [
+        "init",
+        "--model",
+        "cpn50",
+        "--num-class",
+        "14",
+        "--seed",
+        "2",
+        "--device",
+        "cpu",
+        "--pretrained",
+        &pretrained,
+    ];
+    let out = nninit(&[&args[..], &["--out", cpn.to_str().unwrap()]].concat());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("320 keys, 318 loaded, 2 ignored: fc.weight, fc.bias"), "{stdout}");
+    assert!(stdout.contains("model tensors: 585: 318 loaded from pretrained files, 267 initialized"), "{stdout}");
+    let (_, trunk, meta) = tensor(&cpn, "resnet.layer4.2.conv3.weight");
+    assert_eq!(trunk, tensor(&resnet, "layer4.2.conv3.weight").1);
+    assert!(meta["nninit.tensor.resnet.layer4.2.conv3.weight"].contains("\"key\":\"layer4.2.conv3.weight\""));
+    // The same file against resnet50 itself, without a prefix, but with the wrong num-class
+    // option: a clear error.
+    let out = nninit(&["init", "--model", "resnet50", "--num-class", "3", "--print-spec"]);
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "error: --num-class applies to --model cpn50 only");
+    let out = nninit(&["init", "--model", "resnet5", "--out", "x.safetensors"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown model resnet5: use one of resnet50, cpn50"));
+}

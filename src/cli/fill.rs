@@ -52,7 +52,7 @@ pub struct FillArgs {
 
 /// `--dtype`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum DtypeArg {
+pub(super) enum DtypeArg {
     F32,
     F16,
     Bf16,

@@ -2,7 +2,9 @@
 
 mod device;
 mod fill;
+mod init;
 mod plan;
+mod progress;
 mod scheme_args;
 mod stream;
 
@@ -20,6 +22,8 @@ pub struct Cli {
 enum Command {
     /// Fill one tensor with a scheme and write it to a safetensors file.
     Fill(fill::FillArgs),
+    /// Initialize a whole model (preset or spec file) into one safetensors file.
+    Init(init::InitArgs),
     /// Print a scheme's resolved numbers for a shape (fan_in, fan_out, gain, std, bound).
     Plan(plan::PlanArgs),
     /// Print torch.nn.init.calculate_gain(NONLINEARITY, param).
@@ -34,6 +38,7 @@ enum Command {
 pub fn run(cli: Cli) -> nninit::Result<()> {
     match cli.command {
         Command::Fill(args) => fill::run(args),
+        Command::Init(args) => init::run(args),
         Command::Stream(args) => stream::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Gain(args) => plan::gain(args),

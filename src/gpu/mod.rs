@@ -62,21 +62,37 @@ pub fn submit_and_wait(
     queue: &wgpu::Queue,
     record: impl FnOnce(&mut wgpu::CommandEncoder) -> Result<()>,
 ) -> Result<()> {
+    let index = submit_checked(device, queue, record)?;
+    wait_for(device, index)
+}
+
+/// Records with `record` into a fresh encoder and submits it without waiting; wgpu's validation
+/// and out-of-memory errors come back as [`Error::Gpu`].
+pub fn submit_checked(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    record: impl FnOnce(&mut wgpu::CommandEncoder) -> Result<()>,
+) -> Result<wgpu::SubmissionIndex> {
     let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
     let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("nninit") });
     let recorded = record(&mut encoder);
-    if recorded.is_ok() {
-        queue.submit([encoder.finish()]);
-    }
+    let index = recorded.as_ref().ok().map(|()| queue.submit([encoder.finish()]));
     let validation_error = pollster::block_on(validation.pop());
     let oom_error = pollster::block_on(oom.pop());
     recorded?;
     if let Some(error) = validation_error.or(oom_error) {
         return Err(Error::Gpu(error.to_string()));
     }
-    device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| Error::Gpu(e.to_string()))?;
-    Ok(())
+    Ok(index.expect("submitted when recorded"))
+}
+
+/// Blocks until submission `index` has finished and its callbacks (buffer mappings) have run.
+pub fn wait_for(device: &wgpu::Device, index: wgpu::SubmissionIndex) -> Result<()> {
+    device
+        .poll(wgpu::PollType::Wait { submission_index: Some(index), timeout: None })
+        .map(|_| ())
+        .map_err(|e| Error::Gpu(e.to_string()))
 }
 
 /// Copies bytes `range` of `buffer` (which needs `COPY_SRC`) to the host, through a bounded
