@@ -1,94 +1,117 @@
-//! Fill throughput, side by side in one run: the CPU backend, each GPU adapter, and the baselines
-//! a user would otherwise pick (memset, a sequential `rand` `StdRng` fill, a GPU constant fill).
+//! Criterion benchmarks, side by side in one run: every element-wise scheme on the CPU backend
+//! and on each GPU adapter, in f32 and bf16, at sizes from 1 MiB to 1 GiB, next to the baselines
+//! a user would otherwise pick (memset, a sequential `rand` `StdRng` fill, a GPU constant fill);
+//! orthogonal at 512, 2048 and 4096; sparse at 4096 x 4096; whole models (ResNet-50, and the 1B
+//! transformer in bf16) made on each backend.
 //!
-//! `cargo bench --bench fill`; set `NNINIT_BENCH_MIB` to change the tensor size (default 64).
+//! `cargo bench --bench fill`; `NNINIT_BENCH_MIB=1,16,256,1024` sets the sizes (that is the
+//! default), `NNINIT_BENCH_MODELS=0` skips the whole-model group. `nninit bench` is the quick,
+//! one-table version of the same comparison.
 
 use std::hint::black_box;
+use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use nninit::cpu::CpuBackend;
 use nninit::gpu::{adapters, describe, FillTarget, GpuContext};
+use nninit::model::{presets, Backend, ModelPlan};
 use nninit::prepared::Prepared;
-use nninit::{Dtype, Fill, Init, Plan, Scheme, Stream};
+use nninit::{Dtype, Init, Plan, Stream};
 use rand::{Rng, SeedableRng};
 
-fn bytes() -> usize {
-    std::env::var("NNINIT_BENCH_MIB").ok().and_then(|s| s.parse().ok()).unwrap_or(64) << 20
+fn sizes_mib() -> Vec<u64> {
+    let text = std::env::var("NNINIT_BENCH_MIB").unwrap_or_else(|_| "1,16,256,1024".into());
+    text.split(',').filter_map(|s| s.trim().parse().ok()).collect()
 }
 
-fn schemes() -> [(&'static str, Scheme); 3] {
-    [
-        ("uniform", Scheme::uniform(-0.1, 0.1).unwrap()),
-        ("normal", Scheme::normal(0.0, 0.02).unwrap()),
-        ("constant", Scheme::constant(0.5).unwrap()),
+/// Every element-wise scheme (the Xavier and Kaiming schemes run the uniform and normal kernels
+/// with other parameters; ones and zeros the constant one).
+fn schemes() -> Vec<(&'static str, Init)> {
+    vec![
+        ("uniform", Init::uniform(-0.1, 0.1)),
+        ("normal", Init::normal(0.0, 0.02)),
+        ("trunc_normal", Init::trunc_normal(0.0, 0.02, -0.04, 0.04)),
+        ("constant", Init::Constant { val: 0.5 }),
+        ("xavier_uniform", Init::xavier_uniform(1.0)),
+        ("kaiming_normal", Init::kaiming_normal(0.0, "fan_out", "relu")),
+        ("eye", Init::Eye),
     ]
 }
 
+/// A square-ish 2-D shape of `elements` elements (eye and the fan-based schemes need 2-D).
+fn shape(elements: u64) -> [usize; 2] {
+    let cols = 1024.min(elements) as usize;
+    [(elements as usize).div_ceil(cols), cols]
+}
+
+fn prepared(init: &Init, elements: u64) -> (Prepared, u64) {
+    let shape = shape(elements);
+    let plan = Plan::new(init, &shape).expect("valid scheme");
+    (Prepared::new(&plan, Stream::new(1, 0)).expect("prepared"), plan.elements())
+}
+
 fn cpu(c: &mut Criterion) {
-    let n = bytes() / 4;
-    let mut out = vec![1f32; n];
-    let mut group = c.benchmark_group(format!("cpu f32 {} MiB", bytes() >> 20));
-    group.throughput(Throughput::Bytes(bytes() as u64)).sample_size(10);
     let backend = CpuBackend::new();
-    for (name, scheme) in schemes() {
-        let fill = Fill::new(&scheme, Stream::new(1, 0));
-        group.bench_function(format!("nninit {name} ({} threads)", backend.threads()), |b| {
-            b.iter(|| backend.fill_f32(black_box(&mut out), 0, &fill))
-        });
-    }
-    // Half precision: the same element count, half the bytes.
-    group.throughput(Throughput::Bytes(bytes() as u64 / 2));
-    for dtype in [Dtype::F16, Dtype::Bf16] {
-        let plan = Plan::new(&Init::uniform(-0.1, 0.1), &[n]).unwrap();
-        let prepared = Prepared::new(&plan, Stream::new(1, 0)).unwrap();
-        let mut half = vec![0u8; n * 2];
-        group.bench_function(format!("nninit uniform {dtype:?}"), |b| {
-            b.iter(|| backend.fill_prepared_as(black_box(&mut half), 0, &prepared, dtype).unwrap())
-        });
-    }
-    group.throughput(Throughput::Bytes(bytes() as u64));
-    let single = CpuBackend::with_threads(1);
-    let fill = Fill::new(&schemes()[0].1, Stream::new(1, 0));
-    group.bench_function("nninit uniform (1 thread)", |b| b.iter(|| single.fill_f32(black_box(&mut out), 0, &fill)));
-    group.bench_function("baseline memset", |b| b.iter(|| black_box(&mut out[..]).fill(black_box(0.0))));
-    group.bench_function("baseline rand StdRng uniform", |b| {
-        b.iter(|| {
-            let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-            for x in black_box(&mut out[..]).iter_mut() {
-                *x = rng.random_range(-0.1f32..0.1);
+    for mib in sizes_mib() {
+        let bytes = mib << 20;
+        let mut out = vec![1u8; bytes as usize];
+        let mut group = c.benchmark_group(format!("cpu {mib} MiB"));
+        group.throughput(Throughput::Bytes(bytes)).sample_size(10).measurement_time(Duration::from_secs(2));
+        for dtype in [Dtype::F32, Dtype::Bf16] {
+            for (name, init) in schemes() {
+                let (prepared, elements) = prepared(&init, bytes / dtype.size());
+                let out = &mut out[..(elements * dtype.size()) as usize];
+                group.bench_function(BenchmarkId::new(format!("nninit {dtype:?}"), name), |b| {
+                    b.iter(|| backend.fill_prepared_as(black_box(&mut *out), 0, &prepared, dtype).unwrap())
+                });
             }
-        })
-    });
-    group.finish();
+        }
+        group.bench_function("baseline memset", |b| b.iter(|| black_box(&mut out[..]).fill(black_box(0x3f))));
+        let floats: &mut [f32] = bytemuck::cast_slice_mut(&mut out);
+        group.bench_function("baseline rand StdRng uniform f32", |b| {
+            let uniform = rand::distr::Uniform::new(-0.1f32, 0.1).unwrap();
+            b.iter(|| {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+                black_box(&mut *floats).iter_mut().for_each(|x| *x = rng.sample(uniform));
+            })
+        });
+        group.bench_function("baseline rand_distr Normal f32", |b| {
+            let normal = rand_distr::Normal::new(0.0f32, 0.02).unwrap();
+            b.iter(|| {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+                black_box(&mut *floats).iter_mut().for_each(|x| *x = rng.sample(normal));
+            })
+        });
+        group.finish();
+    }
 }
 
 fn gpu(c: &mut Criterion) {
     for adapter in adapters() {
         let ctx = GpuContext::from_adapter(&adapter, adapter.limits()).expect("device");
-        let size = (bytes() as u64).min(ctx.device.limits().max_buffer_size);
-        let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("bench"),
-            size,
-            usage: wgpu::BufferUsages::STORAGE,
-            mapped_at_creation: false,
-        });
-        let target = FillTarget::whole(&buffer);
-        let mut group = c.benchmark_group(format!("gpu f32 {} MiB {}", size >> 20, describe(&ctx.info)));
-        group.throughput(Throughput::Bytes(size)).sample_size(10);
-        for (name, scheme) in schemes() {
-            let fill = Fill::new(&scheme, Stream::new(1, 0));
-            group.bench_function(format!("nninit {name} (submit + wait)"), |b| {
-                b.iter(|| ctx.filler.fill(&ctx.device, &ctx.queue, &target, &fill).unwrap())
-            });
+        for mib in sizes_mib() {
+            let bytes = (mib << 20).min(ctx.device.limits().max_buffer_size);
+            let usage = wgpu::BufferUsages::STORAGE;
+            let buffer = nninit::gpu::create_buffer_checked(&ctx.device, "bench", bytes, usage).expect("buffer");
+            let mut group = c.benchmark_group(format!("gpu {mib} MiB {}", describe(&ctx.info)));
+            group.throughput(Throughput::Bytes(bytes)).sample_size(10).measurement_time(Duration::from_secs(2));
+            for dtype in [Dtype::F32, Dtype::Bf16] {
+                for (name, init) in schemes() {
+                    let (prepared, elements) = prepared(&init, bytes / dtype.size());
+                    let target = FillTarget { buffer: &buffer, byte_offset: 0, elements: 0..elements, dtype };
+                    let id = BenchmarkId::new(format!("nninit {dtype:?} (submit + wait)"), name);
+                    group.bench_function(id, |b| {
+                        b.iter(|| {
+                            nninit::gpu::submit_and_wait(&ctx.device, &ctx.queue, |encoder| {
+                                ctx.filler.record_prepared(&ctx.device, encoder, &target, &prepared)
+                            })
+                            .unwrap()
+                        })
+                    });
+                }
+            }
+            group.finish();
         }
-        for dtype in [Dtype::F16, Dtype::Bf16] {
-            let fill = Fill::new(&schemes()[0].1, Stream::new(1, 0));
-            let target = FillTarget::whole_as(&buffer, dtype);
-            group.bench_function(format!("nninit uniform {dtype:?} (submit + wait)"), |b| {
-                b.iter(|| ctx.filler.fill(&ctx.device, &ctx.queue, &target, &fill).unwrap())
-            });
-        }
-        group.finish();
     }
 }
 
@@ -126,5 +149,36 @@ fn structured(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, cpu, gpu, structured);
+/// Whole models made on each backend and handed to a sink that only counts (no disk).
+fn models(c: &mut Criterion) {
+    if std::env::var("NNINIT_BENCH_MODELS").is_ok_and(|v| v == "0") {
+        return;
+    }
+    let cases = [(presets::resnet50(), Dtype::F32), (presets::preset("transformer-1b", None).unwrap(), Dtype::Bf16)];
+    let contexts: Vec<GpuContext> =
+        adapters().iter().map(|a| GpuContext::from_adapter(a, a.limits()).expect("device")).collect();
+    let cpu = CpuBackend::new();
+    for (spec, dtype) in cases {
+        let plan = ModelPlan::new(&spec, 1, dtype).unwrap();
+        let mut group = c.benchmark_group(format!("model {} {dtype:?}", spec.name));
+        group.throughput(Throughput::Bytes(plan.bytes())).sample_size(10);
+        let backends = std::iter::once(Backend::Cpu(&cpu)).chain(contexts.iter().map(Backend::Gpu)).collect::<Vec<_>>();
+        for backend in backends {
+            group.bench_function(backend.describe(), |b| {
+                b.iter(|| {
+                    let mut bytes = 0usize;
+                    plan.produce(backend, &mut |_, piece| {
+                        bytes += black_box(piece).len();
+                        Ok(())
+                    })
+                    .unwrap();
+                    bytes
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, cpu, gpu, structured, models);
 criterion_main!(benches);

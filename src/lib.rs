@@ -24,6 +24,7 @@ pub mod error;
 pub mod fill;
 pub mod gpu;
 pub mod init;
+pub mod inspect;
 pub mod mathf;
 pub mod model;
 pub mod orthogonal;

@@ -10,24 +10,23 @@ use crate::mathf;
 pub const LN_CENTRAL_MIN: f32 = -2.590_267;
 
 /// `Phi^-1(p)` for `p = e^ln_p <= 0.925`.
+///
+/// Branch-free: all three approximations (central, near tail, far tail) are evaluated and one is
+/// selected, so loops over many values vectorize. Each value is computed exactly as the WGSL twin's branches compute it.
 #[inline(always)]
 pub fn normal_quantile_from_ln(ln_p: f32) -> f32 {
+    let q = mathf::exp(ln_p) - 0.5;
+    let r = 0.180_625 - q * q;
+    let central = poly(r, &CENTRAL_NUM) * q / poly(r, &CENTRAL_DEN);
+
+    let r = (-ln_p).max(0.0).sqrt();
+    let near = -(poly(r - 1.6, &NEAR_NUM) / poly(r - 1.6, &NEAR_DEN));
+    let far = -(poly(r - 5.0, &FAR_NUM) / poly(r - 5.0, &FAR_DEN));
+    let tail = if r <= 5.0 { near } else { far };
     if ln_p >= LN_CENTRAL_MIN {
-        let q = mathf::exp(ln_p) - 0.5;
-        let r = 0.180_625 - q * q;
-        let num = poly(r, &CENTRAL_NUM) * q;
-        let den = poly(r, &CENTRAL_DEN);
-        num / den
+        central
     } else {
-        let r = (-ln_p).sqrt();
-        let x = if r <= 5.0 {
-            let r = r - 1.6;
-            poly(r, &NEAR_NUM) / poly(r, &NEAR_DEN)
-        } else {
-            let r = r - 5.0;
-            poly(r, &FAR_NUM) / poly(r, &FAR_DEN)
-        };
-        -x
+        tail
     }
 }
 

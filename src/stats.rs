@@ -81,6 +81,49 @@ pub fn normal_cdf(x: f64, mean: f64, std: f64) -> f64 {
     }
 }
 
+/// The CDF of `normal(mean, std)` truncated to `[a, b]` at `x`, through log forms so far tails
+/// keep their precision.
+pub fn trunc_normal_cdf(x: f64, mean: f64, std: f64, a: f64, b: f64) -> f64 {
+    let (z, alpha, beta) = ((x - mean) / std, (a - mean) / std, (b - mean) / std);
+    if z <= alpha {
+        return 0.0;
+    }
+    if z >= beta {
+        return 1.0;
+    }
+    if alpha >= 0.0 {
+        let base = log_ndtr(-alpha);
+        (log_ndtr(-z) - base).exp_m1() / (log_ndtr(-beta) - base).exp_m1()
+    } else if beta <= 0.0 {
+        let base = log_ndtr(beta);
+        let lo = (log_ndtr(alpha) - base).exp();
+        ((log_ndtr(z) - base).exp() - lo) / (1.0 - lo)
+    } else {
+        let lo = normal_cdf(alpha, 0.0, 1.0);
+        (normal_cdf(z, 0.0, 1.0) - lo) / (normal_cdf(beta, 0.0, 1.0) - lo)
+    }
+}
+
+/// The Kolmogorov-Smirnov statistic `D` of values rounded to a grid (f32, f16, bf16) against
+/// the exact CDF of the rounded distribution: a value `v` stands for the interval `cell(v) = (lo,
+/// hi)` of reals that round to it, so the rounded variable's CDF is `cdf(hi)` at `v` and `cdf(lo)`
+/// just below. With `cell(v) = (v, v)` it is the continuous statistic.
+pub fn ks_statistic_rounded(samples: &[f64], cdf: impl Fn(f64) -> f64, cell: impl Fn(f64) -> (f64, f64)) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len() as f64;
+    let mut d = 0.0f64;
+    let mut i = 0;
+    while i < sorted.len() {
+        let v = sorted[i];
+        let j = i + sorted[i..].iter().take_while(|&&x| x == v).count();
+        let (lo, hi) = cell(v);
+        d = d.max((cdf(lo) - i as f64 / n).abs()).max((cdf(hi) - j as f64 / n).abs());
+        i = j;
+    }
+    d
+}
+
 /// The Kolmogorov-Smirnov statistic `D` of `samples` against the continuous CDF `cdf`.
 pub fn ks_statistic(samples: &[f64], cdf: impl Fn(f64) -> f64) -> f64 {
     let mut sorted = samples.to_vec();

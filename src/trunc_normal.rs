@@ -127,14 +127,18 @@ pub fn open_unit(word: u32) -> f32 {
 }
 
 /// The truncated normal value of one word.
+///
+/// The two tails' formulas differ only in their inputs, which are selected before one
+/// evaluation, so the CPU loop is branch-free and vectorizes; the WGSL twin branches.
 #[inline(always)]
 pub fn trunc_normal(word: u32, p: &TruncNormalParams) -> f32 {
     let u = open_unit(word);
-    let z = if u < p.u_split {
-        normal_quantile_from_ln(p.ln_cdf_beta + mathf::ln_1p(-((1.0 - u) * p.kappa_lo)))
-    } else {
-        -normal_quantile_from_ln(p.ln_sf_alpha + mathf::ln_1p(-(u * p.kappa_hi)))
-    };
-    let z = z.clamp(p.alpha, p.beta);
-    (p.mean + p.std * z).clamp(p.a, p.b)
+    let lower = u < p.u_split;
+    let (ln_start, v, kappa) =
+        if lower { (p.ln_cdf_beta, 1.0 - u, p.kappa_lo) } else { (p.ln_sf_alpha, u, p.kappa_hi) };
+    let q = normal_quantile_from_ln(ln_start + mathf::ln_1p(-(v * kappa)));
+    let z = if lower { q } else { -q };
+    // `max` then `min`, as WGSL's `clamp` (f32::clamp's bounds check would stop vectorization).
+    let z = z.max(p.alpha).min(p.beta);
+    (p.mean + p.std * z).max(p.a).min(p.b)
 }

@@ -36,11 +36,11 @@ pub fn open(choice: DeviceChoice, adapter: Option<&str>) -> nninit::Result<Optio
 pub fn list_adapters() -> nninit::Result<()> {
     let found = adapters();
     if found.is_empty() {
-        println!("no GPU adapter found (the CPU backend is always available)");
+        outln!("no GPU adapter found (the CPU backend is always available)");
     }
     for adapter in found {
         let limits = adapter.limits();
-        println!(
+        outln!(
             "{}: int64 {}, max binding {} MiB, max buffer {} MiB",
             describe(&adapter.get_info()),
             adapter.features().contains(wgpu::Features::SHADER_INT64),

@@ -86,7 +86,7 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
         .ok_or_else(|| Error::InvalidShape(format!("shape {:?} is too large", args.shape)))?;
     let seed = args.seed.unwrap_or_else(|| {
         let seed = rand::random::<u64>();
-        println!("seed: {seed} (drawn at random; pass --seed {seed} to repeat)");
+        outln!("seed: {seed} (drawn at random; pass --seed {seed} to repeat)");
         seed
     });
     let stream = Stream::new(seed, args.stream);
@@ -119,7 +119,7 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
     }
     let tensor = TensorData { name: &args.name, dtype, shape: &shard_shape, data: &data };
     write_atomic(&args.out, &[tensor], &metadata)?;
-    println!(
+    outln!(
         "{}: {} {:?} {dtype:?} on {backend}: {elements} elements, {bytes} bytes in {:.3} s ({:.2} GB/s incl. readback) -> {}",
         args.name,
         init.name(),

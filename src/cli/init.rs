@@ -139,13 +139,13 @@ fn load_spec(args: &InitArgs) -> nninit::Result<ModelSpec> {
 pub fn run(args: InitArgs) -> nninit::Result<()> {
     let spec = load_spec(&args)?;
     if args.print_spec {
-        println!("{}", serde_json::to_string_pretty(&spec).expect("specs serialize"));
+        outln!("{}", serde_json::to_string_pretty(&spec).expect("specs serialize"));
         return Ok(());
     }
     let out = args.out.as_ref().expect("clap requires --out without --print-spec");
     let seed = args.seed.unwrap_or_else(|| {
         let seed = rand::random::<u64>();
-        println!("seed: {seed} (drawn at random; pass --seed {seed} to repeat)");
+        outln!("seed: {seed} (drawn at random; pass --seed {seed} to repeat)");
         seed
     });
     let mut plan = ModelPlan::new(&spec, seed, Dtype::from(args.dtype))?;
@@ -160,7 +160,7 @@ pub fn run(args: InitArgs) -> nninit::Result<()> {
     let summary = plan.write_safetensors(out, backend, &Default::default(), &mut |done, total| bar.update(done, total));
     bar.finish();
     let summary = summary?;
-    println!(
+    outln!(
         "{}: {} tensors, {} elements, {} bytes ({:.2} GB) in {:.2} s ({:.2} GB/s) on {} -> {}",
         plan.name,
         summary.tensors,
@@ -183,7 +183,7 @@ fn print_merge(report: &MergeReport, tensors: usize) {
             n if n <= 8 => format!(": {}", file.ignored.join(", ")),
             n => format!(": {}, ... ({} more)", file.ignored[..8].join(", "), n - 8),
         };
-        println!(
+        outln!(
             "pretrained {}: {} keys, {} loaded, {} ignored{ignored}",
             file.path.display(),
             file.keys,
@@ -191,8 +191,9 @@ fn print_merge(report: &MergeReport, tensors: usize) {
             file.ignored.len()
         );
     }
-    println!(
+    outln!(
         "model tensors: {tensors}: {} loaded from pretrained files, {} initialized",
-        report.loaded, report.initialized
+        report.loaded,
+        report.initialized
     );
 }

@@ -1,9 +1,23 @@
 //! The `nninit` command line: argument definitions and dispatch to one module per subcommand.
 
+/// `println!` that ends the run quietly when stdout is a closed pipe (`nninit inspect f | head`)
+/// instead of panicking.
+macro_rules! outln {
+    () => {
+        $crate::cli::write_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::write_line(format_args!($($arg)*))
+    };
+}
+
+mod bench;
 mod device;
 mod fill;
 mod init;
+mod inspect;
 mod plan;
+mod plot;
 mod progress;
 mod scheme_args;
 mod stream;
@@ -24,6 +38,10 @@ enum Command {
     Fill(fill::FillArgs),
     /// Initialize a whole model (preset or spec file) into one safetensors file.
     Init(init::InitArgs),
+    /// Measure nninit on each adapter and the CPU against memset, rand and a GPU constant fill.
+    Bench(bench::BenchArgs),
+    /// Statistics of every tensor of a safetensors file, checked against how it was made.
+    Inspect(inspect::InspectArgs),
     /// Print a scheme's resolved numbers for a shape (fan_in, fan_out, gain, std, bound).
     Plan(plan::PlanArgs),
     /// Print torch.nn.init.calculate_gain(NONLINEARITY, param).
@@ -39,9 +57,24 @@ pub fn run(cli: Cli) -> nninit::Result<()> {
     match cli.command {
         Command::Fill(args) => fill::run(args),
         Command::Init(args) => init::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Inspect(args) => inspect::run(args),
         Command::Stream(args) => stream::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Gain(args) => plan::gain(args),
         Command::Adapters => device::list_adapters(),
+    }
+}
+
+/// Writes one line to stdout; a closed pipe exits quietly with status 0.
+pub fn write_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: stdout: {e}");
+        std::process::exit(1);
     }
 }

@@ -24,13 +24,13 @@ pub fn run(args: PlanArgs) -> nninit::Result<()> {
     let plan = Plan::new(&init, &args.shape)?;
     let numbers = plan.numbers_json();
     if args.json {
-        println!("{numbers}");
+        outln!("{numbers}");
         return Ok(());
     }
-    println!("{} {:?}: {} elements", init.name(), args.shape, plan.elements());
+    outln!("{} {:?}: {} elements", init.name(), args.shape, plan.elements());
     let serde_json::Value::Object(map) = numbers else { unreachable!("numbers_json returns an object") };
     for (key, value) in map {
-        println!("  {key} = {value}");
+        outln!("  {key} = {value}");
     }
     Ok(())
 }
@@ -47,6 +47,6 @@ pub struct GainArgs {
 
 /// Prints the gain.
 pub fn gain(args: GainArgs) -> nninit::Result<()> {
-    println!("{}", calculate_gain(&args.nonlinearity, args.param)?);
+    outln!("{}", calculate_gain(&args.nonlinearity, args.param)?);
     Ok(())
 }

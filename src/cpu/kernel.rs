@@ -6,7 +6,7 @@
 use crate::fill::{Fill, Op};
 use crate::philox::{M0, M1, W0, W1};
 use crate::stream::Stream;
-use crate::trunc_normal::trunc_normal;
+use crate::trunc_normal::{trunc_normal, TruncNormalParams};
 use crate::values;
 
 /// Blocks evaluated side by side.
@@ -51,7 +51,7 @@ fn fill_words_generic(out: &mut [u32], first: u64, fill: &Fill) {
                 out[(i - first) as usize] = 1f32.to_bits();
             }
         }
-        Op::TruncNormal(p) => fill_blocks(out, first, stream, |w| w.map(|w| trunc_normal(w, &p).to_bits())),
+        Op::TruncNormal(p) => fill_each_word(out, first, stream, &TruncNormalWord(p)),
         Op::Bits => fill_blocks(out, first, stream, |w| w),
         Op::Uniform { a, span } => {
             fill_blocks(out, first, stream, |w| w.map(|w| values::uniform(w, a, span).to_bits()))
@@ -61,6 +61,53 @@ fn fill_words_generic(out: &mut [u32], first: u64, fill: &Fill) {
             let (x2, x3) = values::normal_pair(w[2], w[3], mean, std);
             [x0.to_bits(), x1.to_bits(), x2.to_bits(), x3.to_bits()]
         }),
+    }
+}
+
+/// Runs `word_op` on each word of the Philox blocks covering the elements: word-major over
+/// `LANES` blocks, then interleaved, so a long `word_op` vectorizes across blocks.
+///
+/// The operation is a [`WordOp`] rather than a closure: its `#[inline(always)]` method is
+/// inlined into the caller, and so compiled with the caller's target features; a closure that
+/// large is not inlined, and runs scalar.
+#[inline(always)]
+fn fill_each_word(out: &mut [u32], first: u64, stream: Stream, op: &impl WordOp) {
+    let word_op = |w: u32| op.apply(w);
+    let lead = ((4 - first % 4) % 4).min(out.len() as u64) as usize;
+    let whole = (out.len() - lead) / (4 * LANES) * (4 * LANES);
+    let (head, rest) = out.split_at_mut(lead);
+    let (body, tail) = rest.split_at_mut(whole);
+    fill_blocks(head, first, stream, |w| w.map(&word_op));
+    let key = stream.key();
+    let [s0, s1] = crate::stream::split_u64(stream.stream);
+    let mut block = (first + lead as u64) / 4;
+    for dst in body.chunks_exact_mut(4 * LANES) {
+        let mut words = philox_lanes(block, s0, s1, key);
+        for lane in words.iter_mut() {
+            for w in lane.iter_mut() {
+                *w = word_op(*w);
+            }
+        }
+        for j in 0..LANES {
+            dst[4 * j..4 * j + 4].copy_from_slice(&[words[0][j], words[1][j], words[2][j], words[3][j]]);
+        }
+        block += LANES as u64;
+    }
+    fill_blocks(tail, first + (lead + whole) as u64, stream, |w| w.map(&word_op));
+}
+
+/// A per-word operation for [`fill_each_word`].
+trait WordOp {
+    fn apply(&self, word: u32) -> u32;
+}
+
+/// `trunc_normal`'s f32 bits.
+struct TruncNormalWord(TruncNormalParams);
+
+impl WordOp for TruncNormalWord {
+    #[inline(always)]
+    fn apply(&self, word: u32) -> u32 {
+        trunc_normal(word, &self.0).to_bits()
     }
 }
 

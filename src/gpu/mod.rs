@@ -7,12 +7,14 @@ mod context;
 mod filler;
 mod params;
 pub mod shaders;
+mod timing;
 pub mod windows;
 
 pub use context::{adapters, describe, GpuContext};
 pub use filler::{FillTarget, GpuFiller};
 pub use params::{FillParams, FILL_PARAMS_OFFSETS};
 pub use shaders::Multiply;
+pub use timing::{GpuTimer, Timing};
 
 use crate::error::{Error, Result};
 

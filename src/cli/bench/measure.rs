@@ -1,0 +1,218 @@
+//! The measurements of `nninit bench`: each a median over repetitions after one warm-up, on
+//! buffers touched beforehand so page faults are not counted.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use nninit::cpu::CpuBackend;
+use nninit::gpu::{describe, FillTarget, GpuContext, GpuTimer};
+use nninit::prepared::Prepared;
+use nninit::{Dtype, Init, Plan, Stream};
+use rand::{Rng, SeedableRng};
+
+/// One measured fill.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Row {
+    /// `gpu`, `cpu` or `baseline`.
+    pub backend: &'static str,
+    /// The adapter's description, or `cpu`.
+    pub adapter: String,
+    /// The scheme, or for baselines `memset`, `rand-uniform`, `rand-normal`, `gpu-constant`.
+    pub scheme: &'static str,
+    /// `f32` or `bf16`.
+    pub dtype: &'static str,
+    /// CPU threads, for CPU rows.
+    pub threads: Option<usize>,
+    /// Bytes written per fill.
+    pub bytes: u64,
+    /// Elements written per fill.
+    pub elements: u64,
+    /// Median wall-clock seconds per fill (GPU: recording, submit and wait).
+    pub seconds: f64,
+    /// `bytes / seconds / 1e9`.
+    pub gb_per_s: f64,
+    /// `elements / seconds`.
+    pub elements_per_s: f64,
+    /// Median GPU time between timestamps around the fill, where the adapter has timestamps.
+    pub kernel_seconds: Option<f64>,
+    /// `bytes / kernel_seconds / 1e9`.
+    pub kernel_gb_per_s: Option<f64>,
+}
+
+/// Sizes and repetitions.
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// Bytes per fill.
+    pub bytes: u64,
+    /// Timed repetitions (after one warm-up).
+    pub reps: usize,
+}
+
+/// The random schemes measured, with their parameters.
+pub fn schemes() -> [(&'static str, Init); 3] {
+    [
+        ("uniform", Init::uniform(-0.1, 0.1)),
+        ("normal", Init::normal(0.0, 0.02)),
+        ("trunc_normal", Init::trunc_normal(0.0, 0.02, -0.04, 0.04)),
+    ]
+}
+
+fn dtype_name(dtype: Dtype) -> &'static str {
+    match dtype {
+        Dtype::F32 => "f32",
+        Dtype::F16 => "f16",
+        Dtype::Bf16 => "bf16",
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Runs `f` once to warm up, then `reps` times; the median seconds.
+fn timed(reps: usize, mut f: impl FnMut() -> nninit::Result<()>) -> nninit::Result<f64> {
+    f()?;
+    let mut seconds = Vec::with_capacity(reps.max(1));
+    for _ in 0..reps.max(1) {
+        let started = Instant::now();
+        f()?;
+        seconds.push(started.elapsed().as_secs_f64());
+    }
+    Ok(median(seconds))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn row(
+    backend: &'static str,
+    adapter: String,
+    scheme: &'static str,
+    dtype: Dtype,
+    threads: Option<usize>,
+    bytes: u64,
+    seconds: f64,
+    kernel_seconds: Option<f64>,
+) -> Row {
+    let elements = bytes / dtype.size();
+    Row {
+        backend,
+        adapter,
+        scheme,
+        dtype: dtype_name(dtype),
+        threads,
+        bytes,
+        elements,
+        seconds,
+        gb_per_s: bytes as f64 / seconds / 1e9,
+        elements_per_s: elements as f64 / seconds,
+        kernel_seconds,
+        kernel_gb_per_s: kernel_seconds.map(|k| bytes as f64 / k / 1e9),
+    }
+}
+
+/// The CPU backend and the CPU baselines: memset (all threads and one), a sequential `rand`
+/// `StdRng` uniform fill and a `rand_distr` normal fill.
+pub fn cpu_rows(config: Config, cpu: &CpuBackend) -> nninit::Result<Vec<Row>> {
+    let bytes = config.bytes / 8 * 8;
+    let words = (bytes / 4) as usize;
+    let mut buffer = vec![1u32; words];
+    let mut rows = Vec::new();
+    let threads = cpu.threads();
+    let cpu_name = || "cpu".to_string();
+
+    let seconds = timed(config.reps, || {
+        memset_threads(bytemuck::cast_slice_mut(&mut buffer), threads);
+        Ok(())
+    })?;
+    rows.push(row("baseline", cpu_name(), "memset", Dtype::F32, Some(threads), bytes, seconds, None));
+    let seconds = timed(config.reps, || {
+        memset_threads(bytemuck::cast_slice_mut(&mut buffer), 1);
+        Ok(())
+    })?;
+    rows.push(row("baseline", cpu_name(), "memset", Dtype::F32, Some(1), bytes, seconds, None));
+
+    let floats: &mut [f32] = bytemuck::cast_slice_mut(&mut buffer);
+    let uniform = rand::distr::Uniform::new(-0.1f32, 0.1).expect("valid bounds");
+    let seconds = timed(config.reps, || {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        black_box(&mut *floats).iter_mut().for_each(|x| *x = rng.sample(uniform));
+        Ok(())
+    })?;
+    rows.push(row("baseline", cpu_name(), "rand-uniform", Dtype::F32, Some(1), bytes, seconds, None));
+    let normal = rand_distr::Normal::new(0.0f32, 0.02).expect("valid std");
+    let seconds = timed(config.reps, || {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        black_box(&mut *floats).iter_mut().for_each(|x| *x = rng.sample(normal));
+        Ok(())
+    })?;
+    rows.push(row("baseline", cpu_name(), "rand-normal", Dtype::F32, Some(1), bytes, seconds, None));
+
+    let single = CpuBackend::with_threads(1);
+    for (name, init) in schemes() {
+        let stream = Stream::new(1, 0);
+        let plan = Plan::new(&init, &[words])?;
+        let Prepared::Elementwise(fill) = Prepared::new(&plan, stream)? else { unreachable!("element-wise schemes") };
+        let seconds = timed(config.reps, || {
+            cpu.fill_f32(bytemuck::cast_slice_mut(&mut buffer), 0, &fill);
+            Ok(())
+        })?;
+        rows.push(row("cpu", cpu_name(), name, Dtype::F32, Some(threads), bytes, seconds, None));
+        if name == "uniform" {
+            let seconds = timed(config.reps, || {
+                single.fill_f32(bytemuck::cast_slice_mut(&mut buffer), 0, &fill);
+                Ok(())
+            })?;
+            rows.push(row("cpu", cpu_name(), name, Dtype::F32, Some(1), bytes, seconds, None));
+        }
+        let prepared = Prepared::Elementwise(fill);
+        let bf16_bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut buffer);
+        let seconds = timed(config.reps, || cpu.fill_prepared_as(bf16_bytes, 0, &prepared, Dtype::Bf16))?;
+        rows.push(row("cpu", cpu_name(), name, Dtype::Bf16, Some(threads), bytes, seconds, None));
+    }
+    Ok(rows)
+}
+
+/// The byte memset writes: not zero, because zeroing is special-cased on some CPUs (on this
+/// project's AMD EPYC machines, 86 GB/s for zeros against 40 GB/s for any other byte).
+const MEMSET_BYTE: u8 = 0x3f;
+
+/// `memset` on `threads` threads, each over its own part.
+fn memset_threads(bytes: &mut [u8], threads: usize) {
+    let part = bytes.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        for chunk in bytes.chunks_mut(part) {
+            scope.spawn(move || black_box(chunk).fill(black_box(MEMSET_BYTE)));
+        }
+    });
+}
+
+/// One adapter: its constant fill (the adapter's write limit) and each random scheme, in f32
+/// and bf16, timed by wall clock and by GPU timestamps where the adapter has them.
+pub fn gpu_rows(config: Config, gpu: &GpuContext) -> nninit::Result<Vec<Row>> {
+    let bytes = config.bytes.min(gpu.device.limits().max_buffer_size) / 8 * 8;
+    let usage = wgpu::BufferUsages::STORAGE;
+    let buffer = nninit::gpu::create_buffer_checked(&gpu.device, "nninit bench", bytes, usage)?;
+    let timer = GpuTimer::new(&gpu.device, &gpu.queue);
+    let adapter = describe(&gpu.info);
+    let mut rows = Vec::new();
+    let constant = [("gpu-constant", Init::Constant { val: 0.5 })];
+    for dtype in [Dtype::F32, Dtype::Bf16] {
+        let target = FillTarget::whole_as(&buffer, dtype);
+        for (name, init) in constant.iter().cloned().chain(schemes()) {
+            let plan = Plan::new(&init, &[(bytes / dtype.size()) as usize])?;
+            let prepared = Prepared::new(&plan, Stream::new(1, 0))?;
+            let run = || {
+                timer.time(&gpu.device, &gpu.queue, |encoder| {
+                    gpu.filler.record_prepared(&gpu.device, encoder, &target, &prepared)
+                })
+            };
+            run()?;
+            let timings = (0..config.reps.max(1)).map(|_| run()).collect::<nninit::Result<Vec<_>>>()?;
+            let wall = median(timings.iter().map(|t| t.wall).collect());
+            let kernel = timings.iter().map(|t| t.gpu).collect::<Option<Vec<f64>>>().map(median);
+            let backend = if name == "gpu-constant" { "baseline" } else { "gpu" };
+            rows.push(row(backend, adapter.clone(), name, dtype, None, bytes, wall, kernel));
+        }
+    }
+    Ok(rows)
+}

@@ -1,0 +1,218 @@
+//! `nninit bench`: nninit on each adapter and on the CPU, side by side with the baselines a user
+//! would pick instead, in one run on one machine; the ratios that matter, as text, JSON or a chart.
+
+mod machine;
+mod measure;
+
+use std::path::PathBuf;
+
+use nninit::cpu::CpuBackend;
+use nninit::gpu::{adapters, describe, GpuContext};
+
+use super::plot::{bar_chart, Bar};
+use machine::{AdapterInfo, Machine};
+use measure::{Config, Row};
+
+/// Arguments of `nninit bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Small buffers and few repetitions: done in well under a minute.
+    #[arg(long)]
+    quick: bool,
+    /// Print one JSON object {"machine": ..., "rows": [...], "ratios": [...]} instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Draw the ratios as a bar chart into this PNG file.
+    #[arg(long, value_name = "FILE.png")]
+    plot: Option<PathBuf>,
+    /// MiB written per fill (default 256, or 32 with --quick).
+    #[arg(long)]
+    mib: Option<u64>,
+    /// Timed repetitions per row, after one warm-up (default 7, or 3 with --quick).
+    #[arg(long)]
+    reps: Option<usize>,
+    /// Only adapters whose name or backend contains this text; `none` for the CPU alone.
+    #[arg(long)]
+    adapter: Option<String>,
+}
+
+/// A ratio between two rows, and the target it should reach.
+#[derive(Debug, serde::Serialize)]
+pub struct Ratio {
+    /// What over what.
+    pub name: String,
+    /// The ratio of throughputs.
+    pub value: f64,
+    /// The target, where the project has one.
+    pub target: Option<f64>,
+    /// `wall` or `kernel` (GPU timestamps).
+    pub basis: &'static str,
+}
+
+/// Runs `nninit bench`.
+pub fn run(args: BenchArgs) -> nninit::Result<()> {
+    let mib = args.mib.unwrap_or(if args.quick { 32 } else { 256 });
+    if mib == 0 {
+        return Err(nninit::Error::InvalidParameter("--mib must be at least 1".into()));
+    }
+    let config = Config { bytes: mib << 20, reps: args.reps.unwrap_or(if args.quick { 3 } else { 7 }) };
+    let cpu = CpuBackend::new();
+    let wanted = |adapter: &wgpu::Adapter| match args.adapter.as_deref().map(str::to_lowercase) {
+        None => true,
+        Some(pattern) => {
+            let info = adapter.get_info();
+            pattern != "none"
+                && (info.name.to_lowercase().contains(&pattern)
+                    || format!("{:?}", info.backend).to_lowercase().contains(&pattern))
+        }
+    };
+    // The CPU rows run before any device exists: a software adapter's worker threads would
+    // share the cores with them.
+    let found: Vec<wgpu::Adapter> = adapters().into_iter().filter(|a| wanted(a)).collect();
+    let infos = found
+        .iter()
+        .map(|a| AdapterInfo {
+            name: describe(&a.get_info()),
+            timestamps: a.features().contains(wgpu::Features::TIMESTAMP_QUERY),
+        })
+        .collect();
+    let machine = Machine::read(cpu.threads(), infos);
+    if !args.json {
+        outln!(
+            "{} | {} threads | {} | {} MiB per fill, median of {}",
+            machine.cpu,
+            machine.threads,
+            machine.date,
+            mib,
+            config.reps
+        );
+    }
+    let mut rows = measure::cpu_rows(config, &cpu)?;
+    for adapter in &found {
+        let gpu = GpuContext::from_adapter(adapter, adapter.limits())?;
+        if !args.json {
+            eprintln!("measuring {} ...", describe(&gpu.info));
+        }
+        rows.extend(measure::gpu_rows(config, &gpu)?);
+    }
+    let ratios = ratios(&rows);
+    if args.json {
+        let report = serde_json::json!({"machine": machine, "rows": rows, "ratios": ratios});
+        outln!("{}", serde_json::to_string_pretty(&report).expect("rows serialize"));
+    } else {
+        print_tables(&rows, &ratios, &machine);
+    }
+    if let Some(path) = &args.plot {
+        let bars: Vec<Bar> =
+            ratios.iter().map(|r| Bar { label: r.name.clone(), value: r.value, target: r.target }).collect();
+        let subtitle = format!("{} | {} threads | {} | {mib} MiB per fill", machine.cpu, machine.threads, machine.date);
+        bar_chart("nninit bench: throughput ratios (red: target)", &subtitle, &bars).save(path)?;
+    }
+    Ok(())
+}
+
+/// The ratios that matter: nninit / rand, nninit / memset, GPU random / GPU constant fill.
+fn ratios(rows: &[Row]) -> Vec<Ratio> {
+    let find = |backend: &str, adapter: &str, scheme: &str, dtype: &str, threads: Option<usize>| {
+        rows.iter().find(|r| {
+            r.backend == backend
+                && r.adapter == adapter
+                && r.scheme == scheme
+                && r.dtype == dtype
+                && (threads.is_none() || r.threads == threads)
+        })
+    };
+    let mut out = Vec::new();
+    let mut push = |name: String, over: Option<&Row>, under: Option<&Row>, target: Option<f64>, kernel: bool| {
+        if let (Some(a), Some(b)) = (over, under) {
+            let (value, basis) = match (kernel, a.kernel_gb_per_s, b.kernel_gb_per_s) {
+                (true, Some(x), Some(y)) => (x / y, "kernel"),
+                _ => (a.gb_per_s / b.gb_per_s, "wall"),
+            };
+            out.push(Ratio { name, value, target, basis });
+        }
+    };
+    let threads = rows.iter().find(|r| r.backend == "cpu").and_then(|r| r.threads);
+    let memset = find("baseline", "cpu", "memset", "f32", threads);
+    for (scheme, rand, rand_target, memset_target) in
+        [("uniform", "rand-uniform", 4.0, 0.5), ("normal", "rand-normal", 4.0, 0.3)]
+    {
+        let ours = find("cpu", "cpu", scheme, "f32", threads);
+        let baseline = find("baseline", "cpu", rand, "f32", None);
+        push(format!("cpu {scheme} f32 / {rand}"), ours, baseline, Some(rand_target), false);
+        push(format!("cpu {scheme} f32 / memset"), ours, memset, Some(memset_target), false);
+    }
+    push(
+        "cpu uniform f32 1 thread / rand-uniform".into(),
+        find("cpu", "cpu", "uniform", "f32", Some(1)),
+        find("baseline", "cpu", "rand-uniform", "f32", None),
+        None,
+        false,
+    );
+    push(
+        "cpu trunc_normal f32 / memset".into(),
+        find("cpu", "cpu", "trunc_normal", "f32", threads),
+        memset,
+        None,
+        false,
+    );
+    push("cpu uniform bf16 / memset".into(), find("cpu", "cpu", "uniform", "bf16", threads), memset, None, false);
+    let adapters: Vec<&str> = {
+        let mut names: Vec<&str> = rows.iter().filter(|r| r.backend == "gpu").map(|r| r.adapter.as_str()).collect();
+        names.dedup();
+        names
+    };
+    for adapter in adapters {
+        let short = adapter.split(" (").next().unwrap_or(adapter).to_string()
+            + adapter.rsplit_once('(').map_or("", |(_, b)| if b.starts_with("Gl") { " gl" } else { " vulkan" });
+        for dtype in ["f32", "bf16"] {
+            let constant = find("baseline", adapter, "gpu-constant", dtype, None);
+            for scheme in ["uniform", "normal"] {
+                let target = (scheme == "uniform" && dtype == "f32").then_some(0.6);
+                let ours = find("gpu", adapter, scheme, dtype, None);
+                push(format!("{short} {scheme} {dtype} / constant"), ours, constant, target, true);
+            }
+        }
+    }
+    out
+}
+
+fn print_tables(rows: &[Row], ratios: &[Ratio], machine: &Machine) {
+    for adapter in &machine.adapters {
+        outln!("adapter: {} (timestamps: {})", adapter.name, if adapter.timestamps { "yes" } else { "no" });
+    }
+    outln!();
+    outln!(
+        "{:<9} {:<44} {:<13} {:<5} {:>7} {:>9} {:>10} {:>9}",
+        "backend",
+        "adapter",
+        "scheme",
+        "dtype",
+        "threads",
+        "wall GB/s",
+        "kernel GB/s",
+        "Gelem/s"
+    );
+    for r in rows {
+        outln!(
+            "{:<9} {:<44} {:<13} {:<5} {:>7} {:>9.2} {:>10} {:>9.3}",
+            r.backend,
+            r.adapter,
+            r.scheme,
+            r.dtype,
+            r.threads.map_or("-".into(), |t| t.to_string()),
+            r.gb_per_s,
+            r.kernel_gb_per_s.map_or("-".into(), |k| format!("{k:.2}")),
+            r.elements_per_s / 1e9
+        );
+    }
+    outln!();
+    for r in ratios {
+        let verdict = match r.target {
+            Some(t) if r.value >= t => format!("target {t}x: met"),
+            Some(t) => format!("target {t}x: missed by {:.0}%", (1.0 - r.value / t) * 100.0),
+            None => String::new(),
+        };
+        outln!("{:<52} {:>7.2}x  ({}) {verdict}", r.name, r.value, r.basis);
+    }
+}

@@ -1,0 +1,121 @@
+//! `nninit inspect`: statistics of every tensor of any safetensors file, checks against how an
+//! nninit file says each was made, and histograms with the expected density.
+
+use std::path::{Path, PathBuf};
+
+use nninit::inspect::{inspect, Made, TensorReport};
+use nninit::tensor_file::TensorFile;
+use nninit::Error;
+
+use super::plot::histogram_chart;
+
+/// Arguments of `nninit inspect`.
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// A safetensors file (nninit's, PyTorch's, anyone's).
+    file: PathBuf,
+    /// Only this tensor (repeatable).
+    #[arg(long)]
+    tensor: Vec<String>,
+    /// Write one PNG per tensor into this folder: the histogram with the expected density.
+    #[arg(long, value_name = "DIR")]
+    plot: Option<PathBuf>,
+    /// Print one JSON object {"file": ..., "metadata": ..., "tensors": [...]} instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Exit with status 1 when a check fails.
+    #[arg(long)]
+    check: bool,
+}
+
+/// Runs `nninit inspect`.
+pub fn run(args: InspectArgs) -> nninit::Result<()> {
+    let file = TensorFile::open(&args.file)?;
+    for name in &args.tensor {
+        if file.entry(name).is_none() {
+            return Err(Error::InvalidParameter(format!("{}: no tensor named {name}", args.file.display())));
+        }
+    }
+    let selected = file.entries().iter().filter(|e| args.tensor.is_empty() || args.tensor.contains(&e.name));
+    let mut reports = Vec::new();
+    for entry in selected {
+        let report = inspect(&file, entry)?;
+        if !args.json {
+            print_report(&report);
+        }
+        reports.push(report);
+    }
+    if let Some(dir) = &args.plot {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.display().to_string(), source })?;
+        for report in &reports {
+            plot(report, dir)?;
+        }
+    }
+    if args.json {
+        let json = serde_json::json!({
+            "file": args.file.display().to_string(),
+            "metadata": file.metadata().iter().filter(|(k, _)| !k.starts_with("nninit.tensor.")).collect::<std::collections::BTreeMap<_, _>>(),
+            "tensors": reports,
+        });
+        outln!("{}", serde_json::to_string_pretty(&json).expect("reports serialize"));
+    } else {
+        let failed = reports.iter().filter(|r| !r.passed()).count();
+        let checked = reports.iter().filter(|r| !r.checks.is_empty()).count();
+        outln!("{} tensors, {checked} checked against how they were made, {failed} failed", reports.len());
+    }
+    if args.check && reports.iter().any(|r| !r.passed()) {
+        return Err(Error::InvalidParameter(format!("{}: a check failed", args.file.display())));
+    }
+    Ok(())
+}
+
+fn made_line(report: &TensorReport) -> Option<String> {
+    match report.made.as_ref()? {
+        Made::Pretrained { file, key } => Some(format!("made: copied from {file} ({key})")),
+        Made::Scheme { init, full_shape, shard } => {
+            let json = serde_json::to_string(init).unwrap_or_default();
+            let of = if *shard { format!(" (a shard of {full_shape:?})") } else { String::new() };
+            let expected = match (&report.expected, report.expected_moments) {
+                (Some(d), Some((mean, std))) => format!(" -> {}; expected mean {mean:.6}, std {std:.6}", d.describe()),
+                _ => String::new(),
+            };
+            Some(format!("made: {json}{of}{expected}"))
+        }
+    }
+}
+
+fn summary_line(report: &TensorReport) -> String {
+    let s = &report.summary;
+    let non_finite = if s.non_finite > 0 { format!(", {} NaN/inf", s.non_finite) } else { String::new() };
+    format!(
+        "mean {:.6}, std {:.6}, min {:.6}, max {:.6}, zeros {:.4}%{non_finite}",
+        s.mean,
+        s.std,
+        s.min,
+        s.max,
+        s.zero_fraction() * 100.0
+    )
+}
+
+fn print_report(report: &TensorReport) {
+    outln!("{} {} {:?} ({} elements)", report.name, report.dtype, report.shape, report.summary.count);
+    outln!("  {}", summary_line(report));
+    if let Some(line) = made_line(report) {
+        outln!("  {line}");
+    }
+    for check in &report.checks {
+        outln!("  {}", check.describe());
+    }
+}
+
+fn plot(report: &TensorReport, dir: &Path) -> nninit::Result<()> {
+    let mut notes = vec![summary_line(report)];
+    notes.extend(made_line(report));
+    notes.extend(report.checks.iter().map(|c| c.describe()));
+    let title = format!("{} {} {:?}", report.name, report.dtype, report.shape);
+    let density = report.expected.as_ref().map(|d| move |x: f64| d.pdf(x));
+    let density_ref: Option<&dyn Fn(f64) -> f64> = density.as_ref().map(|f| f as &dyn Fn(f64) -> f64);
+    let file_name: String =
+        report.name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+    histogram_chart(&title, &notes, &report.histogram, density_ref).save(&dir.join(format!("{file_name}.png")))
+}

@@ -1,0 +1,278 @@
+//! The checks `inspect` runs against how a tensor was made.
+
+use faer::Mat;
+
+use crate::cpu::CpuBackend;
+use crate::dtype::Dtype;
+use crate::error::Result;
+use crate::fill::Op;
+use crate::planner::{Plan, Work};
+use crate::prepared::Prepared;
+use crate::stats::{ks_p_value, ks_statistic_rounded};
+use crate::stream::Stream;
+use crate::tensor_file::{TensorEntry, TensorFile};
+
+use super::distribution::Distribution;
+use super::for_each_piece;
+
+/// A KS test fails below this p-value.
+pub const KS_THRESHOLD: f64 = 0.001;
+/// At most this many values (evenly strided) go into a KS test.
+const KS_SAMPLES: u64 = 1 << 20;
+/// Largest matrix whose orthogonality is checked.
+const ORTHOGONAL_MAX_ELEMENTS: u64 = 1 << 24;
+
+/// One check and its outcome.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(tag = "check", rename_all = "snake_case")]
+pub enum Check {
+    /// Kolmogorov-Smirnov test against the exact distribution of the values as rounded to the
+    /// file's dtype (for sparse: of the non-zero values).
+    Ks {
+        /// The statistic D.
+        statistic: f64,
+        /// Its asymptotic p-value; the check passes at or above [`KS_THRESHOLD`].
+        p_value: f64,
+        /// Values tested.
+        samples: usize,
+    },
+    /// Deterministic schemes (constant, ones, zeros, eye, dirac): every element as expected.
+    Exact {
+        /// Elements that differ from the expected bits.
+        mismatches: u64,
+        /// Elements compared.
+        elements: u64,
+    },
+    /// Orthogonal: the largest entry of `|Q Q^T - gain^2 I|` (or `Q^T Q`, whichever is smaller).
+    Orthogonality {
+        /// The largest error.
+        max_error: f64,
+        /// The check passes at or below it (it grows with the dtype's rounding).
+        tolerance: f64,
+    },
+    /// Sparse: zeros in each column.
+    ZerosPerColumn {
+        /// `ceil(sparsity * rows)`.
+        expected: u64,
+        /// The fewest zeros in a column.
+        min: u64,
+        /// The most.
+        max: u64,
+        /// Rows, which bounds the zeros that rounding to the dtype may add.
+        rows: u64,
+    },
+    /// A check that applies but could not run, and why.
+    Skipped {
+        /// The check.
+        name: String,
+        /// Why not.
+        why: String,
+    },
+}
+
+impl Check {
+    /// Whether the check passed (a skipped check does not fail).
+    pub fn passed(&self) -> bool {
+        match *self {
+            Check::Ks { p_value, .. } => p_value >= KS_THRESHOLD,
+            Check::Exact { mismatches, .. } => mismatches == 0,
+            Check::Orthogonality { max_error, tolerance } => max_error <= tolerance,
+            // Values so small that they round to zero in f16 may add a few zeros.
+            Check::ZerosPerColumn { expected, min, max, rows } => min >= expected && max <= expected + 1 + rows / 1000,
+            Check::Skipped { .. } => true,
+        }
+    }
+
+    /// One line.
+    pub fn describe(&self) -> String {
+        let verdict = if self.passed() { "ok" } else { "FAILED" };
+        match self {
+            Check::Ks { statistic, p_value, samples } => {
+                format!(
+                    "KS D = {statistic:.5}, p = {p_value:.4} ({samples} values; fails below {KS_THRESHOLD}): {verdict}"
+                )
+            }
+            Check::Exact { mismatches, elements } => {
+                format!("exact: {mismatches} of {elements} elements differ: {verdict}")
+            }
+            Check::Orthogonality { max_error, tolerance } => {
+                format!("orthogonality: max |QQ^T - gain^2 I| = {max_error:.2e} (tolerance {tolerance:.0e}): {verdict}")
+            }
+            Check::ZerosPerColumn { expected, min, max, .. } => {
+                format!("zeros per column: {min}..={max}, expected {expected}: {verdict}")
+            }
+            Check::Skipped { name, why } => format!("{name}: skipped ({why})"),
+        }
+    }
+}
+
+/// The checks that apply to a tensor made by `plan`.
+pub(super) fn run(
+    file: &TensorFile,
+    entry: &TensorEntry,
+    plan: &Plan,
+    shard: bool,
+    expected: Option<&Distribution>,
+    count: u64,
+) -> Result<Vec<Check>> {
+    let mut checks = Vec::new();
+    if let Some(distribution) = expected {
+        checks.push(ks(file, entry, distribution, count)?);
+    }
+    let whole = !shard && count == plan.elements();
+    let dtype = match entry.dtype {
+        safetensors::Dtype::F32 => Some(Dtype::F32),
+        safetensors::Dtype::F16 => Some(Dtype::F16),
+        safetensors::Dtype::BF16 => Some(Dtype::Bf16),
+        _ => None,
+    };
+    match &plan.work {
+        Work::Elementwise(Op::Constant { .. } | Op::Diagonal(_)) => match (whole, dtype) {
+            (true, Some(dtype)) => checks.push(exact(file, entry, plan, dtype)?),
+            (false, _) => checks.push(skipped("exact", "the file holds a shard")),
+            (true, None) => checks.push(exact_values(file, entry, &plan.work)?),
+        },
+        Work::Orthogonal { rows, cols, gain } => {
+            if !whole {
+                checks.push(skipped("orthogonality", "the file holds a shard"));
+            } else if rows * cols > ORTHOGONAL_MAX_ELEMENTS {
+                checks.push(skipped("orthogonality", "more than 2^24 elements"));
+            } else {
+                let epsilon = match dtype {
+                    Some(Dtype::F16) => 2f64.powi(-11),
+                    Some(Dtype::Bf16) => 2f64.powi(-8),
+                    _ => 2f64.powi(-24),
+                };
+                let tolerance = (16.0 * epsilon).max(1e-4) * gain.powi(2).max(1.0);
+                let max_error = orthogonality_error(file, entry, *rows as usize, *cols as usize, *gain)?;
+                checks.push(Check::Orthogonality { max_error, tolerance });
+            }
+        }
+        Work::Sparse { rows, cols, zeros_per_column, .. } => {
+            if whole {
+                let mut zeros = vec![0u64; *cols as usize];
+                for_each_piece(file, entry, |first, values| {
+                    for (k, v) in values.iter().enumerate() {
+                        if *v == 0.0 {
+                            zeros[((first + k as u64) % cols) as usize] += 1;
+                        }
+                    }
+                    Ok(())
+                })?;
+                let (min, max) = (zeros.iter().copied().min().unwrap_or(0), zeros.iter().copied().max().unwrap_or(0));
+                checks.push(Check::ZerosPerColumn { expected: *zeros_per_column, min, max, rows: *rows });
+            } else {
+                checks.push(skipped("zeros per column", "the file holds a shard"));
+            }
+        }
+        _ => {}
+    }
+    Ok(checks)
+}
+
+fn skipped(name: &str, why: &str) -> Check {
+    Check::Skipped { name: name.into(), why: why.into() }
+}
+
+/// KS test of evenly strided values against `distribution`, as rounded to the file's dtype.
+fn ks(file: &TensorFile, entry: &TensorEntry, distribution: &Distribution, count: u64) -> Result<Check> {
+    let stride = count.div_ceil(KS_SAMPLES).max(1);
+    let sparse = matches!(distribution, Distribution::Sparse { .. });
+    let mut samples = Vec::with_capacity(count.min(KS_SAMPLES) as usize);
+    for_each_piece(file, entry, |first, values| {
+        let start = (stride - first % stride) % stride;
+        for v in values.iter().skip(start as usize).step_by(stride as usize) {
+            if !(sparse && *v == 0.0) {
+                samples.push(*v);
+            }
+        }
+        Ok(())
+    })?;
+    let dtype = entry.dtype;
+    let statistic = ks_statistic_rounded(&samples, |x| distribution.cdf(x), |v| rounding_cell(v, dtype));
+    Ok(Check::Ks { statistic, p_value: ks_p_value(statistic, samples.len()), samples: samples.len() })
+}
+
+/// The interval of reals that round (to nearest) to `v` in `dtype`: halfway to its neighbours.
+fn rounding_cell(v: f64, dtype: safetensors::Dtype) -> (f64, f64) {
+    let neighbours = |bits: u32, width: u32, decode: &dyn Fn(u32) -> f64| {
+        let sign = 1 << (width - 1);
+        let magnitude = bits & (sign - 1);
+        // One step away from zero and one step towards it (through zero to the other sign).
+        let away = bits + 1;
+        let toward = if magnitude == 0 { sign ^ (bits & sign) | 1 } else { bits - 1 };
+        let (a, t) = (decode(away), decode(toward));
+        if bits & sign == 0 {
+            (t, a)
+        } else {
+            (a, t)
+        }
+    };
+    let (down, up) = match dtype {
+        safetensors::Dtype::F32 => neighbours((v as f32).to_bits(), 32, &|b| f32::from_bits(b) as f64),
+        safetensors::Dtype::F16 => {
+            neighbours(half::f16::from_f64(v).to_bits() as u32, 16, &|b| half::f16::from_bits(b as u16).to_f64())
+        }
+        safetensors::Dtype::BF16 => {
+            neighbours(half::bf16::from_f64(v).to_bits() as u32, 16, &|b| half::bf16::from_bits(b as u16).to_f64())
+        }
+        _ => (v, v),
+    };
+    ((v + down) / 2.0, (v + up) / 2.0)
+}
+
+/// Compares the file's bytes with the deterministic scheme's, regenerated on the CPU.
+fn exact(file: &TensorFile, entry: &TensorEntry, plan: &Plan, dtype: Dtype) -> Result<Check> {
+    let prepared = Prepared::new(plan, Stream::default())?;
+    let cpu = CpuBackend::new();
+    let size = dtype.size();
+    let mut mismatches = 0u64;
+    let mut expected = Vec::new();
+    let n = entry.elements();
+    let mut first = 0u64;
+    while first < n {
+        let count = (1u64 << 22).min(n - first);
+        let got = file.read(entry, first * size..(first + count) * size)?;
+        expected.resize(got.len(), 0u8);
+        cpu.fill_prepared_as(&mut expected, first, &prepared, dtype)?;
+        mismatches +=
+            got.chunks(size as usize).zip(expected.chunks(size as usize)).filter(|(g, e)| g != e).count() as u64;
+        first += count;
+    }
+    Ok(Check::Exact { mismatches, elements: n })
+}
+
+/// Compares the values of a tensor of any other dtype (e.g. i64 `num_batches_tracked`) with a
+/// constant scheme's value.
+fn exact_values(file: &TensorFile, entry: &TensorEntry, work: &Work) -> Result<Check> {
+    let Work::Elementwise(Op::Constant { val }) = work else {
+        return Ok(skipped("exact", "eye and dirac are checked in f32, f16 and bf16 only"));
+    };
+    let val = *val as f64;
+    let mut mismatches = 0u64;
+    for_each_piece(file, entry, |_, values| {
+        mismatches += values.iter().filter(|&&v| v != val).count() as u64;
+        Ok(())
+    })?;
+    Ok(Check::Exact { mismatches, elements: entry.elements() })
+}
+
+/// `max |G - gain^2 I|` for the smaller Gram matrix of the `rows x cols` matrix in the file.
+fn orthogonality_error(file: &TensorFile, entry: &TensorEntry, rows: usize, cols: usize, gain: f64) -> Result<f64> {
+    let mut values = Vec::with_capacity(rows * cols);
+    for_each_piece(file, entry, |_, piece| {
+        values.extend_from_slice(piece);
+        Ok(())
+    })?;
+    let q = Mat::<f64>::from_fn(rows, cols, |i, j| values[i * cols + j]);
+    let gram = if rows <= cols { &q * q.transpose() } else { q.transpose() * &q };
+    let target = gain * gain;
+    let mut worst = 0.0f64;
+    for j in 0..gram.ncols() {
+        for i in 0..gram.nrows() {
+            let identity = if i == j { target } else { 0.0 };
+            worst = worst.max((gram[(i, j)] - identity).abs());
+        }
+    }
+    Ok(worst)
+}

@@ -1,0 +1,53 @@
+//! How a tensor was made, read from an nninit file's metadata.
+
+use std::collections::HashMap;
+
+use crate::init::Init;
+
+/// How a tensor was made, where the file says.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(tag = "made", rename_all = "snake_case")]
+pub enum Made {
+    /// By a scheme.
+    Scheme {
+        /// The scheme.
+        init: Init,
+        /// The whole tensor's shape (a shard's file holds part of it).
+        full_shape: Vec<usize>,
+        /// Whether the file holds a shard of the tensor.
+        shard: bool,
+    },
+    /// Copied from a pretrained file.
+    Pretrained {
+        /// That file.
+        file: String,
+        /// The key in it.
+        key: String,
+    },
+}
+
+/// Reads how tensor `name` (of `shape`) was made from `metadata`: `nninit.tensor.NAME` (from
+/// `nninit init`), or `nninit.scheme` with `nninit.shape` (from `nninit fill`, one tensor a file).
+pub fn how_made(metadata: &HashMap<String, String>, name: &str, shape: &[usize], tensors: usize) -> Option<Made> {
+    if let Some(text) = metadata.get(&format!("nninit.tensor.{name}")) {
+        let json: serde_json::Value = serde_json::from_str(text).ok()?;
+        if let (Some(file), Some(key)) = (json.get("pretrained"), json.get("key")) {
+            return Some(Made::Pretrained {
+                file: file.as_str().unwrap_or_default().to_string(),
+                key: key.as_str().unwrap_or_default().to_string(),
+            });
+        }
+        let init: Init = serde_json::from_value(json).ok()?;
+        return Some(Made::Scheme { init, full_shape: shape.to_vec(), shard: false });
+    }
+    if tensors != 1 {
+        return None;
+    }
+    let init: Init = serde_json::from_str(metadata.get("nninit.scheme")?).ok()?;
+    let full_shape = match metadata.get("nninit.shape") {
+        Some(text) => serde_json::from_str(text).ok()?,
+        None => shape.to_vec(),
+    };
+    let shard = metadata.contains_key("nninit.shard");
+    Some(Made::Scheme { init, full_shape, shard })
+}

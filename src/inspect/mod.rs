@@ -1,0 +1,119 @@
+//! Inspecting any safetensors file: per tensor its summary statistics and histogram, and where
+//! an nninit file's metadata says how the tensor was made, checks against that: a KS test
+//! against the exact distribution, exact values for the deterministic schemes, the
+//! orthogonality error, zeros per sparse column.
+//!
+//! ```no_run
+//! use nninit::tensor_file::TensorFile;
+//! let file = TensorFile::open(std::path::Path::new("model.safetensors"))?;
+//! for entry in file.entries() {
+//!     let report = nninit::inspect::inspect(&file, entry)?;
+//!     println!("{}: mean {} std {}", report.name, report.summary.mean, report.summary.std);
+//! }
+//! # Ok::<(), nninit::Error>(())
+//! ```
+
+mod checks;
+mod distribution;
+mod made;
+mod summary;
+
+pub use checks::{Check, KS_THRESHOLD};
+pub use distribution::Distribution;
+pub use made::{how_made, Made};
+pub use summary::{Histogram, Summary};
+
+use crate::error::Result;
+use crate::planner::Plan;
+use crate::tensor_file::{decode_f64, TensorEntry, TensorFile};
+
+/// Elements read and decoded at once.
+const READ_ELEMENTS: u64 = 1 << 22;
+/// Bins of the histogram.
+const BINS: usize = 100;
+
+/// What inspecting one tensor found.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TensorReport {
+    /// The tensor's name.
+    pub name: String,
+    /// Its dtype, as safetensors names it.
+    pub dtype: String,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Statistics of its values.
+    pub summary: Summary,
+    /// How it was made, where the file says.
+    pub made: Option<Made>,
+    /// The distribution its values should follow, where known.
+    pub expected: Option<Distribution>,
+    /// Expected mean and standard deviation, where known.
+    pub expected_moments: Option<(f64, f64)>,
+    /// The checks that apply.
+    pub checks: Vec<Check>,
+    /// Histogram of the values over `[min, max]`.
+    pub histogram: Histogram,
+}
+
+impl TensorReport {
+    /// Whether every check passed.
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(Check::passed)
+    }
+}
+
+/// Calls `visit(first element, values)` over the tensor's values, decoded to f64, in bounded
+/// pieces.
+pub fn for_each_piece(
+    file: &TensorFile,
+    entry: &TensorEntry,
+    mut visit: impl FnMut(u64, &[f64]) -> Result<()>,
+) -> Result<()> {
+    let size = (entry.dtype.bitsize() / 8).max(1) as u64;
+    let n = entry.elements();
+    let mut first = 0;
+    while first < n {
+        let count = READ_ELEMENTS.min(n - first);
+        let values = decode_f64(entry.dtype, &file.read(entry, first * size..(first + count) * size)?)?;
+        visit(first, &values)?;
+        first += count;
+    }
+    Ok(())
+}
+
+/// Inspects one tensor of `file`.
+pub fn inspect(file: &TensorFile, entry: &TensorEntry) -> Result<TensorReport> {
+    let mut summary = Summary::default();
+    for_each_piece(file, entry, |_, values| {
+        summary.add(values);
+        Ok(())
+    })?;
+    let mut histogram = Histogram::new(summary.min, summary.max, BINS);
+    for_each_piece(file, entry, |_, values| {
+        histogram.add(values);
+        Ok(())
+    })?;
+    let made = how_made(file.metadata(), &entry.name, &entry.shape, file.entries().len());
+    let plan = match &made {
+        Some(Made::Scheme { init, full_shape, .. }) => Plan::new(init, full_shape).ok(),
+        _ => None,
+    };
+    let expected = plan.as_ref().and_then(Distribution::of);
+    let checks = match (&made, &plan) {
+        (Some(Made::Scheme { shard, .. }), Some(plan)) => {
+            checks::run(file, entry, plan, *shard, expected.as_ref(), summary.count)?
+        }
+        _ => Vec::new(),
+    };
+    Ok(TensorReport {
+        name: entry.name.clone(),
+        dtype: format!("{:?}", entry.dtype),
+        shape: entry.shape.clone(),
+        summary,
+        expected_moments: expected.as_ref().map(Distribution::moments),
+        made,
+        expected,
+        checks,
+        histogram,
+    })
+}
