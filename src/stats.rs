@@ -173,6 +173,47 @@ mod tests {
     }
 
     #[test]
+    fn trunc_normal_cdf_matches_integrated_density() {
+        // Simpson's rule on the standard normal density from the lower bound, normalized by the
+        // integral over the whole interval (far tails: finite `b` far enough out).
+        let density = |z: f64| (-0.5 * z * z).exp();
+        let integral = |lo: f64, hi: f64| {
+            let n = 20_000;
+            let h = (hi - lo) / n as f64;
+            (0..=n)
+                .map(|i| {
+                    density(lo + i as f64 * h)
+                        * if i == 0 || i == n {
+                            1.0
+                        } else if i % 2 == 1 {
+                            4.0
+                        } else {
+                            2.0
+                        }
+                })
+                .sum::<f64>()
+                * h
+                / 3.0
+        };
+        for (a, b) in [(-2.0, 2.0), (-0.5, 3.0), (3.0, 12.0), (10.0, 20.0), (-25.0, -24.0), (-40.0, 0.5)] {
+            let total = integral(a, b);
+            for t in [0.1, 0.37, 0.5, 0.9] {
+                let x = a + t * (b - a);
+                let expected = integral(a, x) / total;
+                let got = trunc_normal_cdf(x, 0.0, 1.0, a, b);
+                assert!((got - expected).abs() < 1e-9, "[{a}, {b}] at {x}: {got} vs {expected}");
+            }
+        }
+        // Location and scale.
+        assert!(
+            (trunc_normal_cdf(0.5 + 2.0 * 0.3, 0.5, 2.0, 0.5 - 2.0, 0.5 + 4.0)
+                - trunc_normal_cdf(0.3, 0.0, 1.0, -1.0, 2.0))
+            .abs()
+                < 1e-15
+        );
+    }
+
+    #[test]
     fn ks_p_values() {
         // The 5% and 0.1% critical values of the asymptotic distribution: 1.358 and 1.949.
         assert!((ks_p_value(1.358 / 1e3, 1_000_000) - 0.05).abs() < 1e-3);

@@ -246,3 +246,83 @@ fn init_merges_pretrained_files_with_a_prefix_and_honest_counts() {
     let out = nninit(&["init", "--model", "resnet5", "--out", "x.safetensors"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown model resnet5: use one of resnet50, cpn50"));
 }
+
+#[test]
+fn bench_json_has_every_baseline_and_adapter_and_a_chart() {
+    let dir = temp_dir("bench");
+    let chart = dir.join("ratios.png");
+    let out = nninit(&["bench", "--quick", "--mib", "2", "--reps", "1", "--json", "--plot", chart.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    for field in ["backend", "adapter", "scheme", "dtype", "bytes", "seconds", "gb_per_s", "elements_per_s"] {
+        assert!(rows.iter().all(|r| !r[field].is_null()), "a row lacks {field}");
+    }
+    assert!(rows.iter().all(|r| r["seconds"].as_f64().unwrap() > 0.0));
+    let has = |backend: &str, scheme: &str| rows.iter().any(|r| r["backend"] == backend && r["scheme"] == scheme);
+    for baseline in ["memset", "rand-uniform", "rand-normal", "gpu-constant"] {
+        assert!(has("baseline", baseline), "no {baseline} row");
+    }
+    assert!(has("cpu", "uniform") && has("cpu", "normal") && has("gpu", "uniform"));
+    // Every adapter is measured, with kernel time where it has timestamps.
+    let adapters = report["machine"]["adapters"].as_array().unwrap();
+    assert_eq!(adapters.len(), common::contexts().len());
+    for adapter in adapters {
+        let name = adapter["name"].as_str().unwrap();
+        let gpu_rows: Vec<_> = rows.iter().filter(|r| r["adapter"] == name).collect();
+        assert!(gpu_rows.len() >= 8, "{name}");
+        if adapter["timestamps"] == true {
+            assert!(gpu_rows.iter().all(|r| r["kernel_seconds"].as_f64().is_some_and(|k| k > 0.0)), "{name}");
+        }
+    }
+    assert!(report["ratios"].as_array().unwrap().iter().any(|r| r["name"] == "cpu uniform f32 / rand-uniform"));
+    let png = std::fs::read(&chart).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(&png[12..16], b"IHDR");
+}
+
+#[test]
+fn inspect_checks_files_and_fails_on_request() {
+    let dir = temp_dir("inspect");
+    let model = dir.join("model.safetensors");
+    let args =
+        ["init", "--model", "transformer-tiny", "--seed", "8", "--device", "cpu", "--out", model.to_str().unwrap()];
+    assert!(nninit(&args).status.success());
+    let plots = dir.join("plots");
+    let out = nninit(&["inspect", model.to_str().unwrap(), "--check", "--plot", plots.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("21 tensors, 21 checked against how they were made, 0 failed"), "{stdout}");
+    assert!(plots.join("model.embed_tokens.weight.png").exists());
+    assert_eq!(std::fs::read_dir(&plots).unwrap().count(), 21);
+
+    let out = nninit(&["inspect", model.to_str().unwrap(), "--tensor", "model.norm.weight", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tensor = &report["tensors"][0];
+    assert_eq!(tensor["name"], "model.norm.weight");
+    assert_eq!(tensor["checks"][0]["check"], "exact");
+    assert_eq!(tensor["summary"]["mean"], 1.0);
+    assert_eq!(report["metadata"]["nninit.seed"], "8");
+
+    // A file whose metadata promises the wrong scheme fails with --check.
+    let lie = dir.join("lie.safetensors");
+    let data: Vec<u8> = (0..4096).flat_map(|i| ((i % 64) as f32 / 64.0).to_le_bytes()).collect();
+    let metadata = std::collections::HashMap::from([(
+        "nninit.scheme".to_string(),
+        r#"{"scheme":"normal","mean":0.5,"std":0.3}"#.to_string(),
+    )]);
+    let tensor =
+        nninit::tensor_file::TensorData { name: "weight", dtype: nninit::Dtype::F32, shape: &[4096], data: &data };
+    nninit::tensor_file::write_atomic(&lie, &[tensor], &metadata).unwrap();
+    let out = nninit(&["inspect", lie.to_str().unwrap(), "--check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAILED"));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+    // Not a safetensors file: one line, status 1.
+    let junk = dir.join("junk.safetensors");
+    std::fs::write(&junk, b"not a tensor file").unwrap();
+    let out = nninit(&["inspect", junk.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: safetensors:") && stderr.lines().count() == 1, "{stderr}");
+}

@@ -210,7 +210,7 @@ fn print_tables(rows: &[Row], ratios: &[Ratio], machine: &Machine) {
     for r in ratios {
         let verdict = match r.target {
             Some(t) if r.value >= t => format!("target {t}x: met"),
-            Some(t) => format!("target {t}x: missed by {:.0}%", (1.0 - r.value / t) * 100.0),
+            Some(t) => format!("target {t}x: missed by {:.1}%", (1.0 - r.value / t) * 100.0),
             None => String::new(),
         };
         outln!("{:<52} {:>7.2}x  ({}) {verdict}", r.name, r.value, r.basis);

@@ -1,0 +1,173 @@
+//! `nninit::inspect` against files whose contents are known: nninit's own (every check must
+//! pass), tampered copies (the matching check must fail), and files without metadata.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use nninit::cpu::CpuBackend;
+use nninit::inspect::{inspect, Check, Made};
+use nninit::model::{Backend, LayerKind, ModelPlan, ModelSpec, Rule, TensorSpec};
+use nninit::tensor_file::{write_atomic, TensorData, TensorFile};
+use nninit::{Dtype, Init};
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nninit-inspect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// One tensor per kind of check, large enough for the KS tests to have power.
+fn spec() -> ModelSpec {
+    let mut tensors = vec![
+        TensorSpec::new("uniform.weight", &[256, 300], LayerKind::Linear),
+        TensorSpec::new("normal.weight", &[64, 32, 3, 3], LayerKind::Conv),
+        TensorSpec::new("trunc.weight", &[50_000], LayerKind::Other),
+        TensorSpec::new("eye.weight", &[30, 40], LayerKind::Other),
+        TensorSpec::new("dirac.weight", &[6, 4, 3, 3], LayerKind::Other),
+        TensorSpec::new("orthogonal.weight", &[96, 64], LayerKind::Other),
+        TensorSpec::new("sparse.weight", &[200, 150], LayerKind::Other),
+        TensorSpec::new("bn.running_var", &[64], LayerKind::Batchnorm),
+        TensorSpec::new("bn.num_batches_tracked", &[], LayerKind::Batchnorm),
+    ];
+    tensors[2].init = Some(Init::trunc_normal(0.0, 0.02, -0.04, 0.04));
+    tensors[3].init = Some(Init::Eye);
+    tensors[4].init = Some(Init::Dirac { groups: 2 });
+    tensors[5].init = Some(Init::Orthogonal { gain: 2.0 });
+    tensors[6].init = Some(Init::Sparse { sparsity: 0.3, std: 0.05 });
+    tensors[8].dtype = nninit::model::SpecDtype::I64;
+    let rules = vec![
+        Rule::for_param(LayerKind::Linear, "weight", Init::kaiming_uniform(5f64.sqrt(), "fan_in", "leaky_relu")),
+        Rule::for_param(LayerKind::Conv, "weight", Init::kaiming_normal(0.0, "fan_out", "relu")),
+        Rule::for_any("running_var", Init::Ones),
+        Rule::for_any("num_batches_tracked", Init::Zeros),
+    ];
+    ModelSpec { name: "checks".into(), tensors, rules }
+}
+
+fn write_model(dtype: Dtype, name: &str) -> (ModelPlan, PathBuf) {
+    let plan = ModelPlan::new(&spec(), 11, dtype).unwrap();
+    let path = temp(name);
+    plan.write_safetensors(&path, Backend::Cpu(&CpuBackend::new()), &HashMap::new(), &mut |_, _| {}).unwrap();
+    (plan, path)
+}
+
+#[test]
+fn every_check_passes_on_nninit_files_in_every_dtype() {
+    for dtype in [Dtype::F32, Dtype::F16, Dtype::Bf16] {
+        let (plan, path) = write_model(dtype, &format!("model-{dtype:?}.safetensors"));
+        let file = TensorFile::open(&path).unwrap();
+        for entry in file.entries() {
+            let report = inspect(&file, entry).unwrap();
+            let t = plan.tensor(&entry.name).unwrap();
+            assert!(matches!(&report.made, Some(Made::Scheme { init, .. }) if *init == t.init), "{}", entry.name);
+            assert!(!report.checks.is_empty(), "{dtype:?} {}: no check ran", entry.name);
+            for check in &report.checks {
+                assert!(check.passed(), "{dtype:?} {}: {}", entry.name, check.describe());
+                assert!(!matches!(check, Check::Skipped { .. }), "{dtype:?} {}: {}", entry.name, check.describe());
+            }
+            // Expected moments agree with the sample within six standard errors.
+            if let Some((mean, std)) = report.expected_moments {
+                let n = report.summary.count as f64;
+                assert!((report.summary.mean - mean).abs() < 6.0 * std / n.sqrt(), "{dtype:?} {}", entry.name);
+                assert!(
+                    (report.summary.std / std - 1.0).abs() < 6.0 / (2.0 * n).sqrt() + 0.01,
+                    "{dtype:?} {}",
+                    entry.name
+                );
+            }
+        }
+    }
+}
+
+/// Rewrites `path` with tensor `name`'s values passed through `change`, keeping the metadata.
+fn tamper(path: &Path, name: &str, out: &str, change: impl Fn(&mut [f32])) -> PathBuf {
+    let file = TensorFile::open(path).unwrap();
+    let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    for entry in file.entries().iter().filter(|e| e.dtype == safetensors::Dtype::F32) {
+        let mut bytes = file.read_all(entry).unwrap();
+        if entry.name == name {
+            let mut values: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes);
+            change(&mut values);
+            bytes = bytemuck::cast_slice(&values).to_vec();
+        }
+        owned.push((entry.name.clone(), Dtype::F32, entry.shape.clone(), bytes));
+    }
+    let tensors: Vec<TensorData> =
+        owned.iter().map(|(n, d, s, b)| TensorData { name: n, dtype: *d, shape: s, data: b }).collect();
+    let target = temp(out);
+    write_atomic(&target, &tensors, file.metadata()).unwrap();
+    target
+}
+
+/// The tensor's first check (the KS test where there is one).
+fn check_of(path: &Path, name: &str) -> Check {
+    let file = TensorFile::open(path).unwrap();
+    let report = inspect(&file, file.entry(name).unwrap()).unwrap();
+    report.checks.into_iter().find(|c| !matches!(c, Check::Skipped { .. })).unwrap()
+}
+
+#[test]
+fn tampered_tensors_fail_the_matching_check() {
+    let (_, path) = write_model(Dtype::F32, "clean.safetensors");
+    // Uniform values widened by 3%: the KS test sees it.
+    let widened = tamper(&path, "uniform.weight", "widened.safetensors", |v| v.iter_mut().for_each(|x| *x *= 1.03));
+    assert!(!check_of(&widened, "uniform.weight").passed());
+    // Normal values with the wrong std (fan_in instead of fan_out: 32 vs 64 channels).
+    let scaled = tamper(&path, "normal.weight", "scaled.safetensors", |v| v.iter_mut().for_each(|x| *x *= 2f32.sqrt()));
+    assert!(!check_of(&scaled, "normal.weight").passed());
+    // One element of eye changed.
+    let eye = tamper(&path, "eye.weight", "eye.safetensors", |v| v[41] = 0.5);
+    assert_eq!(check_of(&eye, "eye.weight"), Check::Exact { mismatches: 1, elements: 1200 });
+    // An orthogonal matrix with one row scaled.
+    let bent = tamper(&path, "orthogonal.weight", "bent.safetensors", |v| v[..64].iter_mut().for_each(|x| *x *= 1.01));
+    assert!(!check_of(&bent, "orthogonal.weight").passed());
+    // A sparse column with one zero too few.
+    let filled = tamper(&path, "sparse.weight", "filled.safetensors", |v| {
+        let zero = (0..200).map(|r| r * 150 + 7).find(|&i| v[i] == 0.0).unwrap();
+        v[zero] = 0.01;
+    });
+    let file = TensorFile::open(&filled).unwrap();
+    let checks = inspect(&file, file.entry("sparse.weight").unwrap()).unwrap().checks;
+    let check = checks.into_iter().find(|c| matches!(c, Check::ZerosPerColumn { .. })).unwrap();
+    assert!(matches!(check, Check::ZerosPerColumn { expected: 60, min: 59, .. }), "{check:?}");
+    assert!(!check.passed());
+}
+
+#[test]
+fn files_without_metadata_get_statistics_only() {
+    // As PyTorch's safetensors.torch.save_file writes them: no nninit metadata.
+    let values: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.731).sin() * 3.0).collect();
+    let path = temp("plain.safetensors");
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    write_atomic(
+        &path,
+        &[TensorData { name: "w", dtype: Dtype::F32, shape: &[10, 100], data: &data }],
+        &HashMap::new(),
+    )
+    .unwrap();
+    let file = TensorFile::open(&path).unwrap();
+    let report = inspect(&file, &file.entries()[0]).unwrap();
+    assert!(report.made.is_none() && report.checks.is_empty());
+    let n = values.len() as f64;
+    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let std = (values.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+    assert!((report.summary.mean - mean).abs() < 1e-12 && (report.summary.std - std).abs() < 1e-12);
+    assert_eq!(report.summary.min, values.iter().copied().fold(f32::INFINITY, f32::min) as f64);
+    assert_eq!(report.summary.zeros, 1); // sin(0)
+    assert_eq!(report.histogram.counts.iter().sum::<u64>(), 1000);
+}
+
+#[test]
+fn rounded_ks_matches_the_continuous_one_without_rounding() {
+    let samples: Vec<f64> = (0..500).map(|i| ((i * 7919) % 500) as f64 / 500.0 + 0.0007).collect();
+    let cdf = |x: f64| x.clamp(0.0, 1.0);
+    let continuous = nninit::stats::ks_statistic(&samples, cdf);
+    let rounded = nninit::stats::ks_statistic_rounded(&samples, cdf, |v| (v, v));
+    assert!((continuous - rounded).abs() < 1e-15);
+    // Values on a grid of step 0.1 tested against the continuous CDF fail; against the CDF of
+    // the rounded variable they pass.
+    let gridded: Vec<f64> = (0..10_000).map(|i| ((i % 10) as f64 + 0.5) / 10.0).collect();
+    let cell = |v: f64| (v - 0.05, v + 0.05);
+    assert!(nninit::stats::ks_statistic(&gridded, cdf) > 0.04);
+    assert!(nninit::stats::ks_statistic_rounded(&gridded, cdf, cell) < 1e-12);
+}
