@@ -7,7 +7,7 @@
 mod common;
 
 use nninit::cpu::CpuBackend;
-use nninit::stats::{ks_p_value, ks_statistic, log_ndtr, normal_cdf};
+use nninit::stats::{ks_p_value, ks_statistic, normal_cdf};
 use nninit::{Init, Plan, Stream};
 
 fn cpu_init(init: &Init, shape: &[usize], stream: Stream) -> Vec<f32> {
