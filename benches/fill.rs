@@ -32,21 +32,32 @@ fn schemes() -> Vec<(&'static str, Init)> {
         ("normal", Init::normal(0.0, 0.02)),
         ("trunc_normal", Init::trunc_normal(0.0, 0.02, -0.04, 0.04)),
         ("constant", Init::Constant { val: 0.5 }),
-        ("xavier_uniform", Init::xavier_uniform(1.0)),
-        ("kaiming_normal", Init::kaiming_normal(0.0, "fan_out", "relu")),
+        ("ones", Init::Ones),
+        ("zeros", Init::Zeros),
         ("eye", Init::Eye),
+        ("dirac", Init::Dirac { groups: 1 }),
+        ("xavier_uniform", Init::xavier_uniform(1.0)),
+        ("xavier_normal", Init::xavier_normal(1.0)),
+        ("kaiming_uniform", Init::kaiming_uniform(5f64.sqrt(), "fan_in", "leaky_relu")),
+        ("kaiming_normal", Init::kaiming_normal(0.0, "fan_out", "relu")),
     ]
 }
 
-/// A square-ish 2-D shape of `elements` elements (eye and the fan-based schemes need 2-D).
-fn shape(elements: u64) -> [usize; 2] {
-    let cols = 1024.min(elements) as usize;
-    [(elements as usize).div_ceil(cols), cols]
+/// A shape of at most `elements` elements the scheme accepts: 2-D rows of 1024, or for dirac
+/// 4-D `[n, 16, 3, 3]`.
+fn shape(init: &Init, elements: u64) -> Vec<usize> {
+    let elements = elements as usize;
+    match init {
+        Init::Dirac { .. } => vec![(elements / 144).max(1), 16, 3, 3],
+        _ => {
+            let cols = 1024.min(elements);
+            vec![elements / cols, cols]
+        }
+    }
 }
 
 fn prepared(init: &Init, elements: u64) -> (Prepared, u64) {
-    let shape = shape(elements);
-    let plan = Plan::new(init, &shape).expect("valid scheme");
+    let plan = Plan::new(init, &shape(init, elements)).expect("valid scheme");
     (Prepared::new(&plan, Stream::new(1, 0)).expect("prepared"), plan.elements())
 }
 

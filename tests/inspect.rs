@@ -171,3 +171,31 @@ fn rounded_ks_matches_the_continuous_one_without_rounding() {
     assert!(nninit::stats::ks_statistic(&gridded, cdf) > 0.04);
     assert!(nninit::stats::ks_statistic_rounded(&gridded, cdf, cell) < 1e-12);
 }
+
+#[test]
+fn other_dtypes_are_decoded_or_refused_per_tensor() {
+    use nninit::tensor_file::{TensorHeader, TensorWriter};
+    use safetensors::Dtype as St;
+    let path = temp("other-dtypes.safetensors");
+    let headers = [
+        TensorHeader { name: "fp8".into(), dtype: St::F8_E4M3, shape: vec![4] },
+        TensorHeader { name: "fp4".into(), dtype: St::F4, shape: vec![4] },
+        TensorHeader { name: "int".into(), dtype: St::I32, shape: vec![2] },
+        TensorHeader { name: "double".into(), dtype: St::F64, shape: vec![1] },
+    ];
+    let mut writer = TensorWriter::create(&path, &headers, &HashMap::new()).unwrap();
+    writer.write(&[0x38, 0xb8, 0x7e, 0x01]).unwrap(); // 1, -1, 448, 2^-9
+    writer.write(&[0x12, 0x34]).unwrap();
+    writer.write(&[(-3i32).to_le_bytes(), 7i32.to_le_bytes()].concat()).unwrap();
+    writer.write(&0.1f64.to_le_bytes()).unwrap();
+    writer.finish().unwrap();
+    let file = TensorFile::open(&path).unwrap();
+    let fp8 = inspect(&file, file.entry("fp8").unwrap()).unwrap().summary;
+    assert_eq!((fp8.min, fp8.max), (-1.0, 448.0));
+    assert_eq!(fp8.mean, (448.0 + 2f64.powi(-9)) / 4.0);
+    let e = inspect(&file, file.entry("fp4").unwrap()).unwrap_err();
+    assert_eq!(e.to_string(), "safetensors: F4 tensors are not supported");
+    let int = inspect(&file, file.entry("int").unwrap()).unwrap().summary;
+    assert_eq!((int.mean, int.std), (2.0, 5.0));
+    assert_eq!(inspect(&file, file.entry("double").unwrap()).unwrap().summary.max, 0.1);
+}

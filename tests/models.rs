@@ -448,3 +448,16 @@ fn the_engine_case_fills_an_arena_in_one_submission() {
         assert_close(&plan, &gpu, &expected, &nninit::gpu::describe(&ctx.info));
     }
 }
+
+#[test]
+fn the_readme_spec_example_parses_and_plans() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let json = readme.split("```json\n").nth(1).unwrap().split("```").next().unwrap();
+    let spec: ModelSpec = serde_json::from_str(json).unwrap();
+    let plan = ModelPlan::new(&spec, 0, Dtype::F32).unwrap();
+    assert_eq!(plan.tensors.len(), 3);
+    // kaiming_uniform with PyTorch's defaults filled in: mode fan_in, nonlinearity leaky_relu.
+    assert_eq!(plan.tensors[0].init, Init::kaiming_uniform(5f64.sqrt(), "fan_in", "leaky_relu"));
+    assert!((plan.tensors[0].plan.bound.unwrap() - 1.0 / 784f64.sqrt()).abs() < 1e-9);
+    assert_eq!(plan.tensors[2].element, ElementType::I64);
+}

@@ -161,10 +161,11 @@ pub fn run(args: InitArgs) -> nninit::Result<()> {
     bar.finish();
     let summary = summary?;
     outln!(
-        "{}: {} tensors, {} elements, {} bytes ({:.2} GB) in {:.2} s ({:.2} GB/s) on {} -> {}",
+        "{}: {} tensors, {} elements ({} parameters), {} bytes ({:.2} GB) in {:.2} s ({:.2} GB/s) on {} -> {}",
         plan.name,
         summary.tensors,
         summary.elements,
+        spec.parameters(),
         summary.bytes,
         summary.bytes as f64 / 1e9,
         summary.seconds,

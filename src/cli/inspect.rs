@@ -38,12 +38,25 @@ pub fn run(args: InspectArgs) -> nninit::Result<()> {
     }
     let selected = file.entries().iter().filter(|e| args.tensor.is_empty() || args.tensor.contains(&e.name));
     let mut reports = Vec::new();
+    let mut not_inspected = Vec::new();
     for entry in selected {
-        let report = inspect(&file, entry)?;
-        if !args.json {
-            print_report(&report);
+        match inspect(&file, entry) {
+            Ok(report) => {
+                if !args.json {
+                    print_report(&report);
+                }
+                reports.push(report);
+            }
+            // A dtype nninit cannot decode leaves that tensor out, not the file.
+            Err(Error::SafeTensors(why)) => {
+                if !args.json {
+                    outln!("{} {:?} {:?}: not inspected ({why})", entry.name, entry.dtype, entry.shape);
+                }
+                not_inspected
+                    .push(serde_json::json!({"name": entry.name, "dtype": format!("{:?}", entry.dtype), "why": why}));
+            }
+            Err(e) => return Err(e),
         }
-        reports.push(report);
     }
     if let Some(dir) = &args.plot {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.display().to_string(), source })?;
@@ -56,12 +69,15 @@ pub fn run(args: InspectArgs) -> nninit::Result<()> {
             "file": args.file.display().to_string(),
             "metadata": file.metadata().iter().filter(|(k, _)| !k.starts_with("nninit.tensor.")).collect::<std::collections::BTreeMap<_, _>>(),
             "tensors": reports,
+            "not_inspected": not_inspected,
         });
         outln!("{}", serde_json::to_string_pretty(&json).expect("reports serialize"));
     } else {
         let failed = reports.iter().filter(|r| !r.passed()).count();
         let checked = reports.iter().filter(|r| !r.checks.is_empty()).count();
-        outln!("{} tensors, {checked} checked against how they were made, {failed} failed", reports.len());
+        let skipped =
+            if not_inspected.is_empty() { String::new() } else { format!(", {} not inspected", not_inspected.len()) };
+        outln!("{} tensors, {checked} checked against how they were made, {failed} failed{skipped}", reports.len());
     }
     if args.check && reports.iter().any(|r| !r.passed()) {
         return Err(Error::InvalidParameter(format!("{}: a check failed", args.file.display())));

@@ -69,6 +69,7 @@ pub fn for_each_piece(
     entry: &TensorEntry,
     mut visit: impl FnMut(u64, &[f64]) -> Result<()>,
 ) -> Result<()> {
+    decode_f64(entry.dtype, &[])?; // unsupported dtypes (packed 4- and 6-bit floats, complex) fail here
     let size = (entry.dtype.bitsize() / 8).max(1) as u64;
     let n = entry.elements();
     let mut first = 0;

@@ -55,6 +55,11 @@ pub fn run(args: BenchArgs) -> nninit::Result<()> {
     if mib == 0 {
         return Err(nninit::Error::InvalidParameter("--mib must be at least 1".into()));
     }
+    if let Some(parent) = args.plot.as_deref().and_then(std::path::Path::parent) {
+        if !parent.as_os_str().is_empty() && !parent.is_dir() {
+            return Err(nninit::Error::InvalidParameter(format!("--plot: folder {} does not exist", parent.display())));
+        }
+    }
     let config = Config { bytes: mib << 20, reps: args.reps.unwrap_or(if args.quick { 3 } else { 7 }) };
     let cpu = CpuBackend::new();
     let wanted = |adapter: &wgpu::Adapter| match args.adapter.as_deref().map(str::to_lowercase) {
