@@ -59,30 +59,59 @@ impl Dtype {
 
     /// Encodes f32 bit patterns into little-endian bytes of this dtype.
     pub fn encode_slice(self, words: &[u32], out: &mut [u8]) {
-        match self {
-            Dtype::F32 => {
-                for (w, bytes) in words.iter().zip(out.chunks_exact_mut(4)) {
-                    bytes.copy_from_slice(&w.to_le_bytes());
-                }
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512bw") {
+                // SAFETY: the CPU has AVX-512BW (and so AVX-512F), checked just above.
+                return unsafe { encode_avx512(self, words, out) };
             }
-            Dtype::F16 | Dtype::Bf16 => {
-                let mut halves = [0u16; 1024];
-                for (words, bytes) in words.chunks(1024).zip(out.chunks_mut(2048)) {
-                    let halves = &mut halves[..words.len()];
-                    if self == Dtype::F16 {
-                        // The `half` crate uses the CPU's F16C conversion (round to nearest-even,
-                        // NaN quieted like `f32_to_f16_bits`; the sweep test checks they agree).
-                        let floats: &[f32] = bytemuck::cast_slice(words);
-                        half::slice::HalfFloatSliceExt::convert_from_f32_slice(
-                            bytemuck::cast_slice_mut::<u16, half::f16>(halves),
-                            floats,
-                        );
-                    } else {
-                        halves.iter_mut().zip(words).for_each(|(h, &w)| *h = f32_to_bf16_bits(w) as u16);
-                    }
-                    for (h, b) in halves.iter().zip(bytes.chunks_exact_mut(2)) {
-                        b.copy_from_slice(&h.to_le_bytes());
-                    }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2, checked just above.
+                return unsafe { encode_avx2(self, words, out) };
+            }
+        }
+        encode_generic(self, words, out)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2")]
+unsafe fn encode_avx512(dtype: Dtype, words: &[u32], out: &mut [u8]) {
+    encode_generic(dtype, words, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn encode_avx2(dtype: Dtype, words: &[u32], out: &mut [u8]) {
+    encode_generic(dtype, words, out)
+}
+
+/// [`Dtype::encode_slice`], compiled once per instruction set so the conversion vectorizes.
+#[inline(always)]
+fn encode_generic(dtype: Dtype, words: &[u32], out: &mut [u8]) {
+    match dtype {
+        Dtype::F32 => {
+            for (w, bytes) in words.iter().zip(out.chunks_exact_mut(4)) {
+                bytes.copy_from_slice(&w.to_le_bytes());
+            }
+        }
+        Dtype::F16 | Dtype::Bf16 => {
+            let mut halves = [0u16; 1024];
+            for (words, bytes) in words.chunks(1024).zip(out.chunks_mut(2048)) {
+                let halves = &mut halves[..words.len()];
+                if dtype == Dtype::F16 {
+                    // The `half` crate uses the CPU's F16C conversion (round to nearest-even,
+                    // NaN quieted like `f32_to_f16_bits`; the sweep test checks they agree).
+                    let floats: &[f32] = bytemuck::cast_slice(words);
+                    half::slice::HalfFloatSliceExt::convert_from_f32_slice(
+                        bytemuck::cast_slice_mut::<u16, half::f16>(halves),
+                        floats,
+                    );
+                } else {
+                    halves.iter_mut().zip(words).for_each(|(h, &w)| *h = f32_to_bf16_bits(w) as u16);
+                }
+                for (h, b) in halves.iter().zip(bytes.chunks_exact_mut(2)) {
+                    b.copy_from_slice(&h.to_le_bytes());
                 }
             }
         }
