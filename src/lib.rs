@@ -5,6 +5,10 @@
 //! (seed, stream, logical element index), so results never depend on the adapter, workgroup size,
 //! chunking or call order, and the CPU backend computes the same stream.
 //!
+//! Single tensors: [`Plan`] and [`gpu::GpuFiller`] / [`cpu::CpuBackend`]. Whole models (presets,
+//! rules, pretrained merge, safetensors out, caller-owned buffers): [`model`]. Checking what a
+//! file holds against how it was made: [`inspect`].
+//!
 //! ```
 //! use nninit::{cpu::CpuBackend, Fill, Scheme, Stream};
 //! let fill = Fill::new(&Scheme::normal(0.0, 1.0)?, Stream::new(42, 0));
@@ -16,6 +20,8 @@
 //! assert_eq!(shard, whole[17..27]);
 //! # Ok::<(), nninit::Error>(())
 //! ```
+
+#![warn(missing_docs)]
 
 pub mod cpu;
 pub mod diagonal;
