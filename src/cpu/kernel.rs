@@ -51,63 +51,93 @@ fn fill_words_generic(out: &mut [u32], first: u64, fill: &Fill) {
                 out[(i - first) as usize] = 1f32.to_bits();
             }
         }
-        Op::TruncNormal(p) => fill_each_word(out, first, stream, &TruncNormalWord(p)),
+        Op::TruncNormal(p) => fill_lanes(out, first, stream, &TruncNormalWords(p)),
         Op::Bits => fill_blocks(out, first, stream, |w| w),
         Op::Uniform { a, span } => {
             fill_blocks(out, first, stream, |w| w.map(|w| values::uniform(w, a, span).to_bits()))
         }
-        Op::Normal { mean, std } => fill_blocks(out, first, stream, |w| {
-            let (x0, x1) = values::normal_pair(w[0], w[1], mean, std);
-            let (x2, x3) = values::normal_pair(w[2], w[3], mean, std);
-            [x0.to_bits(), x1.to_bits(), x2.to_bits(), x3.to_bits()]
-        }),
+        Op::Normal { mean, std } => fill_lanes(out, first, stream, &NormalPairs { mean, std }),
     }
 }
 
-/// Runs `word_op` on each word of the Philox blocks covering the elements: word-major over
-/// `LANES` blocks, then interleaved, so a long `word_op` vectorizes across blocks.
+/// Runs `op` on the Philox blocks covering the elements: word-major over `LANES` blocks (each of
+/// the four words in an array of its own), then interleaved, so a long operation vectorizes
+/// across blocks.
 ///
-/// The operation is a [`WordOp`] rather than a closure: its `#[inline(always)]` method is
+/// The operation is a [`LanesOp`] rather than a closure: its `#[inline(always)]` methods are
 /// inlined into the caller, and so compiled with the caller's target features; a closure that
 /// large is not inlined, and runs scalar.
 #[inline(always)]
-fn fill_each_word(out: &mut [u32], first: u64, stream: Stream, op: &impl WordOp) {
-    let word_op = |w: u32| op.apply(w);
+fn fill_lanes(out: &mut [u32], first: u64, stream: Stream, op: &impl LanesOp) {
     let lead = ((4 - first % 4) % 4).min(out.len() as u64) as usize;
     let whole = (out.len() - lead) / (4 * LANES) * (4 * LANES);
     let (head, rest) = out.split_at_mut(lead);
     let (body, tail) = rest.split_at_mut(whole);
-    fill_blocks(head, first, stream, |w| w.map(&word_op));
+    fill_blocks(head, first, stream, |w| op.block(w));
     let key = stream.key();
     let [s0, s1] = crate::stream::split_u64(stream.stream);
     let mut block = (first + lead as u64) / 4;
     for dst in body.chunks_exact_mut(4 * LANES) {
         let mut words = philox_lanes(block, s0, s1, key);
-        for lane in words.iter_mut() {
-            for w in lane.iter_mut() {
-                *w = word_op(*w);
-            }
-        }
+        op.lanes(&mut words);
         for j in 0..LANES {
             dst[4 * j..4 * j + 4].copy_from_slice(&[words[0][j], words[1][j], words[2][j], words[3][j]]);
         }
         block += LANES as u64;
     }
-    fill_blocks(tail, first + (lead + whole) as u64, stream, |w| w.map(&word_op));
+    fill_blocks(tail, first + (lead + whole) as u64, stream, |w| op.block(w));
 }
 
-/// A per-word operation for [`fill_each_word`].
-trait WordOp {
-    fn apply(&self, word: u32) -> u32;
+/// An operation on Philox blocks for [`fill_lanes`]: on one block, and in place on `LANES`
+/// blocks stored word-major; both give the same values.
+trait LanesOp {
+    fn block(&self, words: [u32; 4]) -> [u32; 4];
+    fn lanes(&self, words: &mut [[u32; LANES]; 4]);
 }
 
-/// `trunc_normal`'s f32 bits.
-struct TruncNormalWord(TruncNormalParams);
+/// `trunc_normal`'s f32 bits, word by word.
+struct TruncNormalWords(TruncNormalParams);
 
-impl WordOp for TruncNormalWord {
+impl LanesOp for TruncNormalWords {
     #[inline(always)]
-    fn apply(&self, word: u32) -> u32 {
-        trunc_normal(word, &self.0).to_bits()
+    fn block(&self, words: [u32; 4]) -> [u32; 4] {
+        words.map(|w| trunc_normal(w, &self.0).to_bits())
+    }
+
+    #[inline(always)]
+    fn lanes(&self, words: &mut [[u32; LANES]; 4]) {
+        for lane in words.iter_mut() {
+            for w in lane.iter_mut() {
+                *w = trunc_normal(*w, &self.0).to_bits();
+            }
+        }
+    }
+}
+
+/// `normal(mean, std)`'s f32 bits: Box-Muller on word pairs (0, 1) and (2, 3) of each block.
+struct NormalPairs {
+    mean: f32,
+    std: f32,
+}
+
+impl LanesOp for NormalPairs {
+    #[inline(always)]
+    fn block(&self, w: [u32; 4]) -> [u32; 4] {
+        let (x0, x1) = values::normal_pair(w[0], w[1], self.mean, self.std);
+        let (x2, x3) = values::normal_pair(w[2], w[3], self.mean, self.std);
+        [x0.to_bits(), x1.to_bits(), x2.to_bits(), x3.to_bits()]
+    }
+
+    #[inline(always)]
+    fn lanes(&self, words: &mut [[u32; LANES]; 4]) {
+        let [w0, w1, w2, w3] = words;
+        for (even, odd) in [(w0, w1), (w2, w3)] {
+            for j in 0..LANES {
+                let (a, b) = values::normal_pair(even[j], odd[j], self.mean, self.std);
+                even[j] = a.to_bits();
+                odd[j] = b.to_bits();
+            }
+        }
     }
 }
 
