@@ -59,31 +59,13 @@ impl Dtype {
 
     /// Encodes f32 bit patterns into little-endian bytes of this dtype.
     pub fn encode_slice(self, words: &[u32], out: &mut [u8]) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512bw") {
-                // SAFETY: the CPU has AVX-512BW (and so AVX-512F), checked just above.
-                return unsafe { encode_avx512(self, words, out) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2, checked just above.
-                return unsafe { encode_avx2(self, words, out) };
-            }
-        }
-        encode_generic(self, words, out)
+        encode(self, words, out)
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2")]
-unsafe fn encode_avx512(dtype: Dtype, words: &[u32], out: &mut [u8]) {
-    encode_generic(dtype, words, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn encode_avx2(dtype: Dtype, words: &[u32], out: &mut [u8]) {
-    encode_generic(dtype, words, out)
+crate::isa::dispatch_by_isa! {
+    /// [`Dtype::encode_slice`] for the best instruction set the CPU has.
+    fn encode(dtype: Dtype, words: &[u32], out: &mut [u8]) => encode_generic
 }
 
 /// [`Dtype::encode_slice`], compiled once per instruction set so the conversion vectorizes.

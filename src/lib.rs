@@ -31,6 +31,7 @@ pub mod fill;
 pub mod gpu;
 pub mod init;
 pub mod inspect;
+mod isa;
 pub mod mathf;
 pub mod model;
 pub mod orthogonal;

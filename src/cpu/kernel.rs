@@ -12,32 +12,9 @@ use crate::values;
 /// Blocks evaluated side by side.
 const LANES: usize = 64;
 
-/// Writes the 32-bit outputs of logical elements `first .. first + out.len()` into `out`.
-pub fn fill_words(out: &mut [u32], first: u64, fill: &Fill) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, checked just above.
-            return unsafe { fill_words_avx512(out, first, fill) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { fill_words_avx2(out, first, fill) };
-        }
-    }
-    fill_words_generic(out, first, fill)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vl,avx512dq,avx2")]
-unsafe fn fill_words_avx512(out: &mut [u32], first: u64, fill: &Fill) {
-    fill_words_generic(out, first, fill)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn fill_words_avx2(out: &mut [u32], first: u64, fill: &Fill) {
-    fill_words_generic(out, first, fill)
+crate::isa::dispatch_by_isa! {
+    /// Writes the 32-bit outputs of logical elements `first .. first + out.len()` into `out`.
+    pub fn fill_words(out: &mut [u32], first: u64, fill: &Fill) => fill_words_generic
 }
 
 #[inline(always)]
