@@ -37,6 +37,15 @@ impl Dtype {
         }
     }
 
+    /// Its name as the CLI, file metadata and JSON spell it: `f32`, `f16` or `bf16`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Dtype::F32 => "f32",
+            Dtype::F16 => "f16",
+            Dtype::Bf16 => "bf16",
+        }
+    }
+
     /// Parses `f32`, `f16` or `bf16`.
     pub fn parse(name: &str) -> Result<Self> {
         match name {

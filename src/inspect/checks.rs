@@ -13,7 +13,7 @@ use crate::stream::Stream;
 use crate::tensor_file::{TensorEntry, TensorFile};
 
 use super::distribution::Distribution;
-use super::for_each_piece;
+use super::{for_each_bytes, for_each_piece};
 
 /// A KS test fails below this p-value.
 pub const KS_THRESHOLD: f64 = 0.001;
@@ -106,20 +106,19 @@ impl Check {
     }
 }
 
-/// The checks that apply to a tensor made by `plan`.
+/// The checks that apply to a tensor made by `plan` (`sample`: the values for its KS test).
 pub(super) fn run(
     file: &TensorFile,
     entry: &TensorEntry,
     plan: &Plan,
     shard: bool,
-    expected: Option<&Distribution>,
-    count: u64,
+    sample: Option<KsSample<'_>>,
 ) -> Result<Vec<Check>> {
     let mut checks = Vec::new();
-    if let Some(distribution) = expected {
-        checks.push(ks(file, entry, distribution, count)?);
+    if let Some(sample) = sample {
+        checks.push(sample.test(entry.dtype));
     }
-    let whole = !shard && count == plan.elements();
+    let whole = !shard && entry.elements() == plan.elements();
     let dtype = match entry.dtype {
         safetensors::Dtype::F32 => Some(Dtype::F32),
         safetensors::Dtype::F16 => Some(Dtype::F16),
@@ -174,23 +173,38 @@ fn skipped(name: &str, why: &str) -> Check {
     Check::Skipped { name: name.into(), why: why.into() }
 }
 
-/// KS test of evenly strided values against `distribution`, as rounded to the file's dtype.
-fn ks(file: &TensorFile, entry: &TensorEntry, distribution: &Distribution, count: u64) -> Result<Check> {
-    let stride = count.div_ceil(KS_SAMPLES).max(1);
-    let sparse = matches!(distribution, Distribution::Sparse { .. });
-    let mut samples = Vec::with_capacity(count.min(KS_SAMPLES) as usize);
-    for_each_piece(file, entry, |first, values| {
-        let start = (stride - first % stride) % stride;
-        for v in values.iter().skip(start as usize).step_by(stride as usize) {
+/// Evenly strided values of a tensor (for sparse: the non-zero ones among them), gathered piece
+/// by piece, for a KS test against `distribution`.
+pub(super) struct KsSample<'a> {
+    distribution: &'a Distribution,
+    stride: u64,
+    values: Vec<f64>,
+}
+
+impl<'a> KsSample<'a> {
+    /// A sample of at most [`KS_SAMPLES`] of a tensor's `count` values.
+    pub(super) fn new(distribution: &'a Distribution, count: u64) -> Self {
+        let stride = count.div_ceil(KS_SAMPLES).max(1);
+        Self { distribution, stride, values: Vec::with_capacity(count.min(KS_SAMPLES) as usize) }
+    }
+
+    /// Takes the sampled values among `values`, elements `first ..` of the tensor.
+    pub(super) fn add(&mut self, first: u64, values: &[f64]) {
+        let sparse = matches!(self.distribution, Distribution::Sparse { .. });
+        let start = (self.stride - first % self.stride) % self.stride;
+        for v in values.iter().skip(start as usize).step_by(self.stride as usize) {
             if !(sparse && *v == 0.0) {
-                samples.push(*v);
+                self.values.push(*v);
             }
         }
-        Ok(())
-    })?;
-    let dtype = entry.dtype;
-    let statistic = ks_statistic_rounded(&samples, |x| distribution.cdf(x), |v| rounding_cell(v, dtype));
-    Ok(Check::Ks { statistic, p_value: ks_p_value(statistic, samples.len()), samples: samples.len() })
+    }
+
+    /// The KS test against the distribution of the values as rounded to `dtype`.
+    fn test(&self, dtype: safetensors::Dtype) -> Check {
+        let cdf = |x| self.distribution.cdf(x);
+        let statistic = ks_statistic_rounded(&self.values, cdf, |v| rounding_cell(v, dtype));
+        Check::Ks { statistic, p_value: ks_p_value(statistic, self.values.len()), samples: self.values.len() }
+    }
 }
 
 /// The interval of reals that round (to nearest) to `v` in `dtype`: halfway to its neighbours.
@@ -225,20 +239,16 @@ fn rounding_cell(v: f64, dtype: safetensors::Dtype) -> (f64, f64) {
 fn exact(file: &TensorFile, entry: &TensorEntry, plan: &Plan, dtype: Dtype) -> Result<Check> {
     let prepared = Prepared::new(plan, Stream::default())?;
     let cpu = CpuBackend::new();
-    let size = dtype.size();
+    let size = dtype.size() as usize;
     let mut mismatches = 0u64;
     let mut expected = Vec::new();
-    let n = entry.elements();
-    let mut first = 0u64;
-    while first < n {
-        let count = (1u64 << 22).min(n - first);
-        let got = file.read(entry, first * size..(first + count) * size)?;
+    for_each_bytes(file, entry, |first, got| {
         expected.resize(got.len(), 0u8);
         cpu.fill_prepared_as(&mut expected, first, &prepared, dtype)?;
-        mismatches +=
-            got.chunks(size as usize).zip(expected.chunks(size as usize)).filter(|(g, e)| g != e).count() as u64;
-        first += count;
-    }
+        mismatches += got.chunks(size).zip(expected.chunks(size)).filter(|(g, e)| g != e).count() as u64;
+        Ok(())
+    })?;
+    let n = entry.elements();
     Ok(Check::Exact { mismatches, elements: n })
 }
 

@@ -19,6 +19,8 @@ mod made;
 mod summary;
 
 pub use checks::{Check, KS_THRESHOLD};
+
+use checks::KsSample;
 pub use distribution::Distribution;
 pub use made::{how_made, Made};
 pub use summary::{Histogram, Summary};
@@ -62,12 +64,12 @@ impl TensorReport {
     }
 }
 
-/// Calls `visit(first element, values)` over the tensor's values, decoded to f64, in bounded
-/// pieces.
-pub fn for_each_piece(
+/// Calls `visit(first element, bytes)` over the tensor's raw little-endian bytes, in bounded
+/// pieces of whole elements.
+pub fn for_each_bytes(
     file: &TensorFile,
     entry: &TensorEntry,
-    mut visit: impl FnMut(u64, &[f64]) -> Result<()>,
+    mut visit: impl FnMut(u64, &[u8]) -> Result<()>,
 ) -> Result<()> {
     decode_f64(entry.dtype, &[])?; // unsupported dtypes (packed 4- and 6-bit floats, complex) fail here
     let size = (entry.dtype.bitsize() / 8).max(1) as u64;
@@ -75,18 +77,38 @@ pub fn for_each_piece(
     let mut first = 0;
     while first < n {
         let count = READ_ELEMENTS.min(n - first);
-        let values = decode_f64(entry.dtype, &file.read(entry, first * size..(first + count) * size)?)?;
-        visit(first, &values)?;
+        visit(first, &file.read(entry, first * size..(first + count) * size)?)?;
         first += count;
     }
     Ok(())
 }
 
-/// Inspects one tensor of `file`.
+/// Calls `visit(first element, values)` over the tensor's values, decoded to f64, in bounded
+/// pieces.
+pub fn for_each_piece(
+    file: &TensorFile,
+    entry: &TensorEntry,
+    mut visit: impl FnMut(u64, &[f64]) -> Result<()>,
+) -> Result<()> {
+    for_each_bytes(file, entry, |first, bytes| visit(first, &decode_f64(entry.dtype, bytes)?))
+}
+
+/// Inspects one tensor of `file`: one pass for the summary and the KS test's sample, one for
+/// the histogram, and one more only for the checks of non-random schemes.
 pub fn inspect(file: &TensorFile, entry: &TensorEntry) -> Result<TensorReport> {
+    let made = how_made(file.metadata(), &entry.name, &entry.shape, file.entries().len());
+    let plan = match &made {
+        Some(Made::Scheme { init, full_shape, .. }) => Plan::new(init, full_shape).ok(),
+        _ => None,
+    };
+    let expected = plan.as_ref().and_then(Distribution::of);
+    let mut sample = expected.as_ref().map(|d| KsSample::new(d, entry.elements()));
     let mut summary = Summary::default();
-    for_each_piece(file, entry, |_, values| {
+    for_each_piece(file, entry, |first, values| {
         summary.add(values);
+        if let Some(sample) = &mut sample {
+            sample.add(first, values);
+        }
         Ok(())
     })?;
     let mut histogram = Histogram::new(summary.min, summary.max, BINS);
@@ -94,16 +116,8 @@ pub fn inspect(file: &TensorFile, entry: &TensorEntry) -> Result<TensorReport> {
         histogram.add(values);
         Ok(())
     })?;
-    let made = how_made(file.metadata(), &entry.name, &entry.shape, file.entries().len());
-    let plan = match &made {
-        Some(Made::Scheme { init, full_shape, .. }) => Plan::new(init, full_shape).ok(),
-        _ => None,
-    };
-    let expected = plan.as_ref().and_then(Distribution::of);
     let checks = match (&made, &plan) {
-        (Some(Made::Scheme { shard, .. }), Some(plan)) => {
-            checks::run(file, entry, plan, *shard, expected.as_ref(), summary.count)?
-        }
+        (Some(Made::Scheme { shard, .. }), Some(plan)) => checks::run(file, entry, plan, *shard, sample)?,
         _ => Vec::new(),
     };
     Ok(TensorReport {

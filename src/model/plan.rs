@@ -26,6 +26,16 @@ pub fn name_stream(name: &str) -> u64 {
     name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3))
 }
 
+/// Puts the tensor's name in front of a parameter, shape or target error that lacks it.
+pub(super) fn named(name: &str, e: Error) -> Error {
+    match e {
+        Error::InvalidParameter(m) if !m.contains(name) => Error::InvalidParameter(format!("{name}: {m}")),
+        Error::InvalidShape(m) if !m.contains(name) => Error::InvalidShape(format!("{name}: {m}")),
+        Error::InvalidTarget(m) if !m.contains(name) => Error::InvalidTarget(format!("{name}: {m}")),
+        e => e,
+    }
+}
+
 /// Where a tensor's values come from.
 #[derive(Clone, Debug)]
 pub enum Source {
@@ -71,6 +81,15 @@ impl PlannedTensor {
     /// Its size in bytes.
     pub fn bytes(&self) -> u64 {
         self.elements() * self.element.size()
+    }
+
+    /// The dtype a backend fills this tensor in, or `None` when it is made on the host
+    /// (pretrained values, i64 constants).
+    pub fn backend_dtype(&self) -> Option<Dtype> {
+        match (self.element, &self.source) {
+            (ElementType::Float(dtype), Source::Init) => Some(dtype),
+            _ => None,
+        }
     }
 
     /// The value of an i64 tensor's constant scheme.
@@ -130,19 +149,12 @@ impl ModelPlan {
                 };
                 return Err(Error::InvalidParameter(format!("tensor {} {why}", tensor.name)));
             }
-            let named = |e: Error| match e {
-                Error::InvalidParameter(m) if !m.contains(&tensor.name) => {
-                    Error::InvalidParameter(format!("{}: {m}", tensor.name))
-                }
-                Error::InvalidShape(m) => Error::InvalidShape(format!("{}: {m}", tensor.name)),
-                e => e,
-            };
             let init = resolve(tensor, &spec.rules)?;
             let element = tensor.dtype.resolve(dtype);
             if element == ElementType::I64 {
                 integer_value(&tensor.name, &init)?;
             }
-            let plan = Plan::new(&init, &tensor.shape).map_err(named)?;
+            let plan = Plan::new(&init, &tensor.shape).map_err(|e| named(&tensor.name, e))?;
             tensors.push(PlannedTensor {
                 name: tensor.name.clone(),
                 element,

@@ -13,7 +13,7 @@ use crate::gpu::{submit_checked, wait_for, FillTarget, GpuContext, GpuFiller};
 use crate::prepared::Prepared;
 use crate::tensor_file::{decode_f32_bits, decode_i64, TensorHeader, TensorWriter};
 
-use super::plan::{ModelPlan, PlannedTensor, Source};
+use super::plan::{named, ModelPlan, PlannedTensor, Source};
 use super::spec::ElementType;
 
 /// Largest piece of a tensor made at once, and the size of each GPU batch buffer: memory stays
@@ -174,7 +174,7 @@ impl ModelPlan {
             ("nninit.stream_version".to_string(), crate::stream::STREAM_VERSION.to_string()),
             ("nninit.seed".to_string(), self.seed.to_string()),
             ("nninit.model".to_string(), self.name.clone()),
-            ("nninit.dtype".to_string(), format!("{:?}", self.dtype).to_lowercase()),
+            ("nninit.dtype".to_string(), self.dtype.name().to_string()),
             ("nninit.streams".to_string(), "fnv1a64(name)".to_string()),
         ]);
         for t in &self.tensors {
@@ -263,8 +263,8 @@ impl ModelPlan {
         let mut buffer = Vec::new();
         for piece in self.pieces(piece_bytes) {
             let t = &self.tensors[piece.tensor];
-            match (t.element, &t.source) {
-                (ElementType::Float(dtype), Source::Init) => {
+            match t.backend_dtype() {
+                Some(dtype) => {
                     buffer.resize(((piece.elements.end - piece.elements.start) * dtype.size()) as usize, 0);
                     cpu.fill_prepared_as(
                         &mut buffer,
@@ -274,7 +274,7 @@ impl ModelPlan {
                     )?;
                     sink(piece.tensor, &buffer)?;
                 }
-                _ => sink(piece.tensor, &host_bytes(t, piece.elements)?)?,
+                None => sink(piece.tensor, &host_bytes(t, piece.elements)?)?,
             }
         }
         Ok(())
@@ -314,15 +314,6 @@ fn host_bytes(t: &PlannedTensor, elements: Range<u64>) -> Result<Vec<u8>> {
         (Source::Init, ElementType::Float(_)) => {
             Err(Error::InvalidParameter(format!("{}: floating-point schemes run on a backend", t.name)))
         }
-    }
-}
-
-/// Puts the tensor's name in front of an error that lacks it.
-fn named(name: &str, e: Error) -> Error {
-    match e {
-        Error::InvalidShape(m) if !m.contains(name) => Error::InvalidShape(format!("{name}: {m}")),
-        Error::InvalidTarget(m) if !m.contains(name) => Error::InvalidTarget(format!("{name}: {m}")),
-        e => e,
     }
 }
 
@@ -404,14 +395,10 @@ impl<'a> GpuRun<'a> {
         let mut slot = 0;
         for piece in self.plan.pieces(self.capacity) {
             let t = &self.plan.tensors[piece.tensor];
-            let ElementType::Float(dtype) = t.element else {
+            let Some(dtype) = t.backend_dtype() else {
                 batch.items.push((piece, None));
                 continue;
             };
-            if !matches!(t.source, Source::Init) {
-                batch.items.push((piece, None));
-                continue;
-            }
             let bytes = ((piece.elements.end - piece.elements.start) * dtype.size()).next_multiple_of(4);
             if batch.gpu_bytes + bytes > self.capacity {
                 let launched = self.launch(std::mem::take(&mut batch), slot)?;
@@ -447,7 +434,7 @@ impl<'a> GpuRun<'a> {
         let index = submit_checked(&gpu.device, &gpu.queue, |encoder| {
             for (piece, at, prepared) in &work {
                 let t = &plan.tensors[piece.tensor];
-                let ElementType::Float(dtype) = t.element else { unreachable!("only float pieces fill on the GPU") };
+                let dtype = t.backend_dtype().expect("only backend-made pieces fill on the GPU");
                 let segment = std::slice::from_ref(&piece.elements);
                 gpu.filler
                     .record_segments(&gpu.device, encoder, storage, *at, dtype, segment, prepared)

@@ -22,9 +22,6 @@ pub fn decode_f32_bits(dtype: St, bytes: &[u8]) -> Result<Vec<u32>> {
 
 /// Decodes bytes of any numeric dtype (floats, signed and unsigned integers, bool) to f64.
 pub fn decode_f64(dtype: St, bytes: &[u8]) -> Result<Vec<f64>> {
-    fn each<const N: usize>(bytes: &[u8], f: impl Fn([u8; N]) -> f64) -> Vec<f64> {
-        bytes.chunks_exact(N).map(|c| f(c.try_into().unwrap())).collect()
-    }
     Ok(match dtype {
         St::F64 => each(bytes, f64::from_le_bytes),
         St::F32 => each(bytes, |b| f32::from_le_bytes(b) as f64),
@@ -81,9 +78,6 @@ fn decode_f8(dtype: St, byte: u8) -> f64 {
 
 /// Decodes signed or unsigned integer bytes (up to 32 bits, and I64) to i64.
 pub fn decode_i64(dtype: St, bytes: &[u8]) -> Result<Vec<i64>> {
-    fn each<const N: usize>(bytes: &[u8], f: impl Fn([u8; N]) -> i64) -> Vec<i64> {
-        bytes.chunks_exact(N).map(|c| f(c.try_into().unwrap())).collect()
-    }
     Ok(match dtype {
         St::I64 => each(bytes, i64::from_le_bytes),
         St::I32 => each(bytes, |b| i32::from_le_bytes(b) as i64),
@@ -94,6 +88,11 @@ pub fn decode_i64(dtype: St, bytes: &[u8]) -> Result<Vec<i64>> {
         St::U8 | St::BOOL => each(bytes, |b: [u8; 1]| b[0] as i64),
         other => return Err(Error::SafeTensors(format!("{other:?} is not an integer dtype up to 64 bits"))),
     })
+}
+
+/// `f` on each `N`-byte element of `bytes`.
+fn each<const N: usize, T>(bytes: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
+    bytes.chunks_exact(N).map(|c| f(c.try_into().expect("chunks of N bytes"))).collect()
 }
 
 fn halves(bytes: &[u8]) -> impl Iterator<Item = u16> + '_ {

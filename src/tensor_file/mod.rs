@@ -11,7 +11,7 @@ use std::path::Path;
 
 pub use decode::{decode_f32_bits, decode_f64, decode_i64, is_float};
 pub use reader::{TensorEntry, TensorFile};
-pub use writer::{TensorHeader, TensorWriter};
+pub use writer::{write_bytes_atomic, TensorHeader, TensorWriter};
 
 use crate::dtype::Dtype;
 use crate::error::Result;

@@ -150,6 +150,20 @@ fn header_json(infos: &[(String, TensorInfo)], metadata: &HashMap<String, String
     serde_json::to_vec(&header).expect("JSON values serialize")
 }
 
+/// Writes `bytes` to `path` atomically: a temporary file beside it, flushed to disk, then renamed
+/// over it; on failure the temporary file is removed and `path` is left as it was.
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let temp = temp_path(path);
+    let written = File::create(&temp)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
+        .map_err(|source| io_error(&temp, source))
+        .and_then(|()| std::fs::rename(&temp, path).map_err(|source| io_error(path, source)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
+}
+
 fn temp_path(path: &Path) -> PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.nninit-{}.tmp", std::process::id()))

@@ -57,14 +57,6 @@ pub fn schemes() -> [(&'static str, Init); 3] {
     ]
 }
 
-fn dtype_name(dtype: Dtype) -> &'static str {
-    match dtype {
-        Dtype::F32 => "f32",
-        Dtype::F16 => "f16",
-        Dtype::Bf16 => "bf16",
-    }
-}
-
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -98,7 +90,7 @@ fn row(
         backend,
         adapter,
         scheme,
-        dtype: dtype_name(dtype),
+        dtype: dtype.name(),
         threads,
         bytes,
         elements,
@@ -120,31 +112,21 @@ pub fn cpu_rows(config: Config, cpu: &CpuBackend) -> nninit::Result<Vec<Row>> {
     let threads = cpu.threads();
     let cpu_name = || "cpu".to_string();
 
-    let seconds = timed(config.reps, || {
-        memset_threads(bytemuck::cast_slice_mut(&mut buffer), threads);
-        Ok(())
-    })?;
-    rows.push(row("baseline", cpu_name(), "memset", Dtype::F32, Some(threads), bytes, seconds, None));
-    let seconds = timed(config.reps, || {
-        memset_threads(bytemuck::cast_slice_mut(&mut buffer), 1);
-        Ok(())
-    })?;
-    rows.push(row("baseline", cpu_name(), "memset", Dtype::F32, Some(1), bytes, seconds, None));
+    for memset_threads_used in [threads, 1] {
+        let seconds = timed(config.reps, || {
+            memset_threads(bytemuck::cast_slice_mut(&mut buffer), memset_threads_used);
+            Ok(())
+        })?;
+        let used = Some(memset_threads_used);
+        rows.push(row("baseline", cpu_name(), "memset", Dtype::F32, used, bytes, seconds, None));
+    }
 
     let floats: &mut [f32] = bytemuck::cast_slice_mut(&mut buffer);
     let uniform = rand::distr::Uniform::new(-0.1f32, 0.1).expect("valid bounds");
-    let seconds = timed(config.reps, || {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        black_box(&mut *floats).iter_mut().for_each(|x| *x = rng.sample(uniform));
-        Ok(())
-    })?;
+    let seconds = rand_fill_seconds(config.reps, floats, uniform)?;
     rows.push(row("baseline", cpu_name(), "rand-uniform", Dtype::F32, Some(1), bytes, seconds, None));
     let normal = rand_distr::Normal::new(0.0f32, 0.02).expect("valid std");
-    let seconds = timed(config.reps, || {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        black_box(&mut *floats).iter_mut().for_each(|x| *x = rng.sample(normal));
-        Ok(())
-    })?;
+    let seconds = rand_fill_seconds(config.reps, floats, normal)?;
     rows.push(row("baseline", cpu_name(), "rand-normal", Dtype::F32, Some(1), bytes, seconds, None));
 
     let single = CpuBackend::with_threads(1);
@@ -170,6 +152,20 @@ pub fn cpu_rows(config: Config, cpu: &CpuBackend) -> nninit::Result<Vec<Row>> {
         rows.push(row("cpu", cpu_name(), name, Dtype::Bf16, Some(threads), bytes, seconds, None));
     }
     Ok(rows)
+}
+
+/// Median seconds of a sequential fill of `out` from a `StdRng` through `distribution`: what a
+/// user of `rand` would write.
+fn rand_fill_seconds(
+    reps: usize,
+    out: &mut [f32],
+    distribution: impl rand::distr::Distribution<f32> + Copy,
+) -> nninit::Result<f64> {
+    timed(reps, || {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        black_box(&mut *out).iter_mut().for_each(|x| *x = rng.sample(distribution));
+        Ok(())
+    })
 }
 
 /// The byte memset writes: not zero, because zeroing is special-cased on some CPUs (on this

@@ -77,17 +77,7 @@ impl Canvas {
     /// Writes the canvas as a PNG file, atomically.
     pub fn save(&self, path: &Path) -> nninit::Result<()> {
         let png = super::png::encode(self.width, self.height, &self.pixels, &PALETTE);
-        let temp = path.with_file_name(format!(
-            ".{}.nninit-{}.tmp",
-            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            std::process::id()
-        ));
-        let io = |source| nninit::Error::Io { path: path.display().to_string(), source };
-        std::fs::write(&temp, png).map_err(io)?;
-        std::fs::rename(&temp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&temp);
-            io(e)
-        })
+        nninit::tensor_file::write_bytes_atomic(path, &png)
     }
 }
 
