@@ -13,10 +13,9 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use nninit::cpu::CpuBackend;
-use nninit::gpu::{adapters, describe, FillTarget, GpuContext};
-use nninit::model::{presets, Backend, ModelPlan};
-use nninit::prepared::Prepared;
-use nninit::{Dtype, Init, Plan, Stream};
+use nninit::gpu::{adapters_blocking, describe, GpuContext, GpuTarget};
+use nninit::model::{presets, Backend, Model};
+use nninit::{Dtype, Fill, Region, Scheme, Stream};
 use rand::{Rng, SeedableRng};
 
 fn sizes_mib() -> Vec<u64> {
@@ -26,29 +25,29 @@ fn sizes_mib() -> Vec<u64> {
 
 /// Every element-wise scheme (the Xavier and Kaiming schemes run the uniform and normal kernels
 /// with other parameters; ones and zeros the constant one).
-fn schemes() -> Vec<(&'static str, Init)> {
+fn schemes() -> Vec<(&'static str, Scheme)> {
     vec![
-        ("uniform", Init::uniform(-0.1, 0.1)),
-        ("normal", Init::normal(0.0, 0.02)),
-        ("trunc_normal", Init::trunc_normal(0.0, 0.02, -0.04, 0.04)),
-        ("constant", Init::Constant { val: 0.5 }),
-        ("ones", Init::Ones),
-        ("zeros", Init::Zeros),
-        ("eye", Init::Eye),
-        ("dirac", Init::Dirac { groups: 1 }),
-        ("xavier_uniform", Init::xavier_uniform(1.0)),
-        ("xavier_normal", Init::xavier_normal(1.0)),
-        ("kaiming_uniform", Init::kaiming_uniform(5f64.sqrt(), "fan_in", "leaky_relu")),
-        ("kaiming_normal", Init::kaiming_normal(0.0, "fan_out", "relu")),
+        ("uniform", Scheme::uniform(-0.1, 0.1).unwrap()),
+        ("normal", Scheme::normal(0.0, 0.02).unwrap()),
+        ("trunc_normal", Scheme::trunc_normal(0.0, 0.02, -0.04, 0.04).unwrap()),
+        ("constant", Scheme::constant(0.5).unwrap()),
+        ("ones", Scheme::ones()),
+        ("zeros", Scheme::zeros()),
+        ("eye", Scheme::eye()),
+        ("dirac", Scheme::dirac(1).unwrap()),
+        ("xavier_uniform", Scheme::xavier_uniform(1.0).unwrap()),
+        ("xavier_normal", Scheme::xavier_normal(1.0).unwrap()),
+        ("kaiming_uniform", Scheme::kaiming_uniform(5f64.sqrt(), "fan_in", "leaky_relu").unwrap()),
+        ("kaiming_normal", Scheme::kaiming_normal(0.0, "fan_out", "relu").unwrap()),
     ]
 }
 
 /// A shape of at most `elements` elements the scheme accepts: 2-D rows of 1024, or for dirac
 /// 4-D `[n, 16, 3, 3]`.
-fn shape(init: &Init, elements: u64) -> Vec<usize> {
+fn shape(init: &Scheme, elements: u64) -> Vec<usize> {
     let elements = elements as usize;
-    match init {
-        Init::Dirac { .. } => vec![(elements / 144).max(1), 16, 3, 3],
+    match init.name() {
+        "dirac" => vec![(elements / 144).max(1), 16, 3, 3],
         _ => {
             let cols = 1024.min(elements);
             vec![elements / cols, cols]
@@ -56,9 +55,22 @@ fn shape(init: &Init, elements: u64) -> Vec<usize> {
     }
 }
 
-fn prepared(init: &Init, elements: u64) -> (Prepared, u64) {
-    let plan = Plan::new(init, &shape(init, elements)).expect("valid scheme");
-    (Prepared::new(&plan, Stream::new(1, 0)).expect("prepared"), plan.elements())
+fn fill(init: &Scheme, elements: u64) -> (Fill, u64) {
+    let fill = Fill::new(init, &shape(init, elements), Stream::new(1, 0)).expect("valid scheme");
+    let elements = fill.elements().expect("a shaped fill");
+    (fill, elements)
+}
+
+/// Submits what `record` records and waits for the GPU.
+fn submit_and_wait(ctx: &GpuContext, record: impl FnOnce(&mut wgpu::CommandEncoder) -> nninit::Result<()>) {
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    record(&mut encoder).unwrap();
+    let index = ctx.queue.submit([encoder.finish()]);
+    ctx.device.poll(wgpu::PollType::Wait { submission_index: Some(index), timeout: None }).unwrap();
+}
+
+fn contexts() -> Vec<GpuContext> {
+    adapters_blocking().iter().map(|a| GpuContext::from_adapter_blocking(a, a.limits()).expect("device")).collect()
 }
 
 fn cpu(c: &mut Criterion) {
@@ -70,10 +82,10 @@ fn cpu(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(bytes)).sample_size(10).measurement_time(Duration::from_secs(2));
         for dtype in [Dtype::F32, Dtype::Bf16] {
             for (name, init) in schemes() {
-                let (prepared, elements) = prepared(&init, bytes / dtype.size());
+                let (fill, elements) = fill(&init, bytes / dtype.size());
                 let out = &mut out[..(elements * dtype.size()) as usize];
                 group.bench_function(BenchmarkId::new(format!("nninit {dtype:?}"), name), |b| {
-                    b.iter(|| backend.fill_prepared_as(black_box(&mut *out), 0, &prepared, dtype).unwrap())
+                    b.iter(|| backend.fill(&fill, &Region::All, dtype, black_box(&mut *out)).unwrap())
                 });
             }
         }
@@ -98,26 +110,21 @@ fn cpu(c: &mut Criterion) {
 }
 
 fn gpu(c: &mut Criterion) {
-    for adapter in adapters() {
-        let ctx = GpuContext::from_adapter(&adapter, adapter.limits()).expect("device");
+    for ctx in contexts() {
         for mib in sizes_mib() {
             let bytes = (mib << 20).min(ctx.device.limits().max_buffer_size);
             let usage = wgpu::BufferUsages::STORAGE;
-            let buffer = nninit::gpu::create_buffer_checked(&ctx.device, "bench", bytes, usage).expect("buffer");
+            let buffer = pollster::block_on(nninit::gpu::create_buffer_checked(&ctx.device, "bench", bytes, usage))
+                .expect("buffer");
             let mut group = c.benchmark_group(format!("gpu {mib} MiB {}", describe(&ctx.info)));
             group.throughput(Throughput::Bytes(bytes)).sample_size(10).measurement_time(Duration::from_secs(2));
             for dtype in [Dtype::F32, Dtype::Bf16] {
                 for (name, init) in schemes() {
-                    let (prepared, elements) = prepared(&init, bytes / dtype.size());
-                    let target = FillTarget { buffer: &buffer, byte_offset: 0, elements: 0..elements, dtype };
+                    let (fill, _) = fill(&init, bytes / dtype.size());
+                    let target = GpuTarget::new(&buffer, dtype);
                     let id = BenchmarkId::new(format!("nninit {dtype:?} (submit + wait)"), name);
                     group.bench_function(id, |b| {
-                        b.iter(|| {
-                            nninit::gpu::submit_and_wait(&ctx.device, &ctx.queue, |encoder| {
-                                ctx.filler.record_prepared(&ctx.device, encoder, &target, &prepared)
-                            })
-                            .unwrap()
-                        })
+                        b.iter(|| submit_and_wait(&ctx, |encoder| ctx.filler.record(encoder, &fill, &target)))
                     });
                 }
             }
@@ -131,20 +138,22 @@ fn structured(c: &mut Criterion) {
     let mut group = c.benchmark_group("structured");
     group.sample_size(10);
     let cpu = CpuBackend::new();
+    // The host-side work (QR, mask) is part of making the fill, so it is timed with it.
+    let make_and_fill = |scheme: &Scheme, n: usize, out: &mut [u8]| {
+        let fill = Fill::new(scheme, &[n, n], Stream::new(1, 0)).unwrap();
+        cpu.fill(&fill, &Region::All, Dtype::F32, out).unwrap()
+    };
     for n in [512usize, 2048, 4096] {
-        let plan = Plan::new(&Init::Orthogonal { gain: 1.0 }, &[n, n]).unwrap();
-        let mut out = vec![0f32; n * n];
+        let mut out = vec![0u8; n * n * 4];
+        let orthogonal = Scheme::orthogonal(1.0).unwrap();
         group.bench_function(format!("orthogonal {n}x{n} (cpu)"), |b| {
-            b.iter(|| cpu.init_f32(&mut out, 0, &plan, Stream::new(1, 0)).unwrap())
+            b.iter(|| make_and_fill(&orthogonal, n, &mut out))
         });
     }
-    let plan = Plan::new(&Init::Sparse { sparsity: 0.9, std: 0.01 }, &[4096, 4096]).unwrap();
-    let mut out = vec![0f32; 4096 * 4096];
-    group.bench_function("sparse 4096x4096 0.9 (cpu)", |b| {
-        b.iter(|| cpu.init_f32(&mut out, 0, &plan, Stream::new(1, 0)).unwrap())
-    });
-    for adapter in adapters() {
-        let ctx = GpuContext::from_adapter(&adapter, adapter.limits()).expect("device");
+    let sparse = Scheme::sparse(0.9, 0.01).unwrap();
+    let mut out = vec![0u8; 4096 * 4096 * 4];
+    group.bench_function("sparse 4096x4096 0.9 (cpu)", |b| b.iter(|| make_and_fill(&sparse, 4096, &mut out)));
+    for ctx in contexts() {
         let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("bench sparse"),
             size: 4096 * 4096 * 4,
@@ -153,7 +162,8 @@ fn structured(c: &mut Criterion) {
         });
         group.bench_function(format!("sparse 4096x4096 0.9 ({})", describe(&ctx.info)), |b| {
             b.iter(|| {
-                ctx.filler.init(&ctx.device, &ctx.queue, &FillTarget::whole(&buffer), &plan, Stream::new(1, 0)).unwrap()
+                let fill = Fill::new(&sparse, &[4096, 4096], Stream::new(1, 0)).unwrap();
+                submit_and_wait(&ctx, |encoder| ctx.filler.record(encoder, &fill, &GpuTarget::new(&buffer, Dtype::F32)))
             })
         });
     }
@@ -166,19 +176,20 @@ fn models(c: &mut Criterion) {
         return;
     }
     let cases = [(presets::resnet50(), Dtype::F32), (presets::preset("transformer-1b", None).unwrap(), Dtype::Bf16)];
-    let contexts: Vec<GpuContext> =
-        adapters().iter().map(|a| GpuContext::from_adapter(a, a.limits()).expect("device")).collect();
+    let contexts = contexts();
     let cpu = CpuBackend::new();
     for (spec, dtype) in cases {
-        let plan = ModelPlan::new(&spec, 1, dtype).unwrap();
+        let plan = Model::new(&spec, 1, dtype).unwrap();
         let mut group = c.benchmark_group(format!("model {} {dtype:?}", spec.name));
         group.throughput(Throughput::Bytes(plan.bytes())).sample_size(10);
-        let backends = std::iter::once(Backend::Cpu(&cpu)).chain(contexts.iter().map(Backend::Gpu)).collect::<Vec<_>>();
+        let backends = std::iter::once(Backend::Cpu(&cpu))
+            .chain(contexts.iter().map(|ctx| Backend::Gpu(&ctx.filler)))
+            .collect::<Vec<_>>();
         for backend in backends {
             group.bench_function(backend.describe(), |b| {
                 b.iter(|| {
                     let mut bytes = 0usize;
-                    plan.produce(backend, &mut |_, piece| {
+                    plan.produce_blocking(backend, Model::PIECE_BYTES, &mut |_, piece| {
                         bytes += black_box(piece).len();
                         Ok(())
                     })

@@ -1,6 +1,6 @@
 //! Lists the adapters nninit can use, best first, with the features that matter to it.
 fn main() {
-    for adapter in nninit::gpu::adapters() {
+    for adapter in nninit::gpu::adapters_blocking() {
         let info = adapter.get_info();
         let limits = adapter.limits();
         println!(

@@ -1,26 +1,19 @@
 // The fill kernel: each invocation writes four slots of its window (see src/gpu/windows.rs),
-// from one Philox block (two when 16-bit slots straddle blocks). Needs philox.wgsl, mathf.wgsl, values.wgsl, quantile.wgsl,
-// trunc_normal.wgsl and dtype.wgsl.
+// from one Philox block (two when 16-bit slots straddle blocks). Needs every file of lib/ (the
+// module is put together in the order of FILL_MODULE in src/contract/constants.rs).
 //
 // The dispatch may be 2-D (x * y workgroups); the linear workgroup index is rebuilt from
 // `groups_x` in the parameters, never from @builtin(num_workgroups) (0 on some backends).
 
-// The operation, fixed per pipeline. Keep in sync with `GpuOp` in src/gpu/filler.rs.
+// The operation, fixed per pipeline: one of the OP_* constants of the generated prelude.
 override OP: u32 = 0u;
-const OP_BITS: u32 = 0u;
-const OP_UNIFORM: u32 = 1u;
-const OP_NORMAL: u32 = 2u;
-const OP_CONSTANT: u32 = 3u;
-const OP_TRUNC_NORMAL: u32 = 4u;
-const OP_DIAGONAL: u32 = 5u;
-const OP_COPY: u32 = 6u;
-const OP_SPARSE: u32 = 7u;
 
 override WG_SIZE: u32 = 256u;
 // false: the lean kernel for f32 (the compiler drops the 16-bit path); true: 16-bit elements.
 override GENERAL: bool = true;
 
-// One dispatch's parameters. Keep in sync with `FillParams` in src/gpu/params.rs.
+// One dispatch's parameters: `FillParams` in src/gpu/params.rs. build.rs checks at compile time
+// that both have the same members at the same offsets.
 struct FillParams {
     key: vec2<u32>,
     stream: vec2<u32>,
@@ -39,13 +32,14 @@ struct FillParams {
     // Always 0. Read at run time, it keeps the compiler from fusing a product into an FMA, so
     // values round exactly as on the CPU.
     opaque_zero: u32,
-    // DTYPE_F32, DTYPE_F16 or DTYPE_BF16 (dtype.wgsl).
+    // DTYPE_F32, DTYPE_F16 or DTYPE_BF16 (the generated prelude).
     dtype: u32,
     // Invocation t's slots start `shift` words into Philox block first_block + t (u64,
     // wrapping: the block before 0 only feeds slots that are never written).
     shift: u32,
     first_block: vec2<u32>,
-    // The operation's f32 parameters: uniform (a, span), normal (mean, std), trunc_normal (all).
+    // The operation's f32 parameters: uniform (a, span), normal (mean, std), trunc_normal (a
+    // TruncNormalParams, members in order).
     f: array<vec4<f32>, 3>,
     // The operation's u32 parameters: constant (bits); diagonal (in, spatial, centre,
     // out_per_group), (min_dim, o0, c0, s0) with (o0, c0, s0) the window's first element;
@@ -58,15 +52,18 @@ struct FillParams {
 // OP_COPY: the words to copy; OP_SPARSE: the zero mask, one bit per element.
 @group(0) @binding(2) var<storage, read> aux: array<u32>;
 
-fn unfused(x: f32) -> f32 {
-    return select(x, 0.0, params.opaque_zero != 0u);
-}
-
 fn trunc_normal_params() -> TruncNormalParams {
     let f0 = params.f[0];
     let f1 = params.f[1];
     let f2 = params.f[2];
     return TruncNormalParams(f0.x, f0.y, f0.z, f0.w, f1.x, f1.y, f1.z, f1.w, f2.x, f2.y, f2.z);
+}
+
+// `factor * x`, each product kept out of FMA contraction (see `unfused`).
+fn scaled(factor: f32, x: vec4<f32>) -> vec4<f32> {
+    let zero = params.opaque_zero;
+    return vec4<f32>(unfused(factor * x.x, zero), unfused(factor * x.y, zero),
+                     unfused(factor * x.z, zero), unfused(factor * x.w, zero));
 }
 
 // The values of one block's words.
@@ -76,20 +73,17 @@ fn block_values(words: vec4<u32>) -> vec4<u32> {
         case OP_UNIFORM: {
             let u = vec4<f32>(unit_uniform(words.x), unit_uniform(words.y),
                               unit_uniform(words.z), unit_uniform(words.w));
-            let scaled = vec4<f32>(unfused(p.y * u.x), unfused(p.y * u.y),
-                                   unfused(p.y * u.z), unfused(p.y * u.w));
-            return bitcast<vec4<u32>>(p.x + scaled);
+            return bitcast<vec4<u32>>(p.x + scaled(p.y, u));
         }
         case OP_NORMAL, OP_SPARSE: {
             let z = vec4<f32>(standard_normal_pair(words.x, words.y), standard_normal_pair(words.z, words.w));
-            let scaled = vec4<f32>(unfused(p.y * z.x), unfused(p.y * z.y),
-                                   unfused(p.y * z.z), unfused(p.y * z.w));
-            return bitcast<vec4<u32>>(p.x + scaled);
+            return bitcast<vec4<u32>>(p.x + scaled(p.y, z));
         }
         case OP_TRUNC_NORMAL: {
             let tn = trunc_normal_params();
-            return bitcast<vec4<u32>>(vec4<f32>(trunc_normal(words.x, tn), trunc_normal(words.y, tn),
-                                                trunc_normal(words.z, tn), trunc_normal(words.w, tn)));
+            let zero = params.opaque_zero;
+            return bitcast<vec4<u32>>(vec4<f32>(trunc_normal(words.x, tn, zero), trunc_normal(words.y, tn, zero),
+                                                trunc_normal(words.z, tn, zero), trunc_normal(words.w, tn, zero)));
         }
         default: {
             return words;
@@ -102,19 +96,6 @@ fn masked_zero(rel: u32) -> bool {
     let bit = params.u[0].x + rel;
     let marked = ((aux[bit / 32u] >> (bit % 32u)) & 1u) == 1u;
     return marked == (params.u[0].y == 1u);
-}
-
-// Element `rel` of the window under the diagonal rule (see src/diagonal.rs).
-fn diagonal_value(rel: u32) -> u32 {
-    let shape = params.u[0];
-    let start = params.u[1];
-    let s_all = start.w + rel;
-    let s = s_all % shape.y;
-    let c_all = start.z + s_all / shape.y;
-    let c = c_all % shape.x;
-    let o = start.y + c_all / shape.x;
-    let one = s == shape.z && c < start.x && o % shape.w == c;
-    return select(0u, 0x3f800000u, one);
 }
 
 // The Philox block `first_block + t + extra` (u64 wrap-around), evaluated.
@@ -135,8 +116,10 @@ fn slot_values(t: u32) -> vec4<u32> {
             return vec4<u32>(params.u[0].x);
         }
         case OP_DIAGONAL: {
-            return vec4<u32>(diagonal_value(first), diagonal_value(first + 1u), diagonal_value(first + 2u),
-                             diagonal_value(first + 3u));
+            let shape = params.u[0];
+            let start = params.u[1];
+            return vec4<u32>(diagonal_value(first, shape, start), diagonal_value(first + 1u, shape, start),
+                             diagonal_value(first + 2u, shape, start), diagonal_value(first + 3u, shape, start));
         }
         case OP_COPY: {
             let at = params.u[0].x + first;

@@ -311,9 +311,8 @@ fn inspect_checks_files_and_fails_on_request() {
         "nninit.scheme".to_string(),
         r#"{"scheme":"normal","mean":0.5,"std":0.3}"#.to_string(),
     )]);
-    let tensor =
-        nninit::tensor_file::TensorData { name: "weight", dtype: nninit::Dtype::F32, shape: &[4096], data: &data };
-    nninit::tensor_file::write_atomic(&lie, &[tensor], &metadata).unwrap();
+    let tensor = nninit::io::TensorData { name: "weight", dtype: nninit::Dtype::F32, shape: &[4096], data: &data };
+    nninit::io::write_atomic(&lie, &[tensor], &metadata).unwrap();
     let out = nninit(&["inspect", lie.to_str().unwrap(), "--check"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAILED"));

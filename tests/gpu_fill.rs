@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{contexts, cpu_words, fill_guarded};
-use nninit::gpu::{FillTarget, GpuContext, GpuFiller, Multiply};
-use nninit::{Dtype, Error, Fill, Scheme, Stream};
+use common::{contexts, cpu_words, fill_guarded, flat, record_and_wait};
+use nninit::gpu::{GpuContext, GpuFiller, GpuTarget, Multiply};
+use nninit::{Dtype, Error, Fill, Region, Scheme, Stream};
 
 /// (first element, count, word offset in the buffer, words after): odd offsets and lengths,
 /// a carry into the counter's high word, and a huge element index.
@@ -31,7 +31,7 @@ fn raw_words_are_bit_identical_to_the_cpu() {
     for ctx in contexts() {
         for &stream in STREAMS {
             for &(first, count, at, tail) in RANGES {
-                let fill = Fill::raw_bits(stream);
+                let fill = Fill::raw_words(stream);
                 let gpu = fill_guarded(ctx, &fill, first, count, at, tail);
                 assert!(
                     gpu == cpu_words(&fill, first, count),
@@ -51,7 +51,7 @@ fn uniform_values_are_bit_identical_to_the_cpu() {
         for scheme in &schemes {
             for &stream in &STREAMS[..2] {
                 for &(first, count, at, tail) in RANGES {
-                    let fill = Fill::new(scheme, stream);
+                    let fill = flat(scheme, stream);
                     let gpu = fill_guarded(ctx, &fill, first, count, at, tail);
                     let cpu = cpu_words(&fill, first, count);
                     let diff = gpu.iter().zip(&cpu).position(|(g, c)| g != c);
@@ -73,7 +73,7 @@ const NORMAL_BOUND: f64 = 1.0 / (1 << 20) as f64;
 fn normal_values_agree_with_the_cpu_within_the_stated_bound() {
     for ctx in contexts() {
         for (mean, std) in [(0.0, 1.0), (0.5, 0.02), (-3.0, 7.5)] {
-            let fill = Fill::new(&Scheme::normal(mean, std).unwrap(), Stream::new(2024, 3));
+            let fill = flat(&Scheme::normal(mean, std).unwrap(), Stream::new(2024, 3));
             let (first, count) = (3, 1 << 18);
             let gpu = fill_guarded(ctx, &fill, first, count, 1, 1);
             let cpu = cpu_words(&fill, first, count);
@@ -105,7 +105,7 @@ fn constants_ones_and_zeros_are_exact() {
             (Scheme::constant(-2.5).unwrap(), -2.5),
             (Scheme::constant(f64::NEG_INFINITY).unwrap(), f32::NEG_INFINITY),
         ] {
-            let gpu = fill_guarded(ctx, &Fill::new(&scheme, Stream::new(1, 0)), 3, 777, 3, 2);
+            let gpu = fill_guarded(ctx, &flat(&scheme, Stream::new(1, 0)), 3, 777, 3, 2);
             assert!(gpu.iter().all(|&w| w == val.to_bits()), "{:?} {scheme:?}", ctx.info.backend);
         }
     }
@@ -137,24 +137,31 @@ fn philox_known_answers_with_both_multiplies() {
             multiplies.push(Multiply::Native);
         }
         for multiply in multiplies {
-            let filler = GpuFiller::with_multiply(&ctx.device, multiply).unwrap();
-            let out = filler.philox_blocks(&ctx.device, &ctx.queue, &inputs).unwrap();
+            let filler = pollster::block_on(GpuFiller::with_multiply(&ctx.device, &ctx.queue, multiply)).unwrap();
+            let out = pollster::block_on(filler.philox_blocks(&inputs)).unwrap();
             for (i, (ctr, key, expected)) in kat.iter().enumerate() {
                 assert_eq!(out[i], *expected, "{:?} {multiply:?} known answer {i}", ctx.info.backend);
-                assert_eq!(nninit::philox::philox4x32_10(*ctr, *key), *expected);
+                assert_eq!(cpu_philox(*ctr, *key), *expected);
             }
             for ((ctr, key), got) in inputs.iter().zip(&out) {
-                assert_eq!(*got, nninit::philox::philox4x32_10(*ctr, *key), "{:?} {multiply:?}", ctx.info.backend);
+                assert_eq!(*got, cpu_philox(*ctr, *key), "{:?} {multiply:?}", ctx.info.backend);
             }
         }
     }
+}
+
+/// Philox on the CPU for any (counter, key): the stream whose key and counter these are.
+fn cpu_philox(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
+    let join = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
+    Stream::new(join(key[0], key[1]), join(ctr[2], ctr[3])).block(join(ctr[0], ctr[1]))
 }
 
 #[test]
 fn native_multiply_without_int64_is_an_error() {
     for ctx in contexts() {
         if !ctx.device.features().contains(wgpu::Features::SHADER_INT64) {
-            assert!(matches!(GpuFiller::with_multiply(&ctx.device, Multiply::Native), Err(Error::LimitExceeded(_))));
+            let result = pollster::block_on(GpuFiller::with_multiply(&ctx.device, &ctx.queue, Multiply::Native));
+            assert!(matches!(result, Err(Error::LimitExceeded(_))));
         }
     }
 }
@@ -162,7 +169,7 @@ fn native_multiply_without_int64_is_an_error() {
 /// A device whose limits are requested small: 1 KiB bindings and 2 workgroups per dimension, so
 /// fills need many windows and 2-D dispatches.
 fn small_limit_contexts() -> Vec<GpuContext> {
-    nninit::gpu::adapters()
+    nninit::gpu::adapters_blocking()
         .iter()
         .map(|adapter| {
             let limits = wgpu::Limits {
@@ -170,7 +177,7 @@ fn small_limit_contexts() -> Vec<GpuContext> {
                 max_compute_workgroups_per_dimension: 2,
                 ..adapter.limits()
             };
-            GpuContext::from_adapter(adapter, limits).expect("device with small limits")
+            GpuContext::from_adapter_blocking(adapter, limits).expect("device with small limits")
         })
         .collect()
 }
@@ -180,10 +187,10 @@ fn small_limits_use_windows_and_2d_dispatches() {
     let contexts = small_limit_contexts();
     assert!(!contexts.is_empty());
     for ctx in &contexts {
-        let limits = ctx.filler.window_limits();
-        assert_eq!((limits.max_binding, limits.max_groups_per_dim), (1024, 2));
+        let limits = ctx.device.limits();
+        assert_eq!((limits.max_storage_buffer_binding_size, limits.max_compute_workgroups_per_dimension), (1024, 2));
         for scheme in [Scheme::uniform(-1.0, 1.0).unwrap(), Scheme::normal(0.0, 1.0).unwrap(), Scheme::ones()] {
-            let fill = Fill::new(&scheme, Stream::new(5, 5));
+            let fill = flat(&scheme, Stream::new(5, 5));
             for &(first, count, at, tail) in &[(1u64, 5000usize, 3usize, 9usize), (0, 256, 64, 0), (7, 4093, 61, 1)] {
                 let gpu = fill_guarded(ctx, &fill, first, count, at, tail);
                 let cpu = cpu_words(&fill, first, count);
@@ -203,10 +210,10 @@ fn small_limits_use_windows_and_2d_dispatches() {
 #[test]
 fn a_window_larger_than_the_dispatch_limit_goes_2d() {
     // Default binding size, but only 2 x 2 workgroups per window: 2-D dispatches, several windows.
-    for adapter in nninit::gpu::adapters() {
+    for adapter in nninit::gpu::adapters_blocking() {
         let limits = wgpu::Limits { max_compute_workgroups_per_dimension: 2, ..adapter.limits() };
-        let ctx = GpuContext::from_adapter(&adapter, limits).unwrap();
-        let fill = Fill::raw_bits(Stream::new(8, 8));
+        let ctx = GpuContext::from_adapter_blocking(&adapter, limits).unwrap();
+        let fill = Fill::raw_words(Stream::new(8, 8));
         let count = 3 * 4096 + 17;
         assert_eq!(fill_guarded(&ctx, &fill, 2, count, 1, 1), cpu_words(&fill, 2, count));
     }
@@ -216,25 +223,33 @@ fn a_window_larger_than_the_dispatch_limit_goes_2d() {
 fn bad_targets_are_typed_errors() {
     for ctx in contexts() {
         let buffer = common::guarded_buffer(ctx, 16);
-        let fill = Fill::raw_bits(Stream::default());
+        let fill = Fill::raw_words(Stream::default());
+        let target =
+            |byte_offset: u64, region: Region| GpuTarget { buffer: &buffer, byte_offset, region, dtype: Dtype::F32 };
         let cases = [
-            FillTarget { buffer: &buffer, byte_offset: 2, elements: 0..4, dtype: Dtype::F32 },
-            FillTarget { buffer: &buffer, byte_offset: 0, elements: 0..17, dtype: Dtype::F32 },
-            FillTarget { buffer: &buffer, byte_offset: 60, elements: 10..12, dtype: Dtype::F32 },
-            #[allow(clippy::reversed_empty_ranges)]
-            FillTarget { buffer: &buffer, byte_offset: 0, elements: 5..3, dtype: Dtype::F32 },
+            (target(2, Region::Elements(0..4)), "misaligned"),
+            (target(0, Region::Elements(0..17)), "overrun"),
+            (target(60, Region::Elements(10..12)), "overrun at an offset"),
         ];
-        for target in &cases {
-            let result = ctx.filler.fill(&ctx.device, &ctx.queue, target, &fill);
-            assert!(matches!(result, Err(Error::InvalidTarget(_))), "{target:?}: {result:?}");
+        for (target, why) in &cases {
+            let result = record_and_wait(ctx, |encoder| ctx.filler.record(encoder, &fill, target));
+            assert!(matches!(result, Err(Error::InvalidTarget(_))), "{why}: {result:?}");
         }
+        #[allow(clippy::reversed_empty_ranges)]
+        let reversed = target(0, Region::Elements(5..3));
+        let result = record_and_wait(ctx, |encoder| ctx.filler.record(encoder, &fill, &reversed));
+        assert!(matches!(result, Err(Error::InvalidShape(_))), "reversed: {result:?}");
+        let raw_whole = target(0, Region::All);
+        let result = record_and_wait(ctx, |encoder| ctx.filler.record(encoder, &fill, &raw_whole));
+        assert!(matches!(result, Err(Error::InvalidShape(_))), "raw words have no end: {result:?}");
         let no_storage = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: None,
             size: 64,
             usage: wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let result = ctx.filler.fill(&ctx.device, &ctx.queue, &FillTarget::whole(&no_storage), &fill);
+        let whole = GpuTarget { region: Region::Elements(0..16), ..GpuTarget::new(&no_storage, Dtype::F32) };
+        let result = record_and_wait(ctx, |encoder| ctx.filler.record(encoder, &fill, &whole));
         assert!(matches!(result, Err(Error::InvalidTarget(_))));
     }
 }
@@ -242,7 +257,7 @@ fn bad_targets_are_typed_errors() {
 #[test]
 fn empty_range_writes_nothing() {
     for ctx in contexts() {
-        let fill = Fill::new(&Scheme::normal(0.0, 1.0).unwrap(), Stream::new(3, 0));
+        let fill = flat(&Scheme::normal(0.0, 1.0).unwrap(), Stream::new(3, 0));
         assert!(fill_guarded(ctx, &fill, 10, 0, 8, 8).is_empty());
     }
 }
@@ -252,22 +267,22 @@ fn many_fills_recorded_before_one_submit_keep_their_own_parameters() {
     for ctx in contexts() {
         let buffer = common::guarded_buffer(ctx, 3000);
         let fills: Vec<Fill> = (0..3)
-            .map(|i| Fill::new(&Scheme::uniform(f64::from(i), f64::from(i) + 0.5).unwrap(), Stream::new(11, i as u64)))
+            .map(|i| flat(&Scheme::uniform(f64::from(i), f64::from(i) + 0.5).unwrap(), Stream::new(11, i as u64)))
             .collect();
-        nninit::gpu::submit_and_wait(&ctx.device, &ctx.queue, |encoder| {
+        record_and_wait(ctx, |encoder| {
             for (i, fill) in fills.iter().enumerate() {
-                let target = FillTarget {
+                let target = GpuTarget {
                     buffer: &buffer,
                     byte_offset: (i * 4000) as u64,
-                    elements: 0..1000,
+                    region: Region::Elements(0..1000),
                     dtype: Dtype::F32,
                 };
-                ctx.filler.record(&ctx.device, encoder, &target, fill)?;
+                ctx.filler.record(encoder, fill, &target)?;
             }
             Ok(())
         })
         .unwrap();
-        let bytes = nninit::gpu::read_buffer(&ctx.device, &ctx.queue, &buffer, 0..12_000).unwrap();
+        let bytes = nninit::gpu::read_buffer_blocking(&ctx.device, &ctx.queue, &buffer, 0..12_000).unwrap();
         let words: &[u32] = bytemuck::cast_slice(&bytes);
         for (i, fill) in fills.iter().enumerate() {
             assert_eq!(&words[i * 1000..(i + 1) * 1000], cpu_words(fill, 0, 1000).as_slice());

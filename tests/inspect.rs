@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use nninit::cpu::CpuBackend;
 use nninit::inspect::{inspect, Check, Made};
-use nninit::model::{Backend, LayerKind, ModelPlan, ModelSpec, Rule, TensorSpec};
-use nninit::tensor_file::{write_atomic, TensorData, TensorFile};
-use nninit::{Dtype, Init};
+use nninit::io::{write_atomic, TensorData, TensorFile};
+use nninit::model::{Backend, ElementType, LayerKind, Model, ModelSpec, Rule, TensorSpec};
+use nninit::{Dtype, Scheme};
 
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("nninit-inspect-{}", std::process::id()));
@@ -29,25 +29,29 @@ fn spec() -> ModelSpec {
         TensorSpec::new("bn.running_var", &[64], LayerKind::Batchnorm),
         TensorSpec::new("bn.num_batches_tracked", &[], LayerKind::Batchnorm),
     ];
-    tensors[2].init = Some(Init::trunc_normal(0.0, 0.02, -0.04, 0.04));
-    tensors[3].init = Some(Init::Eye);
-    tensors[4].init = Some(Init::Dirac { groups: 2 });
-    tensors[5].init = Some(Init::Orthogonal { gain: 2.0 });
-    tensors[6].init = Some(Init::Sparse { sparsity: 0.3, std: 0.05 });
-    tensors[8].dtype = nninit::model::SpecDtype::I64;
+    tensors[2].scheme = Some(Scheme::trunc_normal(0.0, 0.02, -0.04, 0.04).unwrap());
+    tensors[3].scheme = Some(Scheme::eye());
+    tensors[4].scheme = Some(Scheme::dirac(2).unwrap());
+    tensors[5].scheme = Some(Scheme::orthogonal(2.0).unwrap());
+    tensors[6].scheme = Some(Scheme::sparse(0.3, 0.05).unwrap());
+    tensors[8].dtype = Some(ElementType::I64);
     let rules = vec![
-        Rule::for_param(LayerKind::Linear, "weight", Init::kaiming_uniform(5f64.sqrt(), "fan_in", "leaky_relu")),
-        Rule::for_param(LayerKind::Conv, "weight", Init::kaiming_normal(0.0, "fan_out", "relu")),
-        Rule::for_any("running_var", Init::Ones),
-        Rule::for_any("num_batches_tracked", Init::Zeros),
+        Rule::for_param(
+            LayerKind::Linear,
+            "weight",
+            Scheme::kaiming_uniform(5f64.sqrt(), "fan_in", "leaky_relu").unwrap(),
+        ),
+        Rule::for_param(LayerKind::Conv, "weight", Scheme::kaiming_normal(0.0, "fan_out", "relu").unwrap()),
+        Rule::for_any("running_var", Scheme::ones()),
+        Rule::for_any("num_batches_tracked", Scheme::zeros()),
     ];
     ModelSpec { name: "checks".into(), tensors, rules }
 }
 
-fn write_model(dtype: Dtype, name: &str) -> (ModelPlan, PathBuf) {
-    let plan = ModelPlan::new(&spec(), 11, dtype).unwrap();
+fn write_model(dtype: Dtype, name: &str) -> (Model, PathBuf) {
+    let plan = Model::new(&spec(), 11, dtype).unwrap();
     let path = temp(name);
-    plan.write_safetensors(&path, Backend::Cpu(&CpuBackend::new()), &HashMap::new(), &mut |_, _| {}).unwrap();
+    plan.write_safetensors_blocking(&path, Backend::Cpu(&CpuBackend::new()), &HashMap::new(), &mut |_, _| {}).unwrap();
     (plan, path)
 }
 
@@ -59,7 +63,7 @@ fn every_check_passes_on_nninit_files_in_every_dtype() {
         for entry in file.entries() {
             let report = inspect(&file, entry).unwrap();
             let t = plan.tensor(&entry.name).unwrap();
-            assert!(matches!(&report.made, Some(Made::Scheme { init, .. }) if *init == t.init), "{}", entry.name);
+            assert!(matches!(&report.made, Some(Made::Scheme { scheme, .. }) if *scheme == t.scheme), "{}", entry.name);
             assert!(!report.checks.is_empty(), "{dtype:?} {}: no check ran", entry.name);
             for check in &report.checks {
                 assert!(check.passed(), "{dtype:?} {}: {}", entry.name, check.describe());
@@ -161,20 +165,20 @@ fn files_without_metadata_get_statistics_only() {
 fn rounded_ks_matches_the_continuous_one_without_rounding() {
     let samples: Vec<f64> = (0..500).map(|i| ((i * 7919) % 500) as f64 / 500.0 + 0.0007).collect();
     let cdf = |x: f64| x.clamp(0.0, 1.0);
-    let continuous = nninit::stats::ks_statistic(&samples, cdf);
-    let rounded = nninit::stats::ks_statistic_rounded(&samples, cdf, |v| (v, v));
+    let continuous = nninit::inspect::stats::ks_statistic(&samples, cdf);
+    let rounded = nninit::inspect::stats::ks_statistic_rounded(&samples, cdf, |v| (v, v));
     assert!((continuous - rounded).abs() < 1e-15);
     // Values on a grid of step 0.1 tested against the continuous CDF fail; against the CDF of
     // the rounded variable they pass.
     let gridded: Vec<f64> = (0..10_000).map(|i| ((i % 10) as f64 + 0.5) / 10.0).collect();
     let cell = |v: f64| (v - 0.05, v + 0.05);
-    assert!(nninit::stats::ks_statistic(&gridded, cdf) > 0.04);
-    assert!(nninit::stats::ks_statistic_rounded(&gridded, cdf, cell) < 1e-12);
+    assert!(nninit::inspect::stats::ks_statistic(&gridded, cdf) > 0.04);
+    assert!(nninit::inspect::stats::ks_statistic_rounded(&gridded, cdf, cell) < 1e-12);
 }
 
 #[test]
 fn other_dtypes_are_decoded_or_refused_per_tensor() {
-    use nninit::tensor_file::{TensorHeader, TensorWriter};
+    use nninit::io::{TensorHeader, TensorWriter};
     use safetensors::Dtype as St;
     let path = temp("other-dtypes.safetensors");
     let headers = [

@@ -7,12 +7,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use nninit::cpu::CpuBackend;
-use nninit::model::{
-    name_stream, presets, Backend, ElementType, LayerKind, ModelPlan, ModelSpec, Pretrained, Rule, SpecDtype,
-    TensorSpec,
-};
-use nninit::tensor_file::{write_atomic, TensorData, TensorFile};
-use nninit::{Dtype, Error, Init};
+use nninit::io::{write_atomic, TensorData, TensorFile};
+use nninit::model::{presets, Backend, ElementType, LayerKind, Model, ModelSpec, Pretrained, Rule, TensorSpec};
+use nninit::{name_stream, Dtype, Error, Scheme};
 
 fn cpu() -> CpuBackend {
     CpuBackend::new()
@@ -37,7 +34,7 @@ fn resnet50_matches_torchvision() {
     let spec = presets::resnet50();
     // torchvision.models.resnet50().state_dict(): 320 entries, 25,557,032 parameters.
     assert_eq!(spec.tensors.len(), 320);
-    assert_eq!(spec.parameters(), 25_557_032);
+    assert_eq!(spec.parameters(), Some(25_557_032));
     assert_eq!(spec.tensors.iter().filter(|t| t.kind == LayerKind::Conv).count(), 53);
     assert_eq!(spec.tensors.iter().filter(|t| t.param() == "num_batches_tracked").count(), 53);
     let first: Vec<&str> = spec.tensors[..8].iter().map(|t| t.name.as_str()).collect();
@@ -80,7 +77,7 @@ fn cpn50_matches_the_issue_list() {
             + 3 * (256 * 256 + 256 + 2 * 256) // upsamples: conv with bias, BN
             + 4 * (256 * 256 + 2 * 256 + 256 * nc * 9 + 2 * nc); // predict
         let refine = 6 * refine_bottleneck_params(256) + refine_bottleneck_params(1024) + 256 * nc * 9 + 2 * nc;
-        assert_eq!(spec.parameters(), trunk + global + refine, "num_class {num_class}");
+        assert_eq!(spec.parameters(), Some(trunk + global + refine), "num_class {num_class}");
         // Entries: the trunk's 318, global 4 x 6 + 3 x 7 + 4 x 12, refine 7 bottlenecks x 24 + 6.
         assert_eq!(spec.tensors.len(), 318 + 24 + 21 + 48 + 7 * 24 + 6);
         assert!(spec.tensors[..318].iter().all(|t| t.name.starts_with("resnet.")));
@@ -102,7 +99,7 @@ fn cpn50_matches_the_issue_list() {
 
 #[test]
 fn transformer_configs_have_the_published_sizes() {
-    let count = |name: &str| presets::preset(name, None).unwrap().parameters();
+    let count = |name: &str| presets::preset(name, None).unwrap().parameters().unwrap();
     assert_eq!(count("transformer-1b"), 1_235_814_400); // Llama-3.2-1B
     assert_eq!(count("transformer-7b"), 6_738_415_616); // Llama-2-7B
     let tiny = presets::preset("transformer-tiny", None).unwrap();
@@ -117,8 +114,8 @@ fn transformer_configs_have_the_published_sizes() {
 #[test]
 fn cpn_rules_give_the_stated_distributions() {
     let spec = presets::cpn50(17).unwrap();
-    let plan = ModelPlan::new(&spec, 2024, Dtype::F32).unwrap();
-    let tensors = plan.to_host(Backend::Cpu(&cpu())).unwrap();
+    let plan = Model::new(&spec, 2024, Dtype::F32).unwrap();
+    let tensors = plan.to_host_blocking(Backend::Cpu(&cpu())).unwrap();
     let mut convs = 0;
     for (t, bytes) in plan.tensors.iter().zip(&tensors) {
         let spec_t = spec.tensors.iter().find(|s| s.name == t.name).unwrap();
@@ -157,18 +154,18 @@ fn cpn_rules_give_the_stated_distributions() {
 fn a_tensor_no_rule_covers_is_an_error_naming_it() {
     let mut spec = presets::resnet50();
     spec.rules.retain(|r| r.param.as_deref() != Some("running_var"));
-    let e = ModelPlan::new(&spec, 0, Dtype::F32).unwrap_err();
+    let e = Model::new(&spec, 0, Dtype::F32).unwrap_err();
     assert!(matches!(e, Error::InvalidParameter(_)));
     assert!(e.to_string().contains("no rule covers tensor bn1.running_var"), "{e}");
     // Scheme errors name the tensor too.
-    spec.rules.insert(0, Rule::for_name("fc.weight", Init::Eye));
-    spec.rules.insert(0, Rule::for_name("bn1.weight", Init::Eye));
-    let e = ModelPlan::new(&spec, 0, Dtype::F32).unwrap_err().to_string();
+    spec.rules.insert(0, Rule::for_name("fc.weight", Scheme::eye()));
+    spec.rules.insert(0, Rule::for_name("bn1.weight", Scheme::eye()));
+    let e = Model::new(&spec, 0, Dtype::F32).unwrap_err().to_string();
     assert!(e.starts_with("bn1.weight: Only tensors with 2 dimensions"), "{e}");
     // i64 tensors take integral constants only.
     let mut spec = presets::resnet50();
-    spec.rules.insert(0, Rule::for_any("num_batches_tracked", Init::normal(0.0, 1.0)));
-    let e = ModelPlan::new(&spec, 0, Dtype::F32).unwrap_err().to_string();
+    spec.rules.insert(0, Rule::for_any("num_batches_tracked", Scheme::normal(0.0, 1.0).unwrap()));
+    let e = Model::new(&spec, 0, Dtype::F32).unwrap_err().to_string();
     assert!(e.contains("bn1.num_batches_tracked: an i64 tensor takes zeros, ones or an integral constant"), "{e}");
 }
 
@@ -181,14 +178,14 @@ fn name_streams_are_fnv1a64() {
 }
 
 /// Each tensor's bytes by name.
-fn by_name(plan: &ModelPlan, backend: Backend<'_>) -> HashMap<String, Vec<u8>> {
-    plan.tensors.iter().map(|t| t.name.clone()).zip(plan.to_host(backend).unwrap()).collect()
+fn by_name(plan: &Model, backend: Backend<'_>) -> HashMap<String, Vec<u8>> {
+    plan.tensors.iter().map(|t| t.name.clone()).zip(plan.to_host_blocking(backend).unwrap()).collect()
 }
 
 #[test]
 fn values_depend_only_on_seed_name_shape_and_scheme() {
     let spec = presets::preset("transformer-tiny", None).unwrap();
-    let whole = by_name(&ModelPlan::new(&spec, 9, Dtype::F32).unwrap(), Backend::Cpu(&cpu()));
+    let whole = by_name(&Model::new(&spec, 9, Dtype::F32).unwrap(), Backend::Cpu(&cpu()));
 
     let mut reversed = spec.clone();
     reversed.tensors.reverse();
@@ -197,7 +194,7 @@ fn values_depend_only_on_seed_name_shape_and_scheme() {
     let subset = spec.subset(&["*.mlp.*".into(), "model.norm.weight".into()]);
     assert_eq!(subset.tensors.len(), 2 * 3 + 1);
     for variant in [reversed, extended, subset] {
-        let values = by_name(&ModelPlan::new(&variant, 9, Dtype::F32).unwrap(), Backend::Cpu(&cpu()));
+        let values = by_name(&Model::new(&variant, 9, Dtype::F32).unwrap(), Backend::Cpu(&cpu()));
         for (name, bytes) in &values {
             if let Some(expected) = whole.get(name) {
                 assert_eq!(bytes, expected, "{name}");
@@ -205,7 +202,7 @@ fn values_depend_only_on_seed_name_shape_and_scheme() {
         }
     }
     // Another seed changes every random tensor.
-    let other = by_name(&ModelPlan::new(&spec, 10, Dtype::F32).unwrap(), Backend::Cpu(&cpu()));
+    let other = by_name(&Model::new(&spec, 10, Dtype::F32).unwrap(), Backend::Cpu(&cpu()));
     assert_ne!(other["model.embed_tokens.weight"], whole["model.embed_tokens.weight"]);
     assert_eq!(other["model.norm.weight"], whole["model.norm.weight"]);
 }
@@ -226,29 +223,33 @@ fn mixed_spec() -> ModelSpec {
         TensorSpec::new("head.weight", &[1000, 7], LayerKind::Linear),
         TensorSpec::new("norm.weight", &[33], LayerKind::Norm),
     ];
-    t[4].dtype = SpecDtype::I64;
-    t[6].init = Some(Init::Orthogonal { gain: 1.0 });
-    t[7].init = Some(Init::Sparse { sparsity: 0.5, std: 0.01 });
-    t[8].init = Some(Init::Eye);
-    t[9].init = Some(Init::trunc_normal(0.0, 0.02, -0.04, 0.04));
-    t[10].dtype = SpecDtype::F32;
+    t[4].dtype = Some(ElementType::I64);
+    t[6].scheme = Some(Scheme::orthogonal(1.0).unwrap());
+    t[7].scheme = Some(Scheme::sparse(0.5, 0.01).unwrap());
+    t[8].scheme = Some(Scheme::eye());
+    t[9].scheme = Some(Scheme::trunc_normal(0.0, 0.02, -0.04, 0.04).unwrap());
+    t[10].dtype = Some(ElementType::Float(Dtype::F32));
     let rules = vec![
-        Rule::for_param(LayerKind::Embedding, "weight", Init::normal(0.0, 1.0)),
-        Rule::for_param(LayerKind::Conv, "weight", Init::kaiming_normal(0.0, "fan_out", "relu")),
-        Rule::for_param(LayerKind::Linear, "weight", Init::kaiming_uniform(5f64.sqrt(), "fan_in", "leaky_relu")),
-        Rule::for_any("bias", Init::uniform(-0.1, 0.1)),
-        Rule::for_any("num_batches_tracked", Init::Constant { val: 7.0 }),
-        Rule { kind: None, param: None, name: None, init: Init::Ones },
+        Rule::for_param(LayerKind::Embedding, "weight", Scheme::normal(0.0, 1.0).unwrap()),
+        Rule::for_param(LayerKind::Conv, "weight", Scheme::kaiming_normal(0.0, "fan_out", "relu").unwrap()),
+        Rule::for_param(
+            LayerKind::Linear,
+            "weight",
+            Scheme::kaiming_uniform(5f64.sqrt(), "fan_in", "leaky_relu").unwrap(),
+        ),
+        Rule::for_any("bias", Scheme::uniform(-0.1, 0.1).unwrap()),
+        Rule::for_any("num_batches_tracked", Scheme::constant(7.0).unwrap()),
+        Rule { kind: None, param: None, name: None, scheme: Scheme::ones() },
     ];
     ModelSpec { name: "mixed".into(), tensors: t, rules }
 }
 
 /// GPU vs CPU: bit-identical except normal-derived values (f32: within 1e-6 of max(|x|, std);
 /// 16-bit: one unit in the last place).
-fn assert_close(plan: &ModelPlan, gpu: &[Vec<u8>], cpu: &[Vec<u8>], adapter: &str) {
+fn assert_close(plan: &Model, gpu: &[Vec<u8>], cpu: &[Vec<u8>], adapter: &str) {
     for ((t, g), c) in plan.tensors.iter().zip(gpu).zip(cpu) {
         assert_eq!(g.len(), c.len(), "{adapter} {}", t.name);
-        let exact = t.plan.std.is_none() || t.plan.bound.is_some() || matches!(t.init, Init::Orthogonal { .. });
+        let exact = t.plan.std.is_none() || t.plan.bound.is_some() || t.scheme.name() == "orthogonal";
         match t.element {
             ElementType::Float(Dtype::F32) => {
                 for (k, (g, c)) in f32s(g).iter().zip(f32s(c)).enumerate() {
@@ -271,8 +272,8 @@ fn assert_close(plan: &ModelPlan, gpu: &[Vec<u8>], cpu: &[Vec<u8>], adapter: &st
 #[test]
 fn gpu_and_cpu_give_the_same_model_in_any_piece_size() {
     for dtype in [Dtype::F32, Dtype::Bf16] {
-        let plan = ModelPlan::new(&mixed_spec(), 77, dtype).unwrap();
-        let cpu_values = plan.to_host(Backend::Cpu(&cpu())).unwrap();
+        let plan = Model::new(&mixed_spec(), 77, dtype).unwrap();
+        let cpu_values = plan.to_host_blocking(Backend::Cpu(&cpu())).unwrap();
         assert_eq!(cpu_values[4], 7i64.to_le_bytes());
         assert_eq!(plan.tensors[10].element, ElementType::Float(Dtype::F32));
         for ctx in common::contexts() {
@@ -282,7 +283,7 @@ fn gpu_and_cpu_give_the_same_model_in_any_piece_size() {
             for piece_bytes in [64 << 20, 1000] {
                 let mut gpu_values: Vec<Vec<u8>> = vec![Vec::new(); plan.tensors.len()];
                 let mut order = Vec::new();
-                plan.produce_in_pieces(Backend::Gpu(ctx), piece_bytes, &mut |tensor, bytes| {
+                plan.produce_blocking(Backend::Gpu(&ctx.filler), piece_bytes, &mut |tensor, bytes| {
                     assert!(bytes.len() as u64 <= piece_bytes.max(8));
                     order.push(tensor);
                     gpu_values[tensor].extend_from_slice(bytes);
@@ -295,7 +296,7 @@ fn gpu_and_cpu_give_the_same_model_in_any_piece_size() {
         }
         // CPU pieces of any size give the same bytes.
         let mut small: Vec<Vec<u8>> = vec![Vec::new(); plan.tensors.len()];
-        plan.produce_in_pieces(Backend::Cpu(&cpu()), 1000, &mut |tensor, bytes| {
+        plan.produce_blocking(Backend::Cpu(&cpu()), 1000, &mut |tensor, bytes| {
             small[tensor].extend_from_slice(bytes);
             Ok(())
         })
@@ -306,12 +307,13 @@ fn gpu_and_cpu_give_the_same_model_in_any_piece_size() {
 
 #[test]
 fn model_files_round_trip_with_their_schemes() {
-    let plan = ModelPlan::new(&mixed_spec(), 5, Dtype::F16).unwrap();
+    let plan = Model::new(&mixed_spec(), 5, Dtype::F16).unwrap();
     let path = temp("mixed.safetensors");
-    let summary = plan.write_safetensors(&path, Backend::Cpu(&cpu()), &HashMap::new(), &mut |_, _| {}).unwrap();
+    let summary =
+        plan.write_safetensors_blocking(&path, Backend::Cpu(&cpu()), &HashMap::new(), &mut |_, _| {}).unwrap();
     assert_eq!(summary.bytes, plan.bytes());
     let file = TensorFile::open(&path).unwrap();
-    let values = plan.to_host(Backend::Cpu(&cpu())).unwrap();
+    let values = plan.to_host_blocking(Backend::Cpu(&cpu())).unwrap();
     let names: Vec<&str> = file.entries().iter().map(|e| e.name.as_str()).collect();
     let expected: Vec<&str> = plan.tensors.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, expected, "the file keeps the model's order");
@@ -320,17 +322,19 @@ fn model_files_round_trip_with_their_schemes() {
         assert_eq!(entry.shape, t.shape());
         assert_eq!(entry.dtype, t.element.safetensors());
         assert_eq!(&file.read_all(entry).unwrap(), v, "{}", t.name);
-        let recorded: serde_json::Value =
+        let mut recorded: serde_json::Value =
             serde_json::from_str(&file.metadata()[&format!("nninit.tensor.{}", t.name)]).unwrap();
         assert_eq!(recorded["stream"].as_u64(), Some(name_stream(&t.name)));
-        let init: Init = serde_json::from_value(recorded).unwrap();
-        assert_eq!(init, t.init);
+        // The scheme's own keys beside the stream: a scheme refuses keys it does not know.
+        recorded.as_object_mut().unwrap().remove("stream");
+        let scheme: Scheme = serde_json::from_value(recorded).unwrap();
+        assert_eq!(scheme, t.scheme);
     }
     assert_eq!(file.metadata()["nninit.seed"], "5");
     assert_eq!(file.metadata()["nninit.stream_version"], "1");
     // The same plan gives the same file, byte for byte.
     let again = temp("mixed-again.safetensors");
-    plan.write_safetensors(&again, Backend::Cpu(&cpu()), &HashMap::new(), &mut |_, _| {}).unwrap();
+    plan.write_safetensors_blocking(&again, Backend::Cpu(&cpu()), &HashMap::new(), &mut |_, _| {}).unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&again).unwrap());
 }
 
@@ -354,17 +358,17 @@ fn pretrained_merge_copies_counts_and_checks_shapes() {
     write_atomic(&path, &tensors, &HashMap::new()).unwrap();
     // write_atomic writes floats only; add the i64 buffer with the streaming writer.
     let int_path = temp("pretrained-int.safetensors");
-    let header = nninit::tensor_file::TensorHeader {
+    let header = nninit::io::TensorHeader {
         name: "bn1.num_batches_tracked".into(),
         dtype: safetensors::Dtype::I64,
         shape: vec![],
     };
-    let mut writer = nninit::tensor_file::TensorWriter::create(&int_path, &[header], &HashMap::new()).unwrap();
+    let mut writer = nninit::io::TensorWriter::create(&int_path, &[header], &HashMap::new()).unwrap();
     writer.write(&count).unwrap();
     writer.finish().unwrap();
 
     let spec = presets::cpn50(17).unwrap();
-    let fresh = ModelPlan::new(&spec, 1, Dtype::F32).unwrap();
+    let fresh = Model::new(&spec, 1, Dtype::F32).unwrap();
     let mut plan = fresh.clone();
     let files = [
         Pretrained::parse(&format!("resnet.={}", path.display())),
@@ -390,13 +394,13 @@ fn pretrained_merge_copies_counts_and_checks_shapes() {
     }
     // The GPU path copies pretrained tensors the same way.
     for ctx in common::contexts() {
-        assert_eq!(plan.to_host(Backend::Gpu(ctx)).unwrap()[0], f32_bytes(&conv1));
+        assert_eq!(plan.to_host_blocking(Backend::Gpu(&ctx.filler)).unwrap()[0], f32_bytes(&conv1));
     }
     // Into bf16: converted with round-to-nearest-even.
-    let mut half_plan = ModelPlan::new(&spec, 1, Dtype::Bf16).unwrap();
+    let mut half_plan = Model::new(&spec, 1, Dtype::Bf16).unwrap();
     half_plan.merge_pretrained(&files[..1]).unwrap();
     let expected: Vec<u8> = conv1.iter().flat_map(|&v| half::bf16::from_f32(v).to_le_bytes()).collect();
-    assert_eq!(half_plan.to_host(Backend::Cpu(&cpu())).unwrap()[0], expected);
+    assert_eq!(half_plan.to_host_blocking(Backend::Cpu(&cpu())).unwrap()[0], expected);
 
     // Without the prefix nothing matches the CPN names; a shape mismatch is an error naming it.
     let mut unprefixed = fresh.clone();
@@ -418,8 +422,8 @@ fn pretrained_merge_copies_counts_and_checks_shapes() {
 
 #[test]
 fn the_engine_case_fills_an_arena_in_one_submission() {
-    let plan = ModelPlan::new(&mixed_spec(), 31, Dtype::Bf16).unwrap();
-    let expected = plan.to_host(Backend::Cpu(&cpu())).unwrap();
+    let plan = Model::new(&mixed_spec(), 31, Dtype::Bf16).unwrap();
+    let expected = plan.to_host_blocking(Backend::Cpu(&cpu())).unwrap();
     let layout = plan.arena_layout(256);
     for ctx in common::contexts() {
         let words = (layout.size / 4) as usize;
@@ -429,11 +433,8 @@ fn the_engine_case_fills_an_arena_in_one_submission() {
             .iter()
             .map(|&byte_offset| nninit::model::TensorTarget { buffer: &arena, byte_offset })
             .collect();
-        nninit::gpu::submit_and_wait(&ctx.device, &ctx.queue, |encoder| {
-            plan.record_into(&ctx.device, &ctx.queue, &ctx.filler, encoder, &targets)
-        })
-        .unwrap();
-        let all = nninit::gpu::read_buffer(&ctx.device, &ctx.queue, &arena, 0..layout.size).unwrap();
+        common::record_and_wait(ctx, |encoder| plan.record_into(&ctx.filler, encoder, &targets)).unwrap();
+        let all = nninit::gpu::read_buffer_blocking(&ctx.device, &ctx.queue, &arena, 0..layout.size).unwrap();
         let guard = common::GUARD.to_le_bytes();
         let mut gpu = Vec::new();
         let mut end_of_previous = 0usize;
@@ -454,10 +455,10 @@ fn the_readme_spec_example_parses_and_plans() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let json = readme.split("```json\n").nth(1).unwrap().split("```").next().unwrap();
     let spec: ModelSpec = serde_json::from_str(json).unwrap();
-    let plan = ModelPlan::new(&spec, 0, Dtype::F32).unwrap();
+    let plan = Model::new(&spec, 0, Dtype::F32).unwrap();
     assert_eq!(plan.tensors.len(), 3);
     // kaiming_uniform with PyTorch's defaults filled in: mode fan_in, nonlinearity leaky_relu.
-    assert_eq!(plan.tensors[0].init, Init::kaiming_uniform(5f64.sqrt(), "fan_in", "leaky_relu"));
+    assert_eq!(plan.tensors[0].scheme, Scheme::kaiming_uniform(5f64.sqrt(), "fan_in", "leaky_relu").unwrap());
     assert!((plan.tensors[0].plan.bound.unwrap() - 1.0 / 784f64.sqrt()).abs() < 1e-9);
     assert_eq!(plan.tensors[2].element, ElementType::I64);
 }

@@ -1,8 +1,8 @@
 //! The planner against PyTorch's formulas (written out here, independently of src/planner.rs) and
 //! PyTorch's error messages.
 
-use nninit::planner::{calculate_gain, fans};
-use nninit::{Init, Plan};
+use nninit::{calculate_gain, fans};
+use nninit::{Plan, Scheme};
 
 const SHAPES: &[&[usize]] = &[
     &[10, 20],
@@ -40,14 +40,14 @@ fn xavier_matches_pytorch() {
         for gain in [1.0, 5.0 / 3.0, 0.5] {
             let (fi, fo) = torch_fans(shape);
             let std = gain * (2.0 / (fi + fo)).sqrt();
-            let u = Plan::new(&Init::xavier_uniform(gain), shape).unwrap();
+            let u = Plan::new(&Scheme::xavier_uniform(gain).unwrap(), shape).unwrap();
             assert!(close(u.std.unwrap(), std) && close(u.bound.unwrap(), 3f64.sqrt() * std), "{shape:?}");
-            let n = Plan::new(&Init::xavier_normal(gain), shape).unwrap();
+            let n = Plan::new(&Scheme::xavier_normal(gain).unwrap(), shape).unwrap();
             assert!(close(n.std.unwrap(), std) && n.bound.is_none());
         }
     }
     // 64x3x7x7 -> fan_in 147, fan_out 3136, std = math.sqrt(2 / 3283) in Python.
-    let p = Plan::new(&Init::xavier_uniform(1.0), &[64, 3, 7, 7]).unwrap();
+    let p = Plan::new(&Scheme::xavier_uniform(1.0).unwrap(), &[64, 3, 7, 7]).unwrap();
     assert!((p.std.unwrap() - 0.024_681_955_016_610_288).abs() < 1e-17);
 }
 
@@ -67,15 +67,15 @@ fn kaiming_matches_pytorch() {
             let (fi, fo) = torch_fans(shape);
             let fan = if mode.to_lowercase() == "fan_in" { fi } else { fo };
             let std = gain / fan.sqrt();
-            let u = Plan::new(&Init::kaiming_uniform(a, mode, nonlinearity), shape).unwrap();
+            let u = Plan::new(&Scheme::kaiming_uniform(a, mode, nonlinearity).unwrap(), shape).unwrap();
             assert!(close(u.gain.unwrap(), gain), "{nonlinearity}");
             assert!(close(u.std.unwrap(), std) && close(u.bound.unwrap(), 3f64.sqrt() * std), "{shape:?} {mode}");
-            let n = Plan::new(&Init::kaiming_normal(a, mode, nonlinearity), shape).unwrap();
+            let n = Plan::new(&Scheme::kaiming_normal(a, mode, nonlinearity).unwrap(), shape).unwrap();
             assert!(close(n.std.unwrap(), std));
         }
     }
     // CPN's rule: kaiming_normal(fan_out, relu) is normal(0, sqrt(2 / (kh * kw * out))).
-    let p = Plan::new(&Init::kaiming_normal(0.0, "fan_out", "relu"), &[256, 128, 3, 3]).unwrap();
+    let p = Plan::new(&Scheme::kaiming_normal(0.0, "fan_out", "relu").unwrap(), &[256, 128, 3, 3]).unwrap();
     assert!(close(p.std.unwrap(), (2.0f64 / (3.0 * 3.0 * 256.0)).sqrt()));
 }
 
@@ -93,71 +93,70 @@ fn calculate_gain_matches_pytorch() {
     assert_eq!(calculate_gain("leaky_relu", Some(0.2)).unwrap(), (2.0 / (1.0 + 0.04f64)).sqrt());
 }
 
-fn error(init: Init, shape: &[usize]) -> String {
-    Plan::new(&init, shape).unwrap_err().to_string()
+/// The error of making `scheme` (its constructor checks what needs no shape) or of planning it
+/// for `shape`.
+fn error(scheme: nninit::Result<Scheme>, shape: &[usize]) -> String {
+    scheme.and_then(|s| Plan::new(&s, shape)).unwrap_err().to_string()
 }
 
 #[test]
 fn pytorch_errors() {
     let fans_error = "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions";
-    assert_eq!(error(Init::xavier_uniform(1.0), &[5]), fans_error);
-    assert_eq!(error(Init::kaiming_normal(0.0, "fan_in", "relu"), &[5]), fans_error);
+    assert_eq!(error(Scheme::xavier_uniform(1.0), &[5]), fans_error);
+    assert_eq!(error(Scheme::kaiming_normal(0.0, "fan_in", "relu"), &[5]), fans_error);
     assert_eq!(
-        error(Init::kaiming_normal(0.0, "fan_avg", "relu"), &[5, 5]),
+        error(Scheme::kaiming_normal(0.0, "fan_avg", "relu"), &[5, 5]),
         "Mode fan_avg not supported, please use one of ['fan_in', 'fan_out']"
     );
     // PyTorch checks the mode before the dimensions, and reports the lowercased mode.
     assert_eq!(
-        error(Init::kaiming_uniform(0.0, "FAN_AVG", "relu"), &[5]),
+        error(Scheme::kaiming_uniform(0.0, "FAN_AVG", "relu"), &[5]),
         "Mode fan_avg not supported, please use one of ['fan_in', 'fan_out']"
     );
-    assert_eq!(error(Init::kaiming_uniform(0.0, "fan_in", "gelu"), &[5, 5]), "Unsupported nonlinearity gelu");
+    assert_eq!(error(Scheme::kaiming_uniform(0.0, "fan_in", "gelu"), &[5, 5]), "Unsupported nonlinearity gelu");
     assert_eq!(calculate_gain("swish", None).unwrap_err().to_string(), "Unsupported nonlinearity swish");
-    assert_eq!(error(Init::Eye, &[3, 3, 3]), "Only tensors with 2 dimensions are supported");
-    assert_eq!(error(Init::Dirac { groups: 1 }, &[3, 3]), "Only tensors with 3, 4, or 5 dimensions are supported");
-    assert_eq!(error(Init::Dirac { groups: 4 }, &[6, 3, 3, 3]), "dim 0 must be divisible by groups");
-    assert_eq!(error(Init::Orthogonal { gain: 1.0 }, &[6]), "Only tensors with 2 or more dimensions are supported");
+    assert_eq!(error(Ok(Scheme::eye()), &[3, 3, 3]), "Only tensors with 2 dimensions are supported");
+    assert_eq!(error(Scheme::dirac(1), &[3, 3]), "Only tensors with 3, 4, or 5 dimensions are supported");
+    assert_eq!(error(Scheme::dirac(4), &[6, 3, 3, 3]), "dim 0 must be divisible by groups");
+    assert_eq!(error(Scheme::orthogonal(1.0), &[6]), "Only tensors with 2 or more dimensions are supported");
+    assert_eq!(error(Scheme::sparse(0.5, 0.01), &[6, 3, 3]), "Only tensors with 2 dimensions are supported");
     assert_eq!(
-        error(Init::Sparse { sparsity: 0.5, std: 0.01 }, &[6, 3, 3]),
-        "Only tensors with 2 dimensions are supported"
-    );
-    assert_eq!(
-        error(Init::uniform(1.0, 0.0), &[2]),
+        error(Scheme::uniform(1.0, 0.0), &[2]),
         "uniform_ expects to return a [from, to) range, but found from=1 > to=0"
     );
-    assert_eq!(error(Init::normal(0.0, -1.0), &[2]), "normal expects std >= 0.0, but found std -1");
+    assert_eq!(error(Scheme::normal(0.0, -1.0), &[2]), "normal expects std >= 0.0, but found std -1");
     // Where PyTorch silently misbehaves, nninit refuses.
-    assert!(error(Init::Sparse { sparsity: 1.5, std: 0.01 }, &[6, 3]).contains("sparsity must be in [0, 1]"));
-    assert!(error(Init::Sparse { sparsity: -0.1, std: 0.01 }, &[6, 3]).contains("sparsity must be in [0, 1]"));
-    assert!(error(Init::trunc_normal(0.0, 1.0, 2.0, -2.0), &[4]).contains("a < b"));
-    assert!(error(Init::trunc_normal(0.0, 0.0, -2.0, 2.0), &[4]).contains("std > 0"));
-    assert!(error(Init::trunc_normal(0.0, 1.0, 40.0, 50.0), &[4]).contains("more than 37 std"));
-    assert!(error(Init::Dirac { groups: 0 }, &[4, 4, 3]).contains("groups"));
-    assert!(error(Init::xavier_normal(1.0), &[0, 0]).contains("division by zero"));
+    assert!(error(Scheme::sparse(1.5, 0.01), &[6, 3]).contains("sparsity must be in [0, 1]"));
+    assert!(error(Scheme::sparse(-0.1, 0.01), &[6, 3]).contains("sparsity must be in [0, 1]"));
+    assert!(error(Scheme::trunc_normal(0.0, 1.0, 2.0, -2.0), &[4]).contains("a < b"));
+    assert!(error(Scheme::trunc_normal(0.0, 0.0, -2.0, 2.0), &[4]).contains("std > 0"));
+    assert!(error(Scheme::trunc_normal(0.0, 1.0, 40.0, 50.0), &[4]).contains("more than 37 std"));
+    assert!(error(Scheme::dirac(0), &[4, 4, 3]).contains("groups"));
+    assert!(error(Scheme::xavier_normal(1.0), &[0, 0]).contains("division by zero"));
 }
 
 #[test]
 fn zero_element_tensors_are_no_ops() {
     for init in [
-        Init::kaiming_uniform(0.0, "fan_in", "relu"),
-        Init::kaiming_normal(0.0, "not-a-mode", "not-a-nonlinearity"),
-        Init::Orthogonal { gain: 1.0 },
-        Init::normal(0.0, 1.0),
+        Scheme::kaiming_uniform(0.0, "fan_in", "relu").unwrap(),
+        Scheme::kaiming_normal(0.0, "not-a-mode", "not-a-nonlinearity").unwrap(),
+        Scheme::orthogonal(1.0).unwrap(),
+        Scheme::normal(0.0, 1.0).unwrap(),
     ] {
         let plan = Plan::new(&init, &[0, 4]).unwrap();
-        assert_eq!(plan.work, nninit::Work::Nothing, "{init:?}");
+        assert!(plan.is_no_op(), "{init:?}");
     }
     // Kaiming returns before checking dimensions, as PyTorch does.
-    assert_eq!(Plan::new(&Init::kaiming_normal(0.0, "fan_in", "relu"), &[0]).unwrap().work, nninit::Work::Nothing);
+    assert!(Plan::new(&Scheme::kaiming_normal(0.0, "fan_in", "relu").unwrap(), &[0]).unwrap().is_no_op());
 }
 
 #[test]
 fn plan_json_has_exactly_the_keys_that_apply() {
-    let p = Plan::new(&Init::kaiming_uniform(0.0, "fan_in", "relu"), &[8, 4, 3, 3]).unwrap();
+    let p = Plan::new(&Scheme::kaiming_uniform(0.0, "fan_in", "relu").unwrap(), &[8, 4, 3, 3]).unwrap();
     let json = p.numbers_json();
     let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, ["bound", "fan_in", "fan_out", "gain", "std"]);
     assert_eq!(json["fan_in"], 36);
-    let p = Plan::new(&Init::Orthogonal { gain: 2.0 }, &[8, 4]).unwrap();
+    let p = Plan::new(&Scheme::orthogonal(2.0).unwrap(), &[8, 4]).unwrap();
     assert_eq!(p.numbers_json().to_string(), r#"{"gain":2.0}"#);
 }

@@ -7,13 +7,13 @@
 mod common;
 
 use nninit::cpu::CpuBackend;
-use nninit::stats::{ks_p_value, ks_statistic, normal_cdf};
-use nninit::{Init, Plan, Stream};
+use nninit::inspect::stats::{ks_p_value, ks_statistic, normal_cdf};
+use nninit::{Dtype, Fill, Plan, Region, Scheme, Stream};
 
-fn cpu_init(init: &Init, shape: &[usize], stream: Stream) -> Vec<f32> {
-    let plan = Plan::new(init, shape).unwrap();
-    let mut out = vec![f32::NAN; plan.elements() as usize];
-    CpuBackend::new().init_f32(&mut out, 0, &plan, stream).unwrap();
+fn cpu_init(init: &Scheme, shape: &[usize], stream: Stream) -> Vec<f32> {
+    let fill = Fill::new(init, shape, stream).unwrap();
+    let mut out = vec![f32::NAN; fill.elements().unwrap() as usize];
+    CpuBackend::new().fill(&fill, &Region::All, Dtype::F32, bytemuck::cast_slice_mut(&mut out)).unwrap();
     out
 }
 
@@ -46,7 +46,7 @@ fn torch_dirac(shape: &[usize], groups: usize) -> Vec<f32> {
 #[test]
 fn eye_and_dirac_are_exact() {
     for (rows, cols) in [(3, 5), (5, 3), (4, 4), (1, 7)] {
-        let t = cpu_init(&Init::Eye, &[rows, cols], Stream::default());
+        let t = cpu_init(&Scheme::eye(), &[rows, cols], Stream::default());
         let expected: Vec<f32> = (0..rows * cols).map(|i| f32::from(u8::from(i / cols == i % cols))).collect();
         assert_eq!(t, expected, "eye {rows}x{cols}");
     }
@@ -58,7 +58,7 @@ fn eye_and_dirac_are_exact() {
         (&[3, 3, 1, 1], 3),
         (&[2, 5, 4, 4], 1),
     ] {
-        let t = cpu_init(&Init::Dirac { groups: groups as u64 }, shape, Stream::default());
+        let t = cpu_init(&Scheme::dirac(groups as u64).unwrap(), shape, Stream::default());
         assert_eq!(t, torch_dirac(shape, groups), "dirac {shape:?} groups {groups}");
     }
 }
@@ -83,7 +83,7 @@ fn matmul_t(a: &[f32], rows: usize, cols: usize, transpose_first: bool) -> Vec<f
 fn orthogonal_is_orthogonal_with_torch_signs() {
     for (shape, gain) in [(&[40usize, 30][..], 1.0f64), (&[30, 40], 2.0), (&[16, 4, 3, 3], 0.5), (&[64, 64], 1.0)] {
         let stream = Stream::new(5, 1);
-        let q = cpu_init(&Init::Orthogonal { gain }, shape, stream);
+        let q = cpu_init(&Scheme::orthogonal(gain).unwrap(), shape, stream);
         let rows = shape[0];
         let cols = q.len() / rows;
         let gram = matmul_t(&q, rows, cols, rows >= cols);
@@ -93,7 +93,7 @@ fn orthogonal_is_orthogonal_with_torch_signs() {
         assert!(worst < 1e-5 * gain * gain, "{shape:?}: |QtQ - g^2 I| = {worst}");
         // Sign convention: with A the stream's Gaussian matrix (transposed if wide), Q^T A = D R
         // has a non-negative diagonal.
-        let a = cpu_init(&Init::normal(0.0, 1.0), &[rows, cols], stream);
+        let a = cpu_init(&Scheme::normal(0.0, 1.0).unwrap(), &[rows, cols], stream);
         for j in 0..n {
             let d: f64 = if rows >= cols {
                 (0..rows).map(|r| f64::from(q[r * cols + j]) * f64::from(a[r * cols + j])).sum()
@@ -110,7 +110,7 @@ fn sparse_has_exact_zero_counts_and_uniform_positions() {
     // 10 rows: 3 zeros per column (minority drawn) and 9 per column (majority: non-zeros drawn).
     for (sparsity, zeros) in [(0.3, 3usize), (0.81, 9)] {
         let (rows, cols) = (10usize, 20_000usize);
-        let t = cpu_init(&Init::Sparse { sparsity, std: 0.5 }, &[rows, cols], Stream::new(17, 0));
+        let t = cpu_init(&Scheme::sparse(sparsity, 0.5).unwrap(), &[rows, cols], Stream::new(17, 0));
         let mut per_row = vec![0f64; rows];
         for c in 0..cols {
             let z: Vec<usize> = (0..rows).filter(|&r| t[r * cols + c] == 0.0).collect();
@@ -137,18 +137,18 @@ fn sparse_has_exact_zero_counts_and_uniform_positions() {
             assert!(chi2 < 173.6, "subsets chi-square {chi2}");
         }
         // The non-zeros are the normal fill's values at the same positions.
-        let normal = cpu_init(&Init::normal(0.0, 0.5), &[rows, cols], Stream::new(17, 0));
+        let normal = cpu_init(&Scheme::normal(0.0, 0.5).unwrap(), &[rows, cols], Stream::new(17, 0));
         assert!(t.iter().zip(&normal).all(|(s, n)| *s == 0.0 || s == n));
     }
     // Sparsity 0 and 1.
-    assert!(cpu_init(&Init::Sparse { sparsity: 0.0, std: 1.0 }, &[5, 7], Stream::default()).iter().all(|&x| x != 0.0));
-    assert!(cpu_init(&Init::Sparse { sparsity: 1.0, std: 1.0 }, &[5, 7], Stream::default()).iter().all(|&x| x == 0.0));
+    assert!(cpu_init(&Scheme::sparse(0.0, 1.0).unwrap(), &[5, 7], Stream::default()).iter().all(|&x| x != 0.0));
+    assert!(cpu_init(&Scheme::sparse(1.0, 1.0).unwrap(), &[5, 7], Stream::default()).iter().all(|&x| x == 0.0));
 }
 
 /// The CDF of the standard normal truncated to [alpha, beta] (the library's, itself checked
 /// against numerical integration of the density in its unit tests).
 fn trunc_cdf(x: f64, alpha: f64, beta: f64) -> f64 {
-    nninit::stats::trunc_normal_cdf(x, 0.0, 1.0, alpha, beta)
+    nninit::inspect::stats::trunc_normal_cdf(x, 0.0, 1.0, alpha, beta)
 }
 
 #[test]
@@ -165,7 +165,7 @@ fn trunc_normal_matches_the_exact_distribution_without_pile_up() {
         (0.0, 1.0, -0.1, 0.1),
     ];
     for (i, (mean, std, a, b)) in cases.into_iter().enumerate() {
-        let x = cpu_init(&Init::trunc_normal(mean, std, a, b), &[n], Stream::new(100 + i as u64, 0));
+        let x = cpu_init(&Scheme::trunc_normal(mean, std, a, b).unwrap(), &[n], Stream::new(100 + i as u64, 0));
         let (lo, hi) = (a as f32, b as f32);
         assert!(x.iter().all(|&v| v >= lo && v <= hi), "case {i}: value outside [a, b]");
         let at_bounds = x.iter().filter(|&&v| v == lo || v == hi).count();
@@ -179,10 +179,10 @@ fn trunc_normal_matches_the_exact_distribution_without_pile_up() {
 fn variance_scaled_schemes_match_their_distributions() {
     let shape = [1024usize, 256, 2, 2];
     let cases = [
-        Init::xavier_uniform(1.0),
-        Init::xavier_normal(5.0 / 3.0),
-        Init::kaiming_uniform(0.0, "fan_in", "leaky_relu"),
-        Init::kaiming_normal(0.0, "fan_out", "relu"),
+        Scheme::xavier_uniform(1.0).unwrap(),
+        Scheme::xavier_normal(5.0 / 3.0).unwrap(),
+        Scheme::kaiming_uniform(0.0, "fan_in", "leaky_relu").unwrap(),
+        Scheme::kaiming_normal(0.0, "fan_out", "relu").unwrap(),
     ];
     for (i, init) in cases.iter().enumerate() {
         let plan = Plan::new(init, &shape).unwrap();
@@ -199,24 +199,24 @@ fn variance_scaled_schemes_match_their_distributions() {
 
 #[test]
 fn every_scheme_on_every_adapter_matches_the_cpu() {
-    let cases: Vec<(Init, Vec<usize>)> = vec![
-        (Init::uniform(-0.5, 0.5), vec![37, 41]),
-        (Init::normal(1.0, 0.1), vec![37, 41]),
-        (Init::trunc_normal(0.0, 0.02, -2.0, 2.0), vec![1001, 3]),
-        (Init::trunc_normal(0.0, 1.0, 5.0, f64::INFINITY), vec![1001, 3]),
-        (Init::Constant { val: 0.25 }, vec![7, 9]),
-        (Init::Ones, vec![3, 3]),
-        (Init::Zeros, vec![3, 3]),
-        (Init::Eye, vec![33, 65]),
-        (Init::Dirac { groups: 2 }, vec![8, 6, 3, 3]),
-        (Init::Dirac { groups: 1 }, vec![4, 4, 3, 3, 3]),
-        (Init::xavier_uniform(1.0), vec![64, 32, 3, 3]),
-        (Init::xavier_normal(1.0), vec![64, 32]),
-        (Init::kaiming_uniform(0.1, "fan_in", "leaky_relu"), vec![64, 32, 3, 3]),
-        (Init::kaiming_normal(0.0, "fan_out", "relu"), vec![64, 32, 3, 3]),
-        (Init::Orthogonal { gain: 1.5 }, vec![48, 20]),
-        (Init::Sparse { sparsity: 0.9, std: 0.01 }, vec![100, 77]),
-        (Init::Sparse { sparsity: 0.2, std: 0.01 }, vec![100, 77]),
+    let cases: Vec<(Scheme, Vec<usize>)> = vec![
+        (Scheme::uniform(-0.5, 0.5).unwrap(), vec![37, 41]),
+        (Scheme::normal(1.0, 0.1).unwrap(), vec![37, 41]),
+        (Scheme::trunc_normal(0.0, 0.02, -2.0, 2.0).unwrap(), vec![1001, 3]),
+        (Scheme::trunc_normal(0.0, 1.0, 5.0, f64::INFINITY).unwrap(), vec![1001, 3]),
+        (Scheme::constant(0.25).unwrap(), vec![7, 9]),
+        (Scheme::ones(), vec![3, 3]),
+        (Scheme::zeros(), vec![3, 3]),
+        (Scheme::eye(), vec![33, 65]),
+        (Scheme::dirac(2).unwrap(), vec![8, 6, 3, 3]),
+        (Scheme::dirac(1).unwrap(), vec![4, 4, 3, 3, 3]),
+        (Scheme::xavier_uniform(1.0).unwrap(), vec![64, 32, 3, 3]),
+        (Scheme::xavier_normal(1.0).unwrap(), vec![64, 32]),
+        (Scheme::kaiming_uniform(0.1, "fan_in", "leaky_relu").unwrap(), vec![64, 32, 3, 3]),
+        (Scheme::kaiming_normal(0.0, "fan_out", "relu").unwrap(), vec![64, 32, 3, 3]),
+        (Scheme::orthogonal(1.5).unwrap(), vec![48, 20]),
+        (Scheme::sparse(0.9, 0.01).unwrap(), vec![100, 77]),
+        (Scheme::sparse(0.2, 0.01).unwrap(), vec![100, 77]),
     ];
     for ctx in common::contexts() {
         for (init, shape) in &cases {
@@ -224,11 +224,14 @@ fn every_scheme_on_every_adapter_matches_the_cpu() {
             let stream = Stream::new(12, 3);
             let n = plan.elements();
             let cpu = cpu_init(init, shape, stream);
+            let fill = Fill::from_plan(&plan, stream).unwrap();
             // The whole tensor, and an odd sub-range of it.
             for range in [0..n, 3..n - 5] {
-                let gpu = ctx.init_to_host(&plan, stream, range.clone()).unwrap();
-                for (k, (g, c)) in gpu.iter().zip(&cpu[range.start as usize..range.end as usize]).enumerate() {
-                    let g = f32::from_bits(*g);
+                let region = Region::Elements(range.clone());
+                let gpu = ctx.filler.fill_to_host_blocking(&fill, &region, Dtype::F32).unwrap();
+                let gpu = gpu.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                for (k, (g, c)) in gpu.zip(&cpu[range.start as usize..range.end as usize]).enumerate() {
+                    let g = f32::from_bits(g);
                     // Normal-derived values follow the README's bound; the rest are bit-identical.
                     let tolerance = 1e-6 * c.abs().max(plan.std.unwrap_or(0.0) as f32);
                     assert!(

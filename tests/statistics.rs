@@ -5,17 +5,15 @@
 
 mod common;
 
-use nninit::cpu::CpuBackend;
-use nninit::stats::{ks_p_value, ks_statistic, normal_cdf};
-use nninit::{Fill, Scheme, Stream};
+use common::{cpu_words, flat};
+use nninit::inspect::stats::{ks_p_value, ks_statistic, normal_cdf};
+use nninit::{Dtype, Region, Scheme, Stream};
 
 const P_MIN: f64 = 1e-3;
 const N: usize = 1 << 20;
 
 fn cpu_values(scheme: &Scheme, stream: Stream, first: u64, n: usize) -> Vec<f64> {
-    let mut out = vec![0f32; n];
-    CpuBackend::new().fill_f32(&mut out, first, &Fill::new(scheme, stream));
-    out.into_iter().map(f64::from).collect()
+    cpu_words(&flat(scheme, stream), first, n).into_iter().map(|w| f64::from(f32::from_bits(w))).collect()
 }
 
 fn assert_ks(samples: &[f64], cdf: impl Fn(f64) -> f64, what: &str) {
@@ -55,25 +53,22 @@ fn streams_are_not_correlated() {
     assert!(corr.abs() < 5.0 / 1024.0, "correlation {corr}");
 }
 
+/// `N` f32 values from element `first`, filled on the GPU and read back.
+fn gpu_values(ctx: &nninit::gpu::GpuContext, fill: &nninit::Fill, first: u64) -> Vec<f64> {
+    let region = Region::Elements(first..first + N as u64);
+    let bytes = ctx.filler.fill_to_host_blocking(fill, &region, Dtype::F32).unwrap();
+    bytes.chunks_exact(4).map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))).collect()
+}
+
 #[test]
 fn gpu_values_pass_ks_on_every_adapter() {
     for ctx in common::contexts() {
         let name = nninit::gpu::describe(&ctx.info);
-        let uniform = Fill::new(&Scheme::uniform(-1.0, 1.0).unwrap(), Stream::new(31, 2));
-        let x: Vec<f64> = ctx
-            .fill_to_host(&uniform, 5..5 + N as u64)
-            .unwrap()
-            .into_iter()
-            .map(|w| f64::from(f32::from_bits(w)))
-            .collect();
+        let uniform = flat(&Scheme::uniform(-1.0, 1.0).unwrap(), Stream::new(31, 2));
+        let x = gpu_values(ctx, &uniform, 5);
         assert_ks(&x, |v| ((v + 1.0) / 2.0).clamp(0.0, 1.0), &format!("{name} uniform"));
-        let normal = Fill::new(&Scheme::normal(0.0, 1.0).unwrap(), Stream::new(32, 2));
-        let x: Vec<f64> = ctx
-            .fill_to_host(&normal, 3..3 + N as u64)
-            .unwrap()
-            .into_iter()
-            .map(|w| f64::from(f32::from_bits(w)))
-            .collect();
+        let normal = flat(&Scheme::normal(0.0, 1.0).unwrap(), Stream::new(32, 2));
+        let x = gpu_values(ctx, &normal, 3);
         assert_ks(&x, |v| normal_cdf(v, 0.0, 1.0), &format!("{name} normal"));
     }
 }

@@ -1,6 +1,6 @@
 //! `--device auto|gpu|cpu` and adapter listing.
 
-use nninit::gpu::{adapters, describe, GpuContext};
+use nninit::gpu::{adapters_blocking, describe, GpuContext};
 
 /// Where a command runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -17,13 +17,13 @@ pub enum DeviceChoice {
 pub fn open(choice: DeviceChoice, adapter: Option<&str>) -> nninit::Result<Option<GpuContext>> {
     match (choice, adapter) {
         (DeviceChoice::Cpu, _) => Ok(None),
-        (_, Some(pattern)) => GpuContext::matching(pattern).map(Some),
-        (DeviceChoice::Gpu, None) => GpuContext::new().map(Some),
+        (_, Some(pattern)) => matching(pattern).map(Some),
+        (DeviceChoice::Gpu, None) => GpuContext::best_where_blocking(|_| true).map(Some),
         (DeviceChoice::Auto, None) => {
             let hardware = |info: &wgpu::AdapterInfo| {
                 matches!(info.device_type, wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu)
             };
-            match GpuContext::best_where(hardware) {
+            match GpuContext::best_where_blocking(hardware) {
                 Ok(ctx) => Ok(Some(ctx)),
                 Err(nninit::Error::NoAdapter(_)) => Ok(None),
                 Err(e) => Err(e),
@@ -32,9 +32,17 @@ pub fn open(choice: DeviceChoice, adapter: Option<&str>) -> nninit::Result<Optio
     }
 }
 
+/// A context on the best adapter whose name or backend contains `pattern` (case-insensitive).
+pub fn matching(pattern: &str) -> nninit::Result<GpuContext> {
+    let pattern = pattern.to_lowercase();
+    GpuContext::best_where_blocking(|info| {
+        info.name.to_lowercase().contains(&pattern) || format!("{:?}", info.backend).to_lowercase().contains(&pattern)
+    })
+}
+
 /// `nninit adapters`.
 pub fn list_adapters() -> nninit::Result<()> {
-    let found = adapters();
+    let found = adapters_blocking();
     if found.is_empty() {
         outln!("no GPU adapter found (the CPU backend is always available)");
     }

@@ -5,10 +5,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use nninit::cpu::CpuBackend;
-use nninit::prepared::Prepared;
-use nninit::shard::parse_range;
-use nninit::tensor_file::{write_atomic, TensorData};
-use nninit::{Dtype, Error, Plan, Shard, Stream};
+use nninit::io::{write_atomic, TensorData};
+use nninit::{Dtype, Error, Fill, Region, Shard, Stream};
 
 use super::device::{open, DeviceChoice};
 use super::scheme_args::SchemeArgs;
@@ -68,22 +66,27 @@ impl From<DtypeArg> for Dtype {
     }
 }
 
+/// Parses `A:B` into `A..B`.
+pub(super) fn parse_range(text: &str) -> nninit::Result<std::ops::Range<u64>> {
+    let parsed = text.split_once(':').and_then(|(a, b)| Some(a.trim().parse().ok()?..b.trim().parse().ok()?));
+    parsed.ok_or_else(|| Error::InvalidShape(format!("{text:?} is not a range START:END")))
+}
+
 /// Fills the tensor (or its shard) on the chosen device and writes it.
 pub fn run(args: FillArgs) -> nninit::Result<()> {
-    let init = args.scheme.init()?;
-    let plan = Plan::new(&init, &args.shape)?;
+    let scheme = args.scheme.scheme()?;
     let dtype = Dtype::from(args.dtype);
     let shard = Shard {
         rows: args.rows.as_deref().map(parse_range).transpose()?,
         cols: args.cols.as_deref().map(parse_range).transpose()?,
     };
     let shard_shape = shard.shape(&args.shape)?;
-    let segments = shard.segments(&args.shape)?;
-    let elements: u64 = shard_shape.iter().map(|&d| d as u64).product();
+    let elements = shard_shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d as u64));
     let bytes = elements
-        .checked_mul(dtype.size())
+        .and_then(|n| n.checked_mul(dtype.size()))
         .filter(|&b| b <= isize::MAX as u64)
         .ok_or_else(|| Error::InvalidShape(format!("shape {:?} is too large", args.shape)))?;
+    let elements = bytes / dtype.size();
     let seed = args.seed.unwrap_or_else(|| {
         let seed = rand::random::<u64>();
         outln!("seed: {seed} (drawn at random; pass --seed {seed} to repeat)");
@@ -93,14 +96,16 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
     let gpu = open(args.device, args.adapter.as_deref())?;
 
     let started = Instant::now();
+    let fill = Fill::new(&scheme, &args.shape, stream)?;
+    let region = Region::Shard(shard.clone());
     let (backend, data) = match &gpu {
-        Some(ctx) => (nninit::gpu::describe(&ctx.info), ctx.shard_to_host(&plan, stream, &shard, dtype)?),
+        Some(ctx) => (nninit::gpu::describe(&ctx.info), ctx.filler.fill_to_host_blocking(&fill, &region, dtype)?),
         None => {
             let cpu = CpuBackend::new();
             let mut data = Vec::new();
             data.try_reserve_exact(bytes as usize).map_err(|e| Error::LimitExceeded(e.to_string()))?;
             data.resize(bytes as usize, 0u8);
-            cpu.fill_segments_as(&mut data, &segments, &Prepared::new(&plan, stream)?, dtype)?;
+            cpu.fill(&fill, &region, dtype, &mut data)?;
             (format!("CPU backend ({} threads)", cpu.threads()), data)
         }
     };
@@ -108,10 +113,10 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
 
     let mut metadata = HashMap::from([
         ("nninit.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-        ("nninit.stream_version".to_string(), nninit::stream::STREAM_VERSION.to_string()),
+        ("nninit.stream_version".to_string(), nninit::STREAM_VERSION.to_string()),
         ("nninit.seed".to_string(), seed.to_string()),
         ("nninit.stream".to_string(), args.stream.to_string()),
-        ("nninit.scheme".to_string(), serde_json::to_string(&init).expect("Init serializes")),
+        ("nninit.scheme".to_string(), scheme.to_string()),
         ("nninit.shape".to_string(), format!("{:?}", args.shape)),
     ]);
     if shard != Shard::full() {
@@ -122,7 +127,7 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
     outln!(
         "{}: {} {:?} {dtype:?} on {backend}: {elements} elements, {bytes} bytes in {:.3} s ({:.2} GB/s incl. readback) -> {}",
         args.name,
-        init.name(),
+        scheme.name(),
         shard_shape,
         seconds,
         bytes as f64 / seconds.max(1e-9) / 1e9,

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use nninit::cpu::CpuBackend;
-use nninit::model::{presets, rules_from_file, Backend, MergeReport, ModelPlan, ModelSpec, Pretrained};
+use nninit::model::{presets, rules_from_file, Backend, MergeReport, Model, ModelSpec, Pretrained};
 use nninit::{Dtype, Error};
 
 use super::device::{open, DeviceChoice};
@@ -148,24 +148,25 @@ pub fn run(args: InitArgs) -> nninit::Result<()> {
         outln!("seed: {seed} (drawn at random; pass --seed {seed} to repeat)");
         seed
     });
-    let mut plan = ModelPlan::new(&spec, seed, Dtype::from(args.dtype))?;
+    let mut model = Model::new(&spec, seed, Dtype::from(args.dtype))?;
     if !args.pretrained.is_empty() {
         let files: Vec<Pretrained> = args.pretrained.iter().map(|p| Pretrained::parse(p)).collect();
-        print_merge(&plan.merge_pretrained(&files)?, plan.tensors.len());
+        print_merge(&model.merge_pretrained(&files)?, model.tensors.len());
     }
     let gpu = open(args.device, args.adapter.as_deref())?;
     let cpu = CpuBackend::new();
-    let backend = gpu.as_ref().map_or(Backend::Cpu(&cpu), Backend::Gpu);
+    let backend = gpu.as_ref().map_or(Backend::Cpu(&cpu), |ctx| Backend::Gpu(&ctx.filler));
     let mut bar = ProgressBar::new(!args.quiet);
-    let summary = plan.write_safetensors(out, backend, &Default::default(), &mut |done, total| bar.update(done, total));
+    let summary =
+        model.write_safetensors_blocking(out, backend, &Default::default(), &mut |done, total| bar.update(done, total));
     bar.finish();
     let summary = summary?;
     outln!(
         "{}: {} tensors, {} elements ({} parameters), {} bytes ({:.2} GB) in {:.2} s ({:.2} GB/s) on {} -> {}",
-        plan.name,
+        model.name,
         summary.tensors,
         summary.elements,
-        spec.parameters(),
+        spec.parameters().unwrap_or(u64::MAX),
         summary.bytes,
         summary.bytes as f64 / 1e9,
         summary.seconds,

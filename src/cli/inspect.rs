@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use nninit::inspect::{inspect, Made, TensorReport};
-use nninit::tensor_file::TensorFile;
+use nninit::io::TensorFile;
 use nninit::Error;
 
 use super::plot::histogram_chart;
@@ -88,8 +88,8 @@ pub fn run(args: InspectArgs) -> nninit::Result<()> {
 fn made_line(report: &TensorReport) -> Option<String> {
     match report.made.as_ref()? {
         Made::Pretrained { file, key } => Some(format!("made: copied from {file} ({key})")),
-        Made::Scheme { init, full_shape, shard } => {
-            let json = serde_json::to_string(init).unwrap_or_default();
+        Made::Scheme { scheme, full_shape, shard } => {
+            let json = scheme.to_string();
             let of = if *shard { format!(" (a shard of {full_shape:?})") } else { String::new() };
             let expected = match (&report.expected, report.expected_moments) {
                 (Some(d), Some((mean, std))) => format!(" -> {}; expected mean {mean:.6}, std {std:.6}", d.describe()),

@@ -1,6 +1,6 @@
 //! `nninit plan` and `nninit gain`: the resolved numbers, without filling.
 
-use nninit::planner::calculate_gain;
+use nninit::calculate_gain;
 use nninit::Plan;
 
 use super::scheme_args::SchemeArgs;
@@ -20,14 +20,14 @@ pub struct PlanArgs {
 
 /// Prints the plan.
 pub fn run(args: PlanArgs) -> nninit::Result<()> {
-    let init = args.scheme.init()?;
-    let plan = Plan::new(&init, &args.shape)?;
+    let scheme = args.scheme.scheme()?;
+    let plan = Plan::new(&scheme, &args.shape)?;
     let numbers = plan.numbers_json();
     if args.json {
         outln!("{numbers}");
         return Ok(());
     }
-    outln!("{} {:?}: {} elements", init.name(), args.shape, plan.elements());
+    outln!("{} {:?}: {} elements", scheme.name(), args.shape, plan.elements());
     let serde_json::Value::Object(map) = numbers else { unreachable!("numbers_json returns an object") };
     for (key, value) in map {
         outln!("  {key} = {value}");

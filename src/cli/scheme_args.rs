@@ -1,6 +1,6 @@
 //! The scheme and its parameters on the command line, by PyTorch's names and defaults.
 
-use nninit::{Error, Init};
+use nninit::{Error, Scheme};
 
 /// The schemes of `torch.nn.init`, as the CLI names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -61,8 +61,8 @@ pub struct SchemeArgs {
 }
 
 impl SchemeArgs {
-    /// The `Init`; a parameter the scheme does not take is an error.
-    pub fn init(&self) -> nninit::Result<Init> {
+    /// The scheme; a parameter the scheme does not take is an error.
+    pub fn scheme(&self) -> nninit::Result<Scheme> {
         use SchemeName::*;
         let given = [
             ("--a", self.a.is_some()),
@@ -92,32 +92,32 @@ impl SchemeArgs {
         }
         let mode = self.mode.as_deref().unwrap_or("fan_in");
         let nonlinearity = self.nonlinearity.as_deref().unwrap_or("leaky_relu");
-        Ok(match self.scheme {
-            Uniform => Init::uniform(self.a.unwrap_or(0.0), self.b.unwrap_or(1.0)),
-            Normal => Init::normal(self.mean.unwrap_or(0.0), self.std.unwrap_or(1.0)),
-            TruncNormal => Init::trunc_normal(
+        match self.scheme {
+            Uniform => Scheme::uniform(self.a.unwrap_or(0.0), self.b.unwrap_or(1.0)),
+            Normal => Scheme::normal(self.mean.unwrap_or(0.0), self.std.unwrap_or(1.0)),
+            TruncNormal => Scheme::trunc_normal(
                 self.mean.unwrap_or(0.0),
                 self.std.unwrap_or(1.0),
                 self.a.unwrap_or(-2.0),
                 self.b.unwrap_or(2.0),
             ),
             Constant => {
-                Init::Constant { val: self.val.ok_or_else(|| Error::InvalidParameter("constant needs --val".into()))? }
+                Scheme::constant(self.val.ok_or_else(|| Error::InvalidParameter("constant needs --val".into()))?)
             }
-            Ones => Init::Ones,
-            Zeros => Init::Zeros,
-            Eye => Init::Eye,
-            Dirac => Init::Dirac { groups: self.groups.unwrap_or(1) },
-            XavierUniform => Init::xavier_uniform(self.gain.unwrap_or(1.0)),
-            XavierNormal => Init::xavier_normal(self.gain.unwrap_or(1.0)),
-            KaimingUniform => Init::kaiming_uniform(self.a.unwrap_or(0.0), mode, nonlinearity),
-            KaimingNormal => Init::kaiming_normal(self.a.unwrap_or(0.0), mode, nonlinearity),
-            Orthogonal => Init::Orthogonal { gain: self.gain.unwrap_or(1.0) },
-            Sparse => Init::Sparse {
-                sparsity: self.sparsity.ok_or_else(|| Error::InvalidParameter("sparse needs --sparsity".into()))?,
-                std: self.std.unwrap_or(0.01),
-            },
-        })
+            Ones => Ok(Scheme::ones()),
+            Zeros => Ok(Scheme::zeros()),
+            Eye => Ok(Scheme::eye()),
+            Dirac => Scheme::dirac(self.groups.unwrap_or(1)),
+            XavierUniform => Scheme::xavier_uniform(self.gain.unwrap_or(1.0)),
+            XavierNormal => Scheme::xavier_normal(self.gain.unwrap_or(1.0)),
+            KaimingUniform => Scheme::kaiming_uniform(self.a.unwrap_or(0.0), mode, nonlinearity),
+            KaimingNormal => Scheme::kaiming_normal(self.a.unwrap_or(0.0), mode, nonlinearity),
+            Orthogonal => Scheme::orthogonal(self.gain.unwrap_or(1.0)),
+            Sparse => Scheme::sparse(
+                self.sparsity.ok_or_else(|| Error::InvalidParameter("sparse needs --sparsity".into()))?,
+                self.std.unwrap_or(0.01),
+            ),
+        }
     }
 
     fn name(&self) -> String {

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use nninit::{cpu::CpuBackend, Error, Fill, Stream};
+use nninit::{cpu::CpuBackend, Dtype, Error, Fill, Region, Stream};
 
 /// Words produced per write.
 const CHUNK_WORDS: u64 = 1 << 20;
@@ -29,20 +29,22 @@ pub fn run(args: StreamArgs) -> nninit::Result<()> {
     if args.offset.checked_add(args.count).is_none() {
         return Err(Error::InvalidShape(format!("--offset {} + --count {} overflows u64", args.offset, args.count)));
     }
-    let fill = Fill::raw_bits(Stream::new(args.seed, args.stream));
+    let fill = Fill::raw_words(Stream::new(args.seed, args.stream));
     let cpu = CpuBackend::new();
     let mut out = std::io::stdout().lock();
-    let mut words = vec![0u32; CHUNK_WORDS.min(args.count) as usize];
+    // Little-endian u32 words are exactly the bytes of an f32 fill of raw words.
+    let mut bytes = vec![0u8; 4 * CHUNK_WORDS.min(args.count) as usize];
     let mut done = 0u64;
     while done < args.count {
-        let n = CHUNK_WORDS.min(args.count - done) as usize;
-        cpu.fill_words(&mut words[..n], args.offset + done, &fill);
-        let bytes: Vec<u8> = words[..n].iter().flat_map(|w| w.to_le_bytes()).collect();
-        match out.write_all(&bytes) {
+        let n = CHUNK_WORDS.min(args.count - done);
+        let first = args.offset + done;
+        let bytes = &mut bytes[..4 * n as usize];
+        cpu.fill(&fill, &Region::Elements(first..first + n), Dtype::F32, bytes)?;
+        match out.write_all(bytes) {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
             other => other.map_err(|source| Error::Io { path: "stdout".into(), source })?,
         }
-        done += n as u64;
+        done += n;
     }
     match out.flush() {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -1,26 +1,29 @@
-//! The CPU backend: the same stream and the same values as the GPU, on all cores.
+//! Layer 3, the CPU backend: the same stream and the same values as the GPU, on all cores.
 
-mod kernel;
+use std::ops::Range;
 
-use crate::dtype::Dtype;
+use crate::contract::batch;
+use crate::contract::dtype::Dtype;
+use crate::contract::stream::Stream;
 use crate::error::{Error, Result};
-use crate::fill::Fill;
-use crate::planner::Plan;
-use crate::prepared::Prepared;
-use crate::stream::Stream;
+use crate::scheme::{Fill, Prepared, Region};
 
 /// Elements below which a fill runs on the calling thread alone.
 const MIN_ELEMENTS_PER_THREAD: usize = 1 << 16;
 
+/// Elements converted per step when the output is not f32 words.
+const CONVERT_CHUNK: usize = 4096;
+
 /// Fills host memory with nninit's stream, on a fixed number of threads.
 ///
-/// Raw words and the unit uniform (so `uniform` values) are bit-identical to the GPU engine's;
-/// `normal` values agree within the bound the README states.
+/// Values are bit-identical to the GPU engine's where the README's table says so (raw words,
+/// uniform, constants, eye, dirac, orthogonal), and within its stated bound elsewhere.
 ///
 /// ```
-/// use nninit::{cpu::CpuBackend, Fill, Scheme, Stream};
+/// use nninit::{cpu::CpuBackend, Dtype, Fill, Region, Scheme, Stream};
+/// let fill = Fill::new(&Scheme::uniform(-1.0, 1.0)?, &[1000], Stream::new(1, 0))?;
 /// let mut w = vec![0f32; 1000];
-/// CpuBackend::new().fill_f32(&mut w, 0, &Fill::new(&Scheme::uniform(-1.0, 1.0)?, Stream::new(1, 0)));
+/// CpuBackend::new().fill(&fill, &Region::All, Dtype::F32, bytemuck::cast_slice_mut(&mut w))?;
 /// assert!(w.iter().all(|&x| (-1.0..1.0).contains(&x)));
 /// # Ok::<(), nninit::Error>(())
 /// ```
@@ -52,80 +55,59 @@ impl CpuBackend {
         self.threads
     }
 
-    /// Writes logical elements `first .. first + out.len()` of `fill` into `out`, as f32.
-    pub fn fill_f32(&self, out: &mut [f32], first: u64, fill: &Fill) {
-        self.fill_words(bytemuck::cast_slice_mut(out), first, fill)
+    /// Writes `region` of `fill` into `out` as little-endian `dtype` (f32 values rounded to
+    /// nearest-even for f16 and bf16), the region's elements one after the other in their
+    /// row-major order. `out` must hold exactly the region's elements.
+    pub fn fill(&self, fill: &Fill, region: &Region, dtype: Dtype, out: &mut [u8]) -> Result<()> {
+        self.fill_segments(fill, &fill.segments(region)?, dtype, out)
     }
 
-    /// Writes logical elements `first .. first + out.len()` of a planned tensor into `out`.
-    ///
-    /// ```
-    /// use nninit::{cpu::CpuBackend, Init, Plan, Stream};
-    /// let plan = Plan::new(&Init::kaiming_uniform(0.0, "fan_in", "leaky_relu"), &[16, 8])?;
-    /// let mut w = vec![0f32; 128];
-    /// CpuBackend::new().init_f32(&mut w, 0, &plan, Stream::new(3, 0))?;
-    /// let bound = plan.bound.unwrap() as f32;
-    /// assert!(w.iter().all(|x| x.abs() <= bound));
-    /// # Ok::<(), nninit::Error>(())
-    /// ```
-    pub fn init_f32(&self, out: &mut [f32], first: u64, plan: &Plan, stream: Stream) -> Result<()> {
-        crate::prepared::check_range(first, out.len() as u64, plan.elements())?;
-        self.fill_prepared(out, first, &Prepared::new(plan, stream)?);
-        Ok(())
-    }
-
-    /// Writes logical elements `first .. first + out.len()` of a prepared tensor into `out`.
-    pub fn fill_prepared(&self, out: &mut [f32], first: u64, prepared: &Prepared) {
-        self.for_each_chunk(bytemuck::cast_slice_mut(out), 1, first, |part, part_first| {
-            prepared_words(part, part_first, prepared)
-        });
-    }
-
-    /// Writes logical elements `first .. first + n` of a prepared tensor into `out` as
-    /// little-endian `dtype` (`out.len() = n * dtype.size()`), rounding f32 to nearest-even.
-    pub fn fill_prepared_as(&self, out: &mut [u8], first: u64, prepared: &Prepared, dtype: Dtype) -> Result<()> {
-        let size = dtype.size() as usize;
-        if !out.len().is_multiple_of(size) {
-            return Err(Error::InvalidShape(format!("{} bytes are not whole {dtype:?} elements", out.len())));
-        }
-        self.for_each_chunk(out, size, first, |part, part_first| {
-            let mut words = [0u32; CONVERT_CHUNK];
-            for (i, bytes) in part.chunks_mut(CONVERT_CHUNK * size).enumerate() {
-                let n = bytes.len() / size;
-                prepared_words(&mut words[..n], part_first + (i * CONVERT_CHUNK) as u64, prepared);
-                dtype.encode_slice(&words[..n], bytes);
-            }
-        });
-        Ok(())
-    }
-
-    /// Writes a shard's `segments` (see [`crate::Shard::segments`]) of a prepared tensor into `out`
-    /// one after the other, as little-endian `dtype`.
-    pub fn fill_segments_as(
+    /// Writes the logical element ranges `segments` of `fill` into `out`, one after the other.
+    pub(crate) fn fill_segments(
         &self,
-        out: &mut [u8],
-        segments: &[std::ops::Range<u64>],
-        prepared: &Prepared,
+        fill: &Fill,
+        segments: &[Range<u64>],
         dtype: Dtype,
+        out: &mut [u8],
     ) -> Result<()> {
         let size = dtype.size() as usize;
-        let total: u64 = segments.iter().map(|s| s.end.saturating_sub(s.start)).sum();
-        if total * size as u64 != out.len() as u64 {
-            return Err(Error::InvalidShape(format!("{} bytes do not hold {total} {dtype:?} elements", out.len())));
+        let total = segments.iter().try_fold(0u64, |n, s| n.checked_add(s.end.saturating_sub(s.start)));
+        if total.and_then(|n| n.checked_mul(size as u64)) != Some(out.len() as u64) {
+            return Err(Error::InvalidTarget(format!(
+                "{} bytes do not hold the region's {} {} elements",
+                out.len(),
+                total.map_or("too many".into(), |n| n.to_string()),
+                dtype.name()
+            )));
         }
         let mut rest = out;
         for segment in segments {
             let (part, tail) = rest.split_at_mut((segment.end - segment.start) as usize * size);
-            self.fill_prepared_as(part, segment.start, prepared, dtype)?;
+            self.fill_range(part, segment.start, fill, dtype);
             rest = tail;
         }
         Ok(())
     }
 
-    /// Writes the 32-bit outputs (f32 bit patterns, or raw words for [`Fill::raw_bits`]) of logical
-    /// elements `first .. first + out.len()` into `out`.
-    pub fn fill_words(&self, out: &mut [u32], first: u64, fill: &Fill) {
-        self.for_each_chunk(out, 1, first, |part, part_first| kernel::fill_words(part, part_first, fill));
+    /// Writes logical elements `first ..` of `fill` into `out` (whole elements of `dtype`).
+    fn fill_range(&self, out: &mut [u8], first: u64, fill: &Fill, dtype: Dtype) {
+        let (prepared, stream) = (fill.prepared(), fill.stream());
+        if dtype == Dtype::F32 {
+            if let Ok(words) = bytemuck::try_cast_slice_mut::<u8, u32>(out) {
+                return self.for_each_chunk(words, 1, first, |part, part_first| {
+                    prepared_words(part, part_first, prepared, stream)
+                });
+            }
+        }
+        let size = dtype.size() as usize;
+        self.for_each_chunk(out, size, first, |part, part_first| {
+            let mut words = [0u32; CONVERT_CHUNK];
+            for (i, bytes) in part.chunks_mut(CONVERT_CHUNK * size).enumerate() {
+                let n = bytes.len() / size;
+                prepared_words(&mut words[..n], part_first + (i * CONVERT_CHUNK) as u64, prepared, stream);
+                dtype.encode_slice(&words[..n], bytes);
+            }
+        });
     }
 
     /// Runs `work(part, first element of part)` over `out` (`per_element` items an element) split
@@ -158,19 +140,16 @@ impl CpuBackend {
     }
 }
 
-/// Elements converted per step of [`CpuBackend::fill_prepared_as`].
-const CONVERT_CHUNK: usize = 4096;
-
-/// One thread's part of a prepared fill, as f32 bit patterns.
-fn prepared_words(out: &mut [u32], first: u64, prepared: &Prepared) {
+/// One thread's part of a prepared fill, as f32 bit patterns (raw words for `Op::Bits`).
+fn prepared_words(out: &mut [u32], first: u64, prepared: &Prepared, stream: Stream) {
     match prepared {
-        Prepared::Elementwise(fill) => kernel::fill_words(out, first, fill),
-        Prepared::Matrix(matrix) => {
-            let source = &matrix[first as usize..first as usize + out.len()];
+        Prepared::Elementwise(op) => batch::fill_words(out, first, op, stream),
+        Prepared::Values(values) => {
+            let source = &values[first as usize..first as usize + out.len()];
             out.copy_from_slice(bytemuck::cast_slice(source));
         }
-        Prepared::Sparse { fill, mask } => {
-            kernel::fill_words(out, first, fill);
+        Prepared::Sparse { op, mask } => {
+            batch::fill_words(out, first, op, stream);
             mask.zero_out(out, first);
         }
         Prepared::Nothing => {}
@@ -184,14 +163,29 @@ mod tests {
 
     #[test]
     fn thread_count_and_split_do_not_change_values() {
-        let fill = Fill::new(&Scheme::normal(0.0, 1.0).unwrap(), Stream::new(3, 4));
-        let first = 3u64;
-        let mut one = vec![0u32; 300_001];
-        CpuBackend::with_threads(1).fill_words(&mut one, first, &fill);
+        let fill = Fill::new(&Scheme::normal(0.0, 1.0).unwrap(), &[300_004], Stream::new(3, 4)).unwrap();
+        let region = Region::Elements(3..300_004);
+        let mut one = vec![0u8; 300_001 * 4];
+        CpuBackend::with_threads(1).fill(&fill, &region, Dtype::F32, &mut one).unwrap();
         for threads in [2, 3, 7] {
-            let mut many = vec![0u32; one.len()];
-            CpuBackend::with_threads(threads).fill_words(&mut many, first, &fill);
-            assert!(many == one, "{threads} threads");
+            for dtype in [Dtype::F32, Dtype::Bf16] {
+                let mut many = vec![0u8; 300_001 * dtype.size() as usize];
+                CpuBackend::with_threads(threads).fill(&fill, &region, dtype, &mut many).unwrap();
+                let mut single = vec![0u8; many.len()];
+                CpuBackend::with_threads(1).fill(&fill, &region, dtype, &mut single).unwrap();
+                assert!(many == single, "{threads} threads {dtype:?}");
+            }
         }
+    }
+
+    #[test]
+    fn unaligned_f32_output_takes_the_converting_path() {
+        let fill = Fill::new(&Scheme::uniform(-1.0, 1.0).unwrap(), &[100], Stream::new(1, 2)).unwrap();
+        let mut aligned = vec![0u32; 100];
+        let cpu = CpuBackend::new();
+        cpu.fill(&fill, &Region::All, Dtype::F32, bytemuck::cast_slice_mut(&mut aligned)).unwrap();
+        let mut bytes = vec![0u8; 401];
+        cpu.fill(&fill, &Region::All, Dtype::F32, &mut bytes[1..]).unwrap();
+        assert_eq!(&bytes[1..], bytemuck::cast_slice::<u32, u8>(&aligned));
     }
 }

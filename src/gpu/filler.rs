@@ -1,50 +1,31 @@
 //! `GpuFiller`: the fill pipelines of one device, and the calls that record fills.
 
+use std::collections::VecDeque;
 use std::ops::Range;
 
 use wgpu::util::DeviceExt;
 
 use super::params::FillParams;
 use super::shaders::{self, Multiply};
-use super::windows::{plan_windows, WindowLimits};
-use crate::dtype::Dtype;
+use super::windows::{split_windows, Window, WindowLimits};
+use super::Waiting;
+use crate::contract::constants::KernelOp;
+use crate::contract::dtype::Dtype;
+use crate::contract::op::Op;
+use crate::contract::stream::split_u64;
 use crate::error::{Error, Result};
-use crate::fill::{Fill, Op};
-use crate::planner::Plan;
-use crate::prepared::{check_range, Prepared};
-use crate::stream::{split_u64, Stream};
+use crate::scheme::{Fill, Prepared, Region};
+
+/// Largest device buffer [`GpuFiller::fill_to_host`] allocates at once.
+const HOST_FILL_CHUNK: u64 = 256 << 20;
 
 /// Bytes of one copied source element (orthogonal matrices are uploaded as f32).
 const SOURCE_BYTES: u64 = 4;
 
-/// The per-op pipeline index. Keep in sync with the `OP_*` constants in `shaders/fill.wgsl`.
-#[derive(Clone, Copy, Debug)]
-enum GpuOp {
-    Bits = 0,
-    Uniform = 1,
-    Normal = 2,
-    Constant = 3,
-    TruncNormal = 4,
-    Diagonal = 5,
-    Copy = 6,
-    Sparse = 7,
-}
-
-const ALL_OPS: [GpuOp; 8] = [
-    GpuOp::Bits,
-    GpuOp::Uniform,
-    GpuOp::Normal,
-    GpuOp::Constant,
-    GpuOp::TruncNormal,
-    GpuOp::Diagonal,
-    GpuOp::Copy,
-    GpuOp::Sparse,
-];
-
 /// A contiguous run of logical elements written from `byte_offset`; `source_index` is where its
 /// first element sits in a copy source.
 #[derive(Clone, Debug)]
-pub(crate) struct Piece {
+struct Span {
     byte_offset: u64,
     elements: Range<u64>,
     source_index: u64,
@@ -52,7 +33,7 @@ pub(crate) struct Piece {
 
 /// A second, read-only input of a fill.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Aux<'a> {
+enum Aux<'a> {
     /// Nothing: a placeholder buffer is bound.
     None,
     /// Copy words from `source`; each piece says where its first element's word is.
@@ -62,80 +43,69 @@ pub(crate) enum Aux<'a> {
     Mask { bits: &'a wgpu::Buffer, zeros_marked: bool, std: f32 },
 }
 
-/// Where a fill writes: a byte offset in a caller's buffer, and the logical elements it holds.
+/// Where a fill writes on the GPU: a region of the tensor, as `dtype`, packed from `byte_offset`
+/// of a caller's buffer.
 ///
-/// Element `elements.start` is written at `byte_offset`, the next one `dtype.size()` bytes later,
-/// and so on, so a shard of a larger logical tensor is filled with exactly its slice of the stream.
-/// For 16-bit dtypes, the other half of a 32-bit word shared with the range's ends is left as it
-/// was.
+/// Element after element of the region is written at `byte_offset`, `byte_offset + size`, ...,
+/// so a shard of a larger logical tensor is filled with exactly its slice of the stream. For
+/// 16-bit dtypes, the other half of a 32-bit word shared with the range's ends is left as it was.
 #[derive(Clone, Debug)]
-pub struct FillTarget<'a> {
+pub struct GpuTarget<'a> {
     /// The buffer; it needs `BufferUsages::STORAGE`.
     pub buffer: &'a wgpu::Buffer,
-    /// Byte offset of the first element (a multiple of the dtype's size).
+    /// Byte offset of the region's first element (a multiple of the dtype's size).
     pub byte_offset: u64,
-    /// Logical (row-major) element indices of the tensor to write.
-    pub elements: Range<u64>,
+    /// Which elements of the tensor.
+    pub region: Region,
     /// The element type written.
     pub dtype: Dtype,
 }
 
-impl<'a> FillTarget<'a> {
-    /// The whole buffer as f32, holding elements `0 .. size / 4`.
-    pub fn whole(buffer: &'a wgpu::Buffer) -> Self {
-        Self::whole_as(buffer, Dtype::F32)
-    }
-
-    /// The whole buffer as `dtype`, holding elements `0 .. size / dtype.size()`.
-    pub fn whole_as(buffer: &'a wgpu::Buffer, dtype: Dtype) -> Self {
-        Self { buffer, byte_offset: 0, elements: 0..buffer.size() / dtype.size(), dtype }
-    }
-
-    fn check(&self) -> Result<()> {
-        if !self.buffer.usage().contains(wgpu::BufferUsages::STORAGE) {
-            return Err(Error::InvalidTarget("the buffer lacks BufferUsages::STORAGE".into()));
-        }
-        let size = self.dtype.size();
-        if !self.byte_offset.is_multiple_of(size) {
-            return Err(Error::InvalidTarget(format!("byte offset {} is not a multiple of {size}", self.byte_offset)));
-        }
-        if self.elements.start > self.elements.end {
-            return Err(Error::InvalidTarget(format!(
-                "element range {}..{} is reversed",
-                self.elements.start, self.elements.end
-            )));
-        }
-        let end = (self.elements.end - self.elements.start)
-            .checked_mul(size)
-            .and_then(|bytes| bytes.checked_add(self.byte_offset));
-        match end {
-            Some(end) if end.next_multiple_of(4) <= self.buffer.size() => Ok(()),
-            _ => Err(Error::InvalidTarget(format!(
-                "{} elements at byte {} overrun the buffer's {} bytes",
-                self.elements.end - self.elements.start,
-                self.byte_offset,
-                self.buffer.size()
-            ))),
-        }
+impl<'a> GpuTarget<'a> {
+    /// The whole tensor as `dtype`, from the start of `buffer`.
+    pub fn new(buffer: &'a wgpu::Buffer, dtype: Dtype) -> Self {
+        Self { buffer, byte_offset: 0, region: Region::All, dtype }
     }
 }
 
-/// The fill pipelines of one device, created once and reused for every fill.
+/// Checks that `count` elements of `dtype` at `byte_offset` fit `buffer`, which needs `STORAGE`.
+fn check_target(buffer: &wgpu::Buffer, byte_offset: u64, count: u64, dtype: Dtype) -> Result<()> {
+    if !buffer.usage().contains(wgpu::BufferUsages::STORAGE) {
+        return Err(Error::InvalidTarget("the buffer lacks BufferUsages::STORAGE".into()));
+    }
+    let size = dtype.size();
+    if !byte_offset.is_multiple_of(size) {
+        return Err(Error::InvalidTarget(format!("byte offset {byte_offset} is not a multiple of {size}")));
+    }
+    let end = count.checked_mul(size).and_then(|bytes| bytes.checked_add(byte_offset));
+    match end {
+        Some(end) if end.next_multiple_of(4) <= buffer.size() => Ok(()),
+        _ => Err(Error::InvalidTarget(format!(
+            "{count} elements at byte {byte_offset} overrun the buffer's {} bytes",
+            buffer.size()
+        ))),
+    }
+}
+
+/// The fill pipelines of one device, created once and reused for every fill, with clones of the
+/// device's and queue's handles.
 ///
-/// It borrows the caller's device and queue; nothing here owns them.
+/// An engine makes one on its own device and records fills into its own encoders:
 ///
 /// ```no_run
-/// # fn demo(device: &wgpu::Device, queue: &wgpu::Queue, buffer: &wgpu::Buffer) -> nninit::Result<()> {
-/// use nninit::{gpu::{FillTarget, GpuFiller}, Fill, Scheme, Stream};
-/// let filler = GpuFiller::new(device)?;
-/// let fill = Fill::new(&Scheme::normal(0.0, 0.02)?, Stream::new(42, 0));
+/// # async fn demo(device: &wgpu::Device, queue: &wgpu::Queue, buffer: &wgpu::Buffer) -> nninit::Result<()> {
+/// use nninit::{gpu::{GpuFiller, GpuTarget}, Dtype, Fill, Scheme, Stream};
+/// let filler = GpuFiller::new(device, queue).await?;
+/// let fill = Fill::new(&Scheme::normal(0.0, 0.02)?, &[1024, 1024], Stream::new(42, 0))?;
 /// let mut encoder = device.create_command_encoder(&Default::default());
-/// filler.record(device, &mut encoder, &FillTarget::whole(buffer), &fill)?;
+/// filler.record(&mut encoder, &fill, &GpuTarget::new(buffer, Dtype::Bf16))?;
 /// queue.submit([encoder.finish()]);
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
 pub struct GpuFiller {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
     multiply: Multiply,
     layout: wgpu::BindGroupLayout,
     pipelines: Vec<wgpu::ComputePipeline>,
@@ -149,17 +119,17 @@ pub struct GpuFiller {
 impl GpuFiller {
     /// The pipelines for `device`, with native 64-bit multiplies where the device has
     /// `SHADER_INT64` and the exact emulation otherwise.
-    pub fn new(device: &wgpu::Device) -> Result<Self> {
-        let multiply = if device.features().contains(wgpu::Features::SHADER_INT64) {
-            Multiply::Native
-        } else {
-            Multiply::Emulated
-        };
-        Self::with_multiply(device, multiply)
+    pub async fn new(device: &wgpu::Device, queue: &wgpu::Queue) -> Result<Self> {
+        Self::with_multiply(device, queue, Multiply::best_for(device)).await
+    }
+
+    /// [`GpuFiller::new`], blocking.
+    pub fn new_blocking(device: &wgpu::Device, queue: &wgpu::Queue) -> Result<Self> {
+        pollster::block_on(Self::new(device, queue))
     }
 
     /// The pipelines for `device` with a chosen multiply (`Native` needs `SHADER_INT64`).
-    pub fn with_multiply(device: &wgpu::Device, multiply: Multiply) -> Result<Self> {
+    pub async fn with_multiply(device: &wgpu::Device, queue: &wgpu::Queue, multiply: Multiply) -> Result<Self> {
         if multiply == Multiply::Native && !device.features().contains(wgpu::Features::SHADER_INT64) {
             return Err(Error::LimitExceeded("the native multiply needs the SHADER_INT64 feature".into()));
         }
@@ -187,7 +157,7 @@ impl GpuFiller {
             source: wgpu::ShaderSource::Wgsl(shaders::fill_module(multiply).into()),
         });
         // Per op: the f32 block kernel (index 2 * op) and the general kernel (2 * op + 1).
-        let pipelines = ALL_OPS
+        let pipelines = KernelOp::ALL
             .iter()
             .flat_map(|&op| [0.0, 1.0].map(move |general| (op, general)))
             .map(|(op, general)| {
@@ -206,7 +176,7 @@ impl GpuFiller {
             source: wgpu::ShaderSource::Wgsl(shaders::philox_kat_module(multiply).into()),
         });
         let kat_pipeline = compute_pipeline(device, &kat_layout, &kat_module, "philox_kat", &[]);
-        if let Some(error) = pollster::block_on(scope.pop()) {
+        if let Some(error) = scope.pop().await {
             return Err(Error::Gpu(format!("building the fill pipelines: {error}")));
         }
         let no_aux = device.create_buffer(&wgpu::BufferDescriptor {
@@ -215,7 +185,18 @@ impl GpuFiller {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
-        Ok(Self { multiply, layout, pipelines, kat_layout, kat_pipeline, limits, uniform_stride, no_aux })
+        Ok(Self {
+            device: device.clone(),
+            queue: queue.clone(),
+            multiply,
+            layout,
+            pipelines,
+            kat_layout,
+            kat_pipeline,
+            limits,
+            uniform_stride,
+            no_aux,
+        })
     }
 
     /// The multiply these pipelines use.
@@ -223,73 +204,189 @@ impl GpuFiller {
         self.multiply
     }
 
-    /// The limits that shape this device's fills.
-    pub fn window_limits(&self) -> WindowLimits {
-        self.limits
+    /// The device the pipelines belong to.
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    /// The device's queue.
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.queue
     }
 
     /// Records `fill` into `target` on the caller's encoder: no submit, no wait.
     ///
-    /// The parameters go into a buffer of their own, created mapped, so recording several fills
-    /// before one submit is safe. An empty element range records nothing.
-    pub fn record(
+    /// Element-wise schemes run entirely on the GPU; orthogonal's matrix (computed by
+    /// [`Fill::new`]) is uploaded and copied by the kernel; sparse's mask likewise, the kernel
+    /// writing the normal values and the zeros. Parameters and uploads go into buffers of their
+    /// own, created mapped, so recording several fills before one submit is safe. An empty region
+    /// records nothing.
+    pub fn record(&self, encoder: &mut wgpu::CommandEncoder, fill: &Fill, target: &GpuTarget<'_>) -> Result<()> {
+        let segments = fill.segments(&target.region)?;
+        let count = segments.iter().map(|s| s.end - s.start).sum();
+        check_target(target.buffer, target.byte_offset, count, target.dtype)?;
+        self.record_segments(encoder, target.buffer, target.byte_offset, target.dtype, &segments, fill)
+    }
+
+    /// Fills `region` of `fill` on the GPU and copies it to host memory as little-endian `dtype`,
+    /// through a device buffer of bounded size (at most 256 MiB, and within the device's limits).
+    pub async fn fill_to_host(&self, fill: &Fill, region: &Region, dtype: Dtype) -> Result<Vec<u8>> {
+        self.fill_to_host_waiting(fill, region, dtype, Waiting::Async).await
+    }
+
+    /// [`GpuFiller::fill_to_host`], blocking.
+    pub fn fill_to_host_blocking(&self, fill: &Fill, region: &Region, dtype: Dtype) -> Result<Vec<u8>> {
+        pollster::block_on(self.fill_to_host_waiting(fill, region, dtype, Waiting::Blocking))
+    }
+
+    /// Fills the region in batches through one bounded device buffer and reads each batch back.
+    async fn fill_to_host_waiting(
         &self,
-        device: &wgpu::Device,
+        fill: &Fill,
+        region: &Region,
+        dtype: Dtype,
+        waiting: Waiting,
+    ) -> Result<Vec<u8>> {
+        let segments = fill.segments(region)?;
+        let size = dtype.size();
+        let count: u64 = segments.iter().map(|s| s.end - s.start).sum();
+        let bytes = count
+            .checked_mul(size)
+            .filter(|&b| b <= isize::MAX as u64)
+            .ok_or_else(|| Error::LimitExceeded(format!("{count} elements do not fit host memory")))?;
+        let mut out = Vec::new();
+        out.try_reserve_exact(bytes as usize).map_err(|e| {
+            Error::LimitExceeded(format!("{bytes} bytes for {count} elements do not fit host memory: {e}"))
+        })?;
+        let max_bytes = HOST_FILL_CHUNK.min(self.device.limits().max_buffer_size) / 4 * 4;
+        let chunk_bytes = bytes.next_multiple_of(4).min(max_bytes).max(4);
+        let capacity = chunk_bytes / size;
+        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
+        let buffer = super::create_buffer_checked(&self.device, "nninit host fill", chunk_bytes, usage).await?;
+        // Cut the segments into batches of at most `capacity` elements.
+        let mut batch: Vec<Range<u64>> = Vec::new();
+        let mut in_batch = 0u64;
+        let mut pending: VecDeque<_> = segments.into_iter().filter(|s| !s.is_empty()).collect();
+        while let Some(segment) = pending.pop_front() {
+            let take = (segment.end - segment.start).min(capacity - in_batch);
+            batch.push(segment.start..segment.start + take);
+            in_batch += take;
+            if take < segment.end - segment.start {
+                pending.push_front(segment.start + take..segment.end);
+            }
+            if in_batch == capacity || pending.is_empty() {
+                super::submit_checked(&self.device, &self.queue, |encoder| {
+                    self.record_segments(encoder, &buffer, 0, dtype, &batch, fill)
+                })
+                .await?;
+                let read = super::read_buffer_waiting(&self.device, &self.queue, &buffer, 0..in_batch * size, waiting);
+                out.extend(read.await?);
+                batch.clear();
+                in_batch = 0;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records the logical element ranges `segments` of `fill`, written one after the other from
+    /// `byte_offset` as `dtype`, so the buffer holds them as a dense tensor. All go into one
+    /// compute pass.
+    pub(crate) fn record_segments(
+        &self,
         encoder: &mut wgpu::CommandEncoder,
-        target: &FillTarget<'_>,
+        buffer: &wgpu::Buffer,
+        byte_offset: u64,
+        dtype: Dtype,
+        segments: &[Range<u64>],
         fill: &Fill,
     ) -> Result<()> {
-        let piece = Piece { byte_offset: target.byte_offset, elements: target.elements.clone(), source_index: 0 };
-        self.record_with_aux(device, encoder, target.buffer, target.dtype, &[piece], fill, Aux::None)
+        let mut spans = Vec::with_capacity(segments.len());
+        let mut done = 0u64;
+        for segment in segments.iter().filter(|s| !s.is_empty()) {
+            let offset = done
+                .checked_mul(dtype.size())
+                .and_then(|b| b.checked_add(byte_offset))
+                .ok_or_else(|| Error::InvalidTarget("shard offset overflows".into()))?;
+            spans.push(Span { byte_offset: offset, elements: segment.clone(), source_index: done });
+            done += segment.end - segment.start;
+        }
+        let words = fill.stream();
+        match fill.prepared() {
+            Prepared::Elementwise(op) => self.record_spans(encoder, buffer, dtype, &spans, op, words, Aux::None),
+            Prepared::Values(values) => {
+                let mut picked: Vec<f32> = Vec::new();
+                picked
+                    .try_reserve_exact(done as usize)
+                    .map_err(|e| Error::LimitExceeded(format!("uploading {done} values: {e}")))?;
+                for span in &spans {
+                    let range = span.elements.start as usize..span.elements.end as usize;
+                    let part = values.get(range.clone()).ok_or_else(|| {
+                        Error::InvalidShape(format!("elements {range:?} are outside the {} values", values.len()))
+                    })?;
+                    picked.extend_from_slice(part);
+                }
+                let source = upload(&self.device, "nninit values", bytemuck::cast_slice(&picked));
+                self.record_spans(encoder, buffer, dtype, &spans, &Op::Bits, words, Aux::Copy { source: &source })
+            }
+            Prepared::Sparse { op, mask } => {
+                let bits = upload(&self.device, "nninit sparse mask", bytemuck::cast_slice(&mask.bits));
+                let Op::Normal { std, .. } = *op else {
+                    return Err(Error::InvalidParameter("sparse values must be normal".into()));
+                };
+                let aux = Aux::Mask { bits: &bits, zeros_marked: mask.zeros_marked, std };
+                self.record_spans(encoder, buffer, dtype, &spans, op, words, aux)
+            }
+            Prepared::Nothing => Ok(()),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn record_with_aux(
+    fn record_spans(
         &self,
-        device: &wgpu::Device,
         encoder: &mut wgpu::CommandEncoder,
         buffer: &wgpu::Buffer,
         dtype: Dtype,
-        pieces: &[Piece],
-        fill: &Fill,
+        spans: &[Span],
+        op: &Op,
+        stream: crate::Stream,
         aux: Aux<'_>,
     ) -> Result<()> {
-        // Every piece's windows, with the copy-source index of each window's first element.
+        // Every span's windows, with the copy-source index of each window's first element.
         let mut windows = Vec::new();
-        for piece in pieces {
-            let target = FillTarget { buffer, byte_offset: piece.byte_offset, elements: piece.elements.clone(), dtype };
-            target.check()?;
-            let first = piece.elements.start;
-            let planned =
-                plan_windows(piece.byte_offset, first, piece.elements.end - first, dtype.size(), &self.limits)?;
-            windows.extend(planned.into_iter().map(|w| (w, piece.source_index + (w.first_element - first))));
+        for span in spans {
+            let count = span.elements.end - span.elements.start;
+            check_target(buffer, span.byte_offset, count, dtype)?;
+            let first = span.elements.start;
+            let planned = split_windows(span.byte_offset, first, count, dtype.size(), &self.limits)?;
+            windows.extend(planned.into_iter().map(|w| (w, span.source_index + (w.first_element - first))));
         }
         if windows.is_empty() {
             return Ok(());
         }
-        let (mut gpu_op, mut f, mut u) = op_parameters(&fill.op)?;
+        let (mut kernel_op, mut f, mut u) = op_parameters(op)?;
         match aux {
             Aux::None => {}
-            Aux::Copy { .. } => gpu_op = GpuOp::Copy,
+            Aux::Copy { .. } => kernel_op = KernelOp::Copy,
             Aux::Mask { zeros_marked, std, .. } => {
-                gpu_op = GpuOp::Sparse;
+                kernel_op = KernelOp::Sparse;
                 f[0] = [0.0, std, 0.0, 0.0];
                 u[0][1] = u32::from(zeros_marked);
             }
         }
+        let device = &self.device;
         let mut aux_bindings = Vec::with_capacity(windows.len());
         let stride = self.uniform_stride as usize;
         let mut uniform_bytes = vec![0u8; stride * windows.len()];
         for (i, (w, source_index)) in windows.iter().enumerate() {
-            if let Op::Diagonal(d) = fill.op {
-                u[1] = diagonal_window_start(&d, w.first_element)?;
+            if let Op::Diagonal(d) = op {
+                u[1] = diagonal_window_start(d, w.first_element)?;
             }
             let (aux_buffer, aux_offset, aux_size, aux_start) = self.aux_window(aux, w, *source_index)?;
             u[0][0] = aux_start.unwrap_or(u[0][0]);
             aux_bindings.push((aux_buffer, aux_offset, aux_size));
             let params = FillParams {
-                key: fill.stream.key(),
-                stream: split_u64(fill.stream.stream),
+                key: stream.key(),
+                stream: split_u64(stream.stream),
                 first_element: split_u64(w.first_element),
                 lead: w.lead,
                 count: w.count,
@@ -297,7 +394,7 @@ impl GpuFiller {
                 invocations: w.invocations,
                 groups_x: w.groups.0,
                 opaque_zero: 0,
-                dtype: dtype as u32,
+                dtype: dtype.kernel_code(),
                 shift: slot_origin(w).1,
                 first_block: split_u64(slot_origin(w).0),
                 f,
@@ -335,7 +432,7 @@ impl GpuFiller {
             .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("nninit fill"), timestamp_writes: None });
         // f32 windows are always block-aligned (lead = first % 4): the lean kernel serves them.
         let general = usize::from(dtype != Dtype::F32);
-        pass.set_pipeline(&self.pipelines[2 * gpu_op as usize + general]);
+        pass.set_pipeline(&self.pipelines[2 * kernel_op as usize + general]);
         for ((w, _), bind_group) in windows.iter().zip(&bind_groups) {
             pass.set_bind_group(0, bind_group, &[]);
             pass.dispatch_workgroups(w.groups.0, w.groups.1, 1);
@@ -348,7 +445,7 @@ impl GpuFiller {
     fn aux_window<'b>(
         &'b self,
         aux: Aux<'b>,
-        w: &super::windows::Window,
+        w: &Window,
         source_index: u64,
     ) -> Result<(&'b wgpu::Buffer, u64, u64, Option<u32>)> {
         let align = self.limits.offset_alignment;
@@ -376,127 +473,10 @@ impl GpuFiller {
         Ok((buffer, offset, size, Some(start as u32)))
     }
 
-    /// Records the initialization of a planned tensor's elements `target.elements` (no submit).
-    ///
-    /// Element-wise schemes run entirely on the GPU. Orthogonal computes its matrix on the CPU and
-    /// the kernel copies the target's slice from an upload; sparse computes its zero mask (one bit
-    /// per element) on the CPU and the kernel writes the normal values and the zeros.
-    pub fn record_init(
-        &self,
-        device: &wgpu::Device,
-        encoder: &mut wgpu::CommandEncoder,
-        target: &FillTarget<'_>,
-        plan: &Plan,
-        stream: Stream,
-    ) -> Result<()> {
-        let count = target.elements.end.saturating_sub(target.elements.start);
-        check_range(target.elements.start, count, plan.elements())?;
-        self.record_prepared(device, encoder, target, &Prepared::new(plan, stream)?)
-    }
-
-    /// Records a prepared tensor's elements `target.elements` (no submit).
-    pub fn record_prepared(
-        &self,
-        device: &wgpu::Device,
-        encoder: &mut wgpu::CommandEncoder,
-        target: &FillTarget<'_>,
-        prepared: &Prepared,
-    ) -> Result<()> {
-        target.check()?;
-        self.record_segments(
-            device,
-            encoder,
-            target.buffer,
-            target.byte_offset,
-            target.dtype,
-            std::slice::from_ref(&target.elements),
-            prepared,
-        )
-    }
-
-    /// Records a shard: the logical element ranges `segments` (see [`crate::Shard::segments`]),
-    /// written one after the other from `byte_offset` as `dtype`, so the buffer holds the shard as
-    /// a dense tensor. All segments go into one compute pass.
-    #[allow(clippy::too_many_arguments)]
-    pub fn record_segments(
-        &self,
-        device: &wgpu::Device,
-        encoder: &mut wgpu::CommandEncoder,
-        buffer: &wgpu::Buffer,
-        byte_offset: u64,
-        dtype: Dtype,
-        segments: &[Range<u64>],
-        prepared: &Prepared,
-    ) -> Result<()> {
-        let mut pieces = Vec::with_capacity(segments.len());
-        let mut done = 0u64;
-        for segment in segments.iter().filter(|s| !s.is_empty()) {
-            let offset = done
-                .checked_mul(dtype.size())
-                .and_then(|b| b.checked_add(byte_offset))
-                .ok_or_else(|| Error::InvalidTarget("shard offset overflows".into()))?;
-            pieces.push(Piece { byte_offset: offset, elements: segment.clone(), source_index: done });
-            done += segment.end - segment.start;
-        }
-        match prepared {
-            Prepared::Elementwise(fill) => {
-                self.record_with_aux(device, encoder, buffer, dtype, &pieces, fill, Aux::None)
-            }
-            Prepared::Matrix(matrix) => {
-                let mut values: Vec<f32> = Vec::with_capacity(done as usize);
-                for piece in &pieces {
-                    let range = piece.elements.start as usize..piece.elements.end as usize;
-                    let part = matrix.get(range.clone()).ok_or_else(|| {
-                        Error::InvalidShape(format!(
-                            "elements {range:?} are outside the {}-element matrix",
-                            matrix.len()
-                        ))
-                    })?;
-                    values.extend_from_slice(part);
-                }
-                let source = upload(device, "nninit orthogonal", bytemuck::cast_slice(&values));
-                let fill = Fill::raw_bits(Stream::default());
-                self.record_with_aux(device, encoder, buffer, dtype, &pieces, &fill, Aux::Copy { source: &source })
-            }
-            Prepared::Sparse { fill, mask } => {
-                let bits = upload(device, "nninit sparse mask", bytemuck::cast_slice(&mask.bits));
-                let Op::Normal { std, .. } = fill.op else {
-                    return Err(Error::InvalidParameter("sparse values must be normal".into()));
-                };
-                let aux = Aux::Mask { bits: &bits, zeros_marked: mask.zeros_marked, std };
-                self.record_with_aux(device, encoder, buffer, dtype, &pieces, fill, aux)
-            }
-            Prepared::Nothing => Ok(()),
-        }
-    }
-
-    /// Initializes a planned tensor's elements `target.elements`, submits and waits.
-    pub fn init(
-        &self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        target: &FillTarget<'_>,
-        plan: &Plan,
-        stream: Stream,
-    ) -> Result<()> {
-        super::submit_and_wait(device, queue, |encoder| self.record_init(device, encoder, target, plan, stream))
-    }
-
-    /// Records `fill` into `target`, submits it and waits for the GPU to finish.
-    ///
-    /// Validation and out-of-memory errors come back as [`Error::Gpu`].
-    pub fn fill(&self, device: &wgpu::Device, queue: &wgpu::Queue, target: &FillTarget<'_>, fill: &Fill) -> Result<()> {
-        super::submit_and_wait(device, queue, |encoder| self.record(device, encoder, target, fill))
-    }
-
     /// Philox4x32-10 evaluated on the GPU for caller-given `(counter, key)` pairs: a known-answer
-    /// check of the adapter and of this filler's multiply.
-    pub fn philox_blocks(
-        &self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        inputs: &[([u32; 4], [u32; 2])],
-    ) -> Result<Vec<[u32; 4]>> {
+    /// check of the adapter and of this filler's multiply (compare with [`crate::Stream::block`]:
+    /// counter `(b & 0xffffffff, b >> 32, s & 0xffffffff, s >> 32)`, key the seed's halves).
+    pub async fn philox_blocks(&self, inputs: &[([u32; 4], [u32; 2])]) -> Result<Vec<[u32; 4]>> {
         if inputs.is_empty() {
             return Ok(Vec::new());
         }
@@ -509,6 +489,7 @@ impl GpuFiller {
         if bytes > self.limits.max_binding {
             return Err(Error::LimitExceeded(format!("{} blocks do not fit one binding", inputs.len())));
         }
+        let device = &self.device;
         let io = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("nninit philox_kat io"),
             contents: bytemuck::cast_slice(&words),
@@ -518,7 +499,7 @@ impl GpuFiller {
         if groups > self.limits.max_groups_per_dim {
             return Err(Error::LimitExceeded(format!("{} blocks need too many workgroups", inputs.len())));
         }
-        super::submit_and_wait(device, queue, |encoder| {
+        super::submit_checked(device, &self.queue, |encoder| {
             let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("nninit philox_kat"),
                 layout: &self.kat_layout,
@@ -529,8 +510,9 @@ impl GpuFiller {
             pass.set_bind_group(0, &bind_group, &[]);
             pass.dispatch_workgroups(groups, 1, 1);
             Ok(())
-        })?;
-        let out = super::read_buffer(device, queue, &io, 0..bytes)?;
+        })
+        .await?;
+        let out = super::read_buffer(device, &self.queue, &io, 0..bytes).await?;
         let out: &[u32] = bytemuck::cast_slice(&out);
         Ok(out.chunks_exact(8).map(|c| [c[0], c[1], c[2], c[3]]).collect())
     }
@@ -538,38 +520,37 @@ impl GpuFiller {
 
 /// Where invocation 0's first slot (element `first - lead`, possibly "-1") lies: its Philox block,
 /// wrapping below 0, and its word in that block.
-fn slot_origin(w: &super::windows::Window) -> (u64, u32) {
+fn slot_origin(w: &Window) -> (u64, u32) {
     let origin = i128::from(w.first_element) - i128::from(w.lead);
     (origin.div_euclid(4) as u64, origin.rem_euclid(4) as u32)
 }
 
-/// The pipeline and the f32 / u32 parameter vectors of an operation.
 /// An operation's pipeline with its f32 and u32 parameter vectors.
-type OpParameters = (GpuOp, [[f32; 4]; 3], [[u32; 4]; 2]);
+type OpParameters = (KernelOp, [[f32; 4]; 3], [[u32; 4]; 2]);
 
 fn op_parameters(op: &Op) -> Result<OpParameters> {
     let mut f = [[0f32; 4]; 3];
     let mut u = [[0u32; 4]; 2];
-    let gpu_op = match *op {
-        Op::Bits => GpuOp::Bits,
+    let kernel_op = match *op {
+        Op::Bits => KernelOp::Bits,
         Op::Uniform { a, span } => {
             f[0] = [a, span, 0.0, 0.0];
-            GpuOp::Uniform
+            KernelOp::Uniform
         }
         Op::Normal { mean, std } => {
             f[0] = [mean, std, 0.0, 0.0];
-            GpuOp::Normal
+            KernelOp::Normal
         }
         Op::Constant { val } => {
             u[0][0] = val.to_bits();
-            GpuOp::Constant
+            KernelOp::Constant
         }
         Op::TruncNormal(p) => {
             let floats = p.to_floats();
             for (i, chunk) in floats.chunks_exact(4).enumerate() {
                 f[i].copy_from_slice(chunk);
             }
-            GpuOp::TruncNormal
+            KernelOp::TruncNormal
         }
         Op::Diagonal(d) => {
             let fits = |x: u64| u32::try_from(x).ok().filter(|&x| x < 1 << 31);
@@ -581,14 +562,14 @@ fn op_parameters(op: &Op) -> Result<OpParameters> {
                     ))
                 }
             }
-            GpuOp::Diagonal
+            KernelOp::Diagonal
         }
     };
-    Ok((gpu_op, f, u))
+    Ok((kernel_op, f, u))
 }
 
 /// `(min_dim, o0, c0, s0)`: the diagonal rule's coordinates of a window's first element.
-fn diagonal_window_start(d: &crate::diagonal::DiagonalParams, first: u64) -> Result<[u32; 4]> {
+fn diagonal_window_start(d: &crate::contract::diagonal::DiagonalParams, first: u64) -> Result<[u32; 4]> {
     let spatial = d.spatial.max(1);
     let in_channels = d.in_channels.max(1);
     let s0 = first % spatial;

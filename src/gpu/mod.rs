@@ -1,20 +1,30 @@
-//! The GPU engine: fills byte ranges of any `wgpu::Buffer` with WGSL compute kernels.
+//! Layer 3, the GPU engine: fills byte ranges of any `wgpu::Buffer` with WGSL compute kernels.
 //!
-//! [`GpuFiller`] borrows the caller's device; [`GpuContext`] is a self-made device for the CLI and
-//! simple users. [`read_buffer`] brings a range back to the host.
+//! [`GpuFiller`] holds the fill pipelines of the caller's device (and clones of its `Device` and
+//! `Queue`, which are handles); [`GpuFiller::record`] records a fill into the caller's encoder
+//! and never waits. [`GpuContext`] is a self-made device for the CLI and simple users.
+//! [`read_buffer`] brings a range back to the host.
+//!
+//! Everything that waits for the GPU is an `async fn`, so it can be driven from async code and
+//! from a browser; the `*_blocking` twins wait in `Device::poll` instead and are the only
+//! functions here that block.
+//!
+//! Device features: with `SHADER_INT64` the kernels use the native 64-bit multiply; without it
+//! an exact emulation from 16-bit halves runs, with the same results. `TIMESTAMP_QUERY` is used
+//! only by `nninit bench`. No other feature, and the default limits, suffice.
 
 mod context;
 mod filler;
-mod params;
-pub mod shaders;
-mod timing;
-pub mod windows;
+pub(crate) mod params;
+pub(crate) mod shaders;
+mod wait;
+pub(crate) mod windows;
 
-pub use context::{adapters, describe, GpuContext};
-pub use filler::{FillTarget, GpuFiller};
-pub use params::{FillParams, FILL_PARAMS_OFFSETS};
+pub use context::{adapters, adapters_blocking, describe, GpuContext};
+pub use filler::{GpuFiller, GpuTarget};
 pub use shaders::Multiply;
-pub use timing::{GpuTimer, Timing};
+
+pub(crate) use wait::{callback, Callback, Waiting};
 
 use crate::error::{Error, Result};
 
@@ -25,12 +35,12 @@ const READBACK_CHUNK: u64 = 64 << 20;
 /// memory comes back as [`Error::Gpu`] instead of wgpu's uncaptured-error panic.
 ///
 /// ```no_run
-/// # fn demo(device: &wgpu::Device) -> nninit::Result<()> {
+/// # async fn demo(device: &wgpu::Device) -> nninit::Result<()> {
 /// let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
-/// let arena = nninit::gpu::create_buffer_checked(device, "weights", 1 << 30, usage)?;
+/// let arena = nninit::gpu::create_buffer_checked(device, "weights", 1 << 30, usage).await?;
 /// # Ok(()) }
 /// ```
-pub fn create_buffer_checked(
+pub async fn create_buffer_checked(
     device: &wgpu::Device,
     label: &str,
     size: u64,
@@ -51,26 +61,15 @@ pub fn create_buffer_checked(
         usage,
         mapped_at_creation: false,
     });
-    match pollster::block_on(scope.pop()) {
+    match scope.pop().await {
         Some(error) => Err(Error::Gpu(format!("allocating {size} bytes: {error}"))),
         None => Ok(buffer),
     }
 }
 
-/// Records with `record` into a fresh encoder, submits, waits, and turns wgpu's validation and
-/// out-of-memory errors into [`Error::Gpu`].
-pub fn submit_and_wait(
-    device: &wgpu::Device,
-    queue: &wgpu::Queue,
-    record: impl FnOnce(&mut wgpu::CommandEncoder) -> Result<()>,
-) -> Result<()> {
-    let index = submit_checked(device, queue, record)?;
-    wait_for(device, index)
-}
-
-/// Records with `record` into a fresh encoder and submits it without waiting; wgpu's validation
-/// and out-of-memory errors come back as [`Error::Gpu`].
-pub fn submit_checked(
+/// Records with `record` into a fresh encoder and submits it without waiting for the GPU;
+/// wgpu's validation and out-of-memory errors come back as [`Error::Gpu`].
+pub(crate) async fn submit_checked(
     device: &wgpu::Device,
     queue: &wgpu::Queue,
     record: impl FnOnce(&mut wgpu::CommandEncoder) -> Result<()>,
@@ -80,30 +79,43 @@ pub fn submit_checked(
     let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("nninit") });
     let recorded = record(&mut encoder);
     let index = recorded.as_ref().ok().map(|()| queue.submit([encoder.finish()]));
-    let validation_error = pollster::block_on(validation.pop());
-    let oom_error = pollster::block_on(oom.pop());
+    let validation_error = validation.pop().await;
+    let oom_error = oom.pop().await;
     recorded?;
-    if let Some(error) = validation_error.or(oom_error) {
-        return Err(Error::Gpu(error.to_string()));
+    match (validation_error.or(oom_error), index) {
+        (None, Some(index)) => Ok(index),
+        (Some(error), _) => Err(Error::Gpu(error.to_string())),
+        (None, None) => Err(Error::Gpu("nothing was submitted".into())),
     }
-    Ok(index.expect("submitted when recorded"))
-}
-
-/// Blocks until submission `index` has finished and its callbacks (buffer mappings) have run.
-pub fn wait_for(device: &wgpu::Device, index: wgpu::SubmissionIndex) -> Result<()> {
-    device
-        .poll(wgpu::PollType::Wait { submission_index: Some(index), timeout: None })
-        .map(|_| ())
-        .map_err(|e| Error::Gpu(e.to_string()))
 }
 
 /// Copies bytes `range` of `buffer` (which needs `COPY_SRC`) to the host, through a bounded
-/// staging buffer.
-pub fn read_buffer(
+/// staging buffer. Work submitted before it is finished first.
+pub async fn read_buffer(
     device: &wgpu::Device,
     queue: &wgpu::Queue,
     buffer: &wgpu::Buffer,
     range: std::ops::Range<u64>,
+) -> Result<Vec<u8>> {
+    read_buffer_waiting(device, queue, buffer, range, Waiting::Async).await
+}
+
+/// [`read_buffer`], blocking the calling thread until the bytes are back.
+pub fn read_buffer_blocking(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    buffer: &wgpu::Buffer,
+    range: std::ops::Range<u64>,
+) -> Result<Vec<u8>> {
+    pollster::block_on(read_buffer_waiting(device, queue, buffer, range, Waiting::Blocking))
+}
+
+pub(crate) async fn read_buffer_waiting(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    buffer: &wgpu::Buffer,
+    range: std::ops::Range<u64>,
+    waiting: Waiting,
 ) -> Result<Vec<u8>> {
     if range.start > range.end || range.end > buffer.size() {
         return Err(Error::InvalidTarget(format!(
@@ -126,21 +138,21 @@ pub fn read_buffer(
         usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     });
-    let mut out = Vec::with_capacity((end - start) as usize);
+    let mut out = Vec::new();
+    out.try_reserve_exact((end - start) as usize)
+        .map_err(|e| Error::LimitExceeded(format!("reading {} bytes back: {e}", end - start)))?;
     let mut at = start;
     while at < end {
         let n = chunk.min(end - at);
-        submit_and_wait(device, queue, |encoder| {
+        let index = submit_checked(device, queue, |encoder| {
             encoder.copy_buffer_to_buffer(buffer, at, &staging, 0, n);
             Ok(())
-        })?;
+        })
+        .await?;
         let slice = staging.slice(0..n);
-        let (sender, receiver) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |result| {
-            let _ = sender.send(result);
-        });
-        device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| Error::Gpu(e.to_string()))?;
-        receiver.recv().map_err(|e| Error::Gpu(e.to_string()))?.map_err(|e| Error::Gpu(e.to_string()))?;
+        let (mapped, map_done) = callback(device);
+        slice.map_async(wgpu::MapMode::Read, mapped);
+        waiting.wait(device, index, map_done).await?.map_err(|e| Error::Gpu(e.to_string()))?;
         {
             let view = slice.get_mapped_range().map_err(|e| Error::Gpu(e.to_string()))?;
             out.extend_from_slice(&view);

@@ -63,7 +63,7 @@ fn max_window_elements(limits: &WindowLimits, element_bytes: u64) -> Result<u64>
 
 /// Plans the windows that write logical elements `first .. first + count`, of `element_bytes`
 /// bytes each, starting at byte `byte_offset` of a buffer.
-pub fn plan_windows(
+pub(crate) fn split_windows(
     byte_offset: u64,
     first: u64,
     count: u64,
@@ -115,7 +115,7 @@ mod tests {
                 }
                 for first in [0u64, 1, 3, 4, 7, 1 << 40] {
                     for count in [0u64, 1, 5, 63, 64, 65, 190, 191, 192, 1000, 5001] {
-                        let windows = plan_windows(byte_offset, first, count, element_bytes, &SMALL).unwrap();
+                        let windows = split_windows(byte_offset, first, count, element_bytes, &SMALL).unwrap();
                         let mut next = first;
                         for w in &windows {
                             let start_byte = byte_offset + (next - first) * element_bytes;
@@ -141,6 +141,6 @@ mod tests {
     #[test]
     fn binding_below_alignment_is_an_error() {
         let limits = WindowLimits { max_binding: 128, ..SMALL };
-        assert!(matches!(plan_windows(0, 0, 10, 4, &limits), Err(Error::LimitExceeded(_))));
+        assert!(matches!(split_windows(0, 0, 10, 4, &limits), Err(Error::LimitExceeded(_))));
     }
 }

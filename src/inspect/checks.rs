@@ -1,16 +1,13 @@
 //! The checks `inspect` runs against how a tensor was made.
 
-use faer::Mat;
-
+use crate::contract::dtype::Dtype;
+use crate::contract::op::Op;
+use crate::contract::stats::{ks_p_value, ks_statistic_rounded};
+use crate::contract::stream::Stream;
 use crate::cpu::CpuBackend;
-use crate::dtype::Dtype;
 use crate::error::Result;
-use crate::fill::Op;
-use crate::planner::{Plan, Work};
-use crate::prepared::Prepared;
-use crate::stats::{ks_p_value, ks_statistic_rounded};
-use crate::stream::Stream;
-use crate::tensor_file::{TensorEntry, TensorFile};
+use crate::io::{TensorEntry, TensorFile};
+use crate::scheme::{Fill, Lowered, Plan};
 
 use super::distribution::Distribution;
 use super::{for_each_bytes, for_each_piece};
@@ -125,17 +122,19 @@ pub(super) fn run(
         safetensors::Dtype::BF16 => Some(Dtype::Bf16),
         _ => None,
     };
-    match &plan.work {
-        Work::Elementwise(Op::Constant { .. } | Op::Diagonal(_)) => match (whole, dtype) {
+    match &plan.lowered {
+        Lowered::Elementwise(Op::Constant { .. } | Op::Diagonal(_)) => match (whole, dtype) {
             (true, Some(dtype)) => checks.push(exact(file, entry, plan, dtype)?),
             (false, _) => checks.push(skipped("exact", "the file holds a shard")),
-            (true, None) => checks.push(exact_values(file, entry, &plan.work)?),
+            (true, None) => checks.push(exact_values(file, entry, &plan.lowered)?),
         },
-        Work::Orthogonal { rows, cols, gain } => {
+        Lowered::Orthogonal { rows, cols, gain } => {
             if !whole {
                 checks.push(skipped("orthogonality", "the file holds a shard"));
             } else if rows * cols > ORTHOGONAL_MAX_ELEMENTS {
                 checks.push(skipped("orthogonality", "more than 2^24 elements"));
+            } else if !cfg!(feature = "orthogonal") {
+                checks.push(skipped("orthogonality", "this build lacks the `orthogonal` feature"));
             } else {
                 let epsilon = match dtype {
                     Some(Dtype::F16) => 2f64.powi(-11),
@@ -147,7 +146,7 @@ pub(super) fn run(
                 checks.push(Check::Orthogonality { max_error, tolerance });
             }
         }
-        Work::Sparse { rows, cols, zeros_per_column, .. } => {
+        Lowered::Sparse { rows, cols, zeros_per_column, .. } => {
             if whole {
                 let mut zeros = vec![0u64; *cols as usize];
                 for_each_piece(file, entry, |first, values| {
@@ -237,14 +236,15 @@ fn rounding_cell(v: f64, dtype: safetensors::Dtype) -> (f64, f64) {
 
 /// Compares the file's bytes with the deterministic scheme's, regenerated on the CPU.
 fn exact(file: &TensorFile, entry: &TensorEntry, plan: &Plan, dtype: Dtype) -> Result<Check> {
-    let prepared = Prepared::new(plan, Stream::default())?;
+    let fill = Fill::from_plan(plan, Stream::default())?;
     let cpu = CpuBackend::new();
     let size = dtype.size() as usize;
     let mut mismatches = 0u64;
     let mut expected = Vec::new();
     for_each_bytes(file, entry, |first, got| {
         expected.resize(got.len(), 0u8);
-        cpu.fill_prepared_as(&mut expected, first, &prepared, dtype)?;
+        let region = crate::Region::Elements(first..first + (got.len() / size) as u64);
+        cpu.fill(&fill, &region, dtype, &mut expected)?;
         mismatches += got.chunks(size).zip(expected.chunks(size)).filter(|(g, e)| g != e).count() as u64;
         Ok(())
     })?;
@@ -254,8 +254,8 @@ fn exact(file: &TensorFile, entry: &TensorEntry, plan: &Plan, dtype: Dtype) -> R
 
 /// Compares the values of a tensor of any other dtype (e.g. i64 `num_batches_tracked`) with a
 /// constant scheme's value.
-fn exact_values(file: &TensorFile, entry: &TensorEntry, work: &Work) -> Result<Check> {
-    let Work::Elementwise(Op::Constant { val }) = work else {
+fn exact_values(file: &TensorFile, entry: &TensorEntry, lowered: &Lowered) -> Result<Check> {
+    let Lowered::Elementwise(Op::Constant { val }) = lowered else {
         return Ok(skipped("exact", "eye and dirac are checked in f32, f16 and bf16 only"));
     };
     let val = *val as f64;
@@ -268,13 +268,14 @@ fn exact_values(file: &TensorFile, entry: &TensorEntry, work: &Work) -> Result<C
 }
 
 /// `max |G - gain^2 I|` for the smaller Gram matrix of the `rows x cols` matrix in the file.
+#[cfg(feature = "orthogonal")]
 fn orthogonality_error(file: &TensorFile, entry: &TensorEntry, rows: usize, cols: usize, gain: f64) -> Result<f64> {
     let mut values = Vec::with_capacity(rows * cols);
     for_each_piece(file, entry, |_, piece| {
         values.extend_from_slice(piece);
         Ok(())
     })?;
-    let q = Mat::<f64>::from_fn(rows, cols, |i, j| values[i * cols + j]);
+    let q = faer::Mat::<f64>::from_fn(rows, cols, |i, j| values[i * cols + j]);
     let gram = if rows <= cols { &q * q.transpose() } else { q.transpose() * &q };
     let target = gain * gain;
     let mut worst = 0.0f64;
@@ -285,4 +286,10 @@ fn orthogonality_error(file: &TensorFile, entry: &TensorEntry, rows: usize, cols
         }
     }
     Ok(worst)
+}
+
+/// Without faer there is no fast Gram matrix: the check is skipped before this is called.
+#[cfg(not(feature = "orthogonal"))]
+fn orthogonality_error(_: &TensorFile, _: &TensorEntry, _: usize, _: usize, _: f64) -> Result<f64> {
+    Err(crate::Error::InvalidParameter("the orthogonality check needs the `orthogonal` feature".into()))
 }

@@ -1,8 +1,7 @@
 //! The distribution a scheme's values follow, resolved against the tensor's shape.
 
-use crate::init::Init;
-use crate::planner::{Plan, Work};
-use crate::stats::{normal_cdf, trunc_normal_cdf};
+use crate::contract::stats::{normal_cdf, trunc_normal_cdf};
+use crate::scheme::{Kind, Lowered, Plan};
 
 /// What a tensor's values should look like.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -46,20 +45,20 @@ impl Distribution {
     /// The distribution of a planned random scheme; `None` for the deterministic and the
     /// orthogonal schemes, which are checked otherwise.
     pub fn of(plan: &Plan) -> Option<Self> {
-        match (&plan.init, &plan.work) {
-            (_, Work::Nothing) => None,
-            (Init::Uniform { a, b }, _) => Some(Self::Uniform { a: *a, b: *b }),
-            (Init::Normal { mean, std }, _) => Some(Self::Normal { mean: *mean, std: *std }),
-            (Init::TruncNormal { mean, std, a, b }, _) => {
+        match (plan.scheme.kind(), &plan.lowered) {
+            (_, Lowered::Nothing) => None,
+            (Kind::Uniform { a, b }, _) => Some(Self::Uniform { a: *a, b: *b }),
+            (Kind::Normal { mean, std }, _) => Some(Self::Normal { mean: *mean, std: *std }),
+            (Kind::TruncNormal { mean, std, a, b }, _) => {
                 Some(Self::TruncNormal { mean: *mean, std: *std, a: *a, b: *b })
             }
-            (Init::XavierUniform { .. } | Init::KaimingUniform { .. }, _) => {
+            (Kind::XavierUniform { .. } | Kind::KaimingUniform { .. }, _) => {
                 plan.bound.map(|bound| Self::Uniform { a: -bound, b: bound })
             }
-            (Init::XavierNormal { .. } | Init::KaimingNormal { .. }, _) => {
+            (Kind::XavierNormal { .. } | Kind::KaimingNormal { .. }, _) => {
                 plan.std.map(|std| Self::Normal { mean: 0.0, std })
             }
-            (Init::Sparse { .. }, Work::Sparse { rows, zeros_per_column, std, .. }) => {
+            (Kind::Sparse { .. }, Lowered::Sparse { rows, zeros_per_column, std, .. }) => {
                 Some(Self::Sparse { std: *std, zero_fraction: *zeros_per_column as f64 / *rows as f64 })
             }
             _ => None,

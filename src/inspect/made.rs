@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::init::Init;
+use crate::scheme::Scheme;
 
 /// How a tensor was made, where the file says.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -11,7 +11,7 @@ pub enum Made {
     /// By a scheme.
     Scheme {
         /// The scheme.
-        init: Init,
+        scheme: Scheme,
         /// The whole tensor's shape (a shard's file holds part of it).
         full_shape: Vec<usize>,
         /// Whether the file holds a shard of the tensor.
@@ -30,24 +30,26 @@ pub enum Made {
 /// `nninit init`), or `nninit.scheme` with `nninit.shape` (from `nninit fill`, one tensor a file).
 pub fn how_made(metadata: &HashMap<String, String>, name: &str, shape: &[usize], tensors: usize) -> Option<Made> {
     if let Some(text) = metadata.get(&format!("nninit.tensor.{name}")) {
-        let json: serde_json::Value = serde_json::from_str(text).ok()?;
+        let mut json: serde_json::Value = serde_json::from_str(text).ok()?;
         if let (Some(file), Some(key)) = (json.get("pretrained"), json.get("key")) {
             return Some(Made::Pretrained {
                 file: file.as_str().unwrap_or_default().to_string(),
                 key: key.as_str().unwrap_or_default().to_string(),
             });
         }
-        let init: Init = serde_json::from_value(json).ok()?;
-        return Some(Made::Scheme { init, full_shape: shape.to_vec(), shard: false });
+        // The scheme, beside the stream it was drawn from.
+        json.as_object_mut()?.remove("stream");
+        let scheme: Scheme = serde_json::from_value(json).ok()?;
+        return Some(Made::Scheme { scheme, full_shape: shape.to_vec(), shard: false });
     }
     if tensors != 1 {
         return None;
     }
-    let init: Init = serde_json::from_str(metadata.get("nninit.scheme")?).ok()?;
+    let scheme: Scheme = serde_json::from_str(metadata.get("nninit.scheme")?).ok()?;
     let full_shape = match metadata.get("nninit.shape") {
         Some(text) => serde_json::from_str(text).ok()?,
         None => shape.to_vec(),
     };
     let shard = metadata.contains_key("nninit.shard");
-    Some(Made::Scheme { init, full_shape, shard })
+    Some(Made::Scheme { scheme, full_shape, shard })
 }

@@ -4,7 +4,7 @@
 //! orthogonality error, zeros per sparse column.
 //!
 //! ```no_run
-//! use nninit::tensor_file::TensorFile;
+//! use nninit::io::TensorFile;
 //! let file = TensorFile::open(std::path::Path::new("model.safetensors"))?;
 //! for entry in file.entries() {
 //!     let report = nninit::inspect::inspect(&file, entry)?;
@@ -25,9 +25,15 @@ pub use distribution::Distribution;
 pub use made::{how_made, Made};
 pub use summary::{Histogram, Summary};
 
+/// The f64 reference distributions and Kolmogorov-Smirnov statistics the checks use, for
+/// callers who test values of their own (e.g. comparing GPU fills with CPU fills).
+pub mod stats {
+    pub use crate::contract::stats::{ks_p_value, ks_statistic, ks_statistic_rounded, normal_cdf, trunc_normal_cdf};
+}
+
 use crate::error::Result;
-use crate::planner::Plan;
-use crate::tensor_file::{decode_f64, TensorEntry, TensorFile};
+use crate::io::{decode_f64, TensorEntry, TensorFile};
+use crate::scheme::Plan;
 
 /// Elements read and decoded at once.
 const READ_ELEMENTS: u64 = 1 << 22;
@@ -98,7 +104,7 @@ pub fn for_each_piece(
 pub fn inspect(file: &TensorFile, entry: &TensorEntry) -> Result<TensorReport> {
     let made = how_made(file.metadata(), &entry.name, &entry.shape, file.entries().len());
     let plan = match &made {
-        Some(Made::Scheme { init, full_shape, .. }) => Plan::new(init, full_shape).ok(),
+        Some(Made::Scheme { scheme, full_shape, .. }) => Plan::new(scheme, full_shape).ok(),
         _ => None,
     };
     let expected = plan.as_ref().and_then(Distribution::of);

@@ -2,10 +2,11 @@
 //! trunk), and a Llama-style decoder-only transformer, each with its rules.
 
 use crate::error::{Error, Result};
-use crate::init::Init;
+use crate::scheme::Scheme;
 
 use super::rules::Rule;
-use super::spec::{LayerKind, ModelSpec, SpecDtype, TensorSpec};
+use super::spec::ModelSpec;
+use super::tensor::{ElementType, LayerKind, TensorSpec};
 
 /// The preset names [`preset`] knows.
 pub const PRESETS: &[&str] = &["resnet50", "cpn50", "transformer-tiny", "transformer-1b", "transformer-7b"];
@@ -31,13 +32,13 @@ pub fn preset(name: &str, num_class: Option<usize>) -> Result<ModelSpec> {
 /// bias 0, running mean 0, running variance 1, `num_batches_tracked` 0.
 pub fn cpn_rules() -> Vec<Rule> {
     vec![
-        Rule::for_param(LayerKind::Conv, "weight", Init::kaiming_normal(0.0, "fan_out", "relu")),
-        Rule::for_param(LayerKind::Conv, "bias", Init::Zeros),
-        Rule::for_param(LayerKind::Batchnorm, "weight", Init::Ones),
-        Rule::for_param(LayerKind::Batchnorm, "bias", Init::Zeros),
-        Rule::for_param(LayerKind::Batchnorm, "running_mean", Init::Zeros),
-        Rule::for_param(LayerKind::Batchnorm, "running_var", Init::Ones),
-        Rule::for_param(LayerKind::Batchnorm, "num_batches_tracked", Init::Zeros),
+        Rule::for_param(LayerKind::Conv, "weight", known(Scheme::kaiming_normal(0.0, "fan_out", "relu"))),
+        Rule::for_param(LayerKind::Conv, "bias", Scheme::zeros()),
+        Rule::for_param(LayerKind::Batchnorm, "weight", Scheme::ones()),
+        Rule::for_param(LayerKind::Batchnorm, "bias", Scheme::zeros()),
+        Rule::for_param(LayerKind::Batchnorm, "running_mean", Scheme::zeros()),
+        Rule::for_param(LayerKind::Batchnorm, "running_var", Scheme::ones()),
+        Rule::for_param(LayerKind::Batchnorm, "num_batches_tracked", Scheme::zeros()),
     ]
 }
 
@@ -45,7 +46,16 @@ pub fn cpn_rules() -> Vec<Rule> {
 /// 1/sqrt(fan_in))`. (Its bias bound depends on the weight's fan-in, so presets give linear
 /// biases an explicit scheme.)
 pub fn linear_default_rules() -> Vec<Rule> {
-    vec![Rule::for_param(LayerKind::Linear, "weight", Init::kaiming_uniform(5f64.sqrt(), "fan_in", "leaky_relu"))]
+    vec![Rule::for_param(
+        LayerKind::Linear,
+        "weight",
+        known(Scheme::kaiming_uniform(5f64.sqrt(), "fan_in", "leaky_relu")),
+    )]
+}
+
+/// A scheme whose parameters are this file's constants, which are valid.
+fn known(scheme: Result<Scheme>) -> Scheme {
+    scheme.expect("a preset's constant parameters are valid")
 }
 
 /// Appends tensors in `state_dict` order.
@@ -73,7 +83,7 @@ impl Builder {
         for param in ["weight", "bias", "running_mean", "running_var"] {
             self.push(format!("{name}.{param}"), &[c], LayerKind::Batchnorm);
         }
-        self.push(format!("{name}.num_batches_tracked"), &[], LayerKind::Batchnorm).dtype = SpecDtype::I64;
+        self.push(format!("{name}.num_batches_tracked"), &[], LayerKind::Batchnorm).dtype = Some(ElementType::I64);
     }
 
     /// `nn.Linear(cin, cout, bias)`; the bias gets PyTorch's default `U(-1/sqrt(cin), 1/sqrt(cin))`.
@@ -81,7 +91,8 @@ impl Builder {
         self.push(format!("{name}.weight"), &[cout, cin], LayerKind::Linear);
         if bias {
             let bound = 1.0 / (cin as f64).sqrt();
-            self.push(format!("{name}.bias"), &[cout], LayerKind::Linear).init = Some(Init::uniform(-bound, bound));
+            self.push(format!("{name}.bias"), &[cout], LayerKind::Linear).scheme =
+                Some(known(Scheme::uniform(-bound, bound)));
         }
     }
 
@@ -256,13 +267,13 @@ pub fn transformer(name: &str, config: &TransformerConfig) -> Result<ModelSpec> 
     let std = config.init_std;
     let residual_std = std / (2.0 * config.layers as f64).sqrt();
     let rules = vec![
-        Rule::for_name("*.o_proj.weight", Init::normal(0.0, residual_std)),
-        Rule::for_name("*.down_proj.weight", Init::normal(0.0, residual_std)),
-        Rule::for_param(LayerKind::Linear, "weight", Init::normal(0.0, std)),
-        Rule::for_param(LayerKind::Linear, "bias", Init::Zeros),
-        Rule::for_param(LayerKind::Embedding, "weight", Init::normal(0.0, std)),
-        Rule::for_param(LayerKind::Norm, "weight", Init::Ones),
-        Rule::for_param(LayerKind::Norm, "bias", Init::Zeros),
+        Rule::for_name("*.o_proj.weight", Scheme::normal(0.0, residual_std)?),
+        Rule::for_name("*.down_proj.weight", Scheme::normal(0.0, residual_std)?),
+        Rule::for_param(LayerKind::Linear, "weight", Scheme::normal(0.0, std)?),
+        Rule::for_param(LayerKind::Linear, "bias", Scheme::zeros()),
+        Rule::for_param(LayerKind::Embedding, "weight", Scheme::normal(0.0, std)?),
+        Rule::for_param(LayerKind::Norm, "weight", Scheme::ones()),
+        Rule::for_param(LayerKind::Norm, "bias", Scheme::zeros()),
     ];
     Ok(b.finish(name, rules))
 }

@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::tensor_file::{is_float, TensorFile};
+use crate::io::{is_float, TensorFile};
 
-use super::plan::{ModelPlan, Source};
-use super::spec::ElementType;
+use super::resolved::{Model, Source};
+use super::tensor::ElementType;
 
 /// A pretrained file, and the prefix its keys get in the model (e.g. `resnet.` for CPN's trunk).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,7 +62,7 @@ pub struct FileReport {
     pub ignored: Vec<String>,
 }
 
-impl ModelPlan {
+impl Model {
     /// Merges pretrained files, in order (a later file wins where two supply a tensor): every key
     /// that, with its file's prefix, names a model tensor replaces that tensor's scheme. Shapes
     /// must be equal (else an error naming the tensor); floating-point values are converted to
@@ -97,7 +97,7 @@ fn check_compatible(
     name: &str,
     shape: &[usize],
     element: ElementType,
-    entry: &crate::tensor_file::TensorEntry,
+    entry: &crate::io::TensorEntry,
 ) -> Result<()> {
     if entry.shape != shape {
         return Err(Error::InvalidShape(format!(
@@ -108,7 +108,7 @@ fn check_compatible(
     }
     let compatible = match element {
         ElementType::Float(_) => is_float(entry.dtype),
-        ElementType::I64 => crate::tensor_file::decode_i64(entry.dtype, &[]).is_ok(),
+        ElementType::I64 => crate::io::decode_i64(entry.dtype, &[]).is_ok(),
     };
     if !compatible {
         return Err(Error::InvalidParameter(format!(

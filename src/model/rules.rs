@@ -3,9 +3,10 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::init::Init;
+use crate::io::read_json;
+use crate::scheme::Scheme;
 
-use super::spec::{read_json, LayerKind, TensorSpec};
+use super::tensor::{LayerKind, TensorSpec};
 
 /// One rule: a scheme for the tensors it matches. Every condition given must hold; a rule
 /// with none matches everything.
@@ -15,8 +16,8 @@ use super::spec::{read_json, LayerKind, TensorSpec};
 ///
 /// ```
 /// use nninit::model::{LayerKind, Rule, TensorSpec};
-/// use nninit::Init;
-/// let rule = Rule::for_param(LayerKind::Batchnorm, "weight", Init::Ones);
+/// use nninit::Scheme;
+/// let rule = Rule::for_param(LayerKind::Batchnorm, "weight", Scheme::ones());
 /// assert!(rule.matches(&TensorSpec::new("layer1.0.bn1.weight", &[64], LayerKind::Batchnorm)));
 /// assert!(!rule.matches(&TensorSpec::new("layer1.0.bn1.bias", &[64], LayerKind::Batchnorm)));
 /// ```
@@ -32,24 +33,25 @@ pub struct Rule {
     /// A glob the whole name must match: `*` matches any run of characters, `?` any one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// The scheme.
-    pub init: Init,
+    /// The scheme (JSON: `init`).
+    #[serde(rename = "init")]
+    pub scheme: Scheme,
 }
 
 impl Rule {
     /// A rule for parameter `param` of layers of `kind`.
-    pub fn for_param(kind: LayerKind, param: &str, init: Init) -> Self {
-        Self { kind: Some(kind), param: Some(param.into()), name: None, init }
+    pub fn for_param(kind: LayerKind, param: &str, scheme: Scheme) -> Self {
+        Self { kind: Some(kind), param: Some(param.into()), name: None, scheme }
     }
 
     /// A rule for parameter `param` of any layer.
-    pub fn for_any(param: &str, init: Init) -> Self {
-        Self { kind: None, param: Some(param.into()), name: None, init }
+    pub fn for_any(param: &str, scheme: Scheme) -> Self {
+        Self { kind: None, param: Some(param.into()), name: None, scheme }
     }
 
     /// A rule for the tensors whose name matches the glob `pattern`.
-    pub fn for_name(pattern: &str, init: Init) -> Self {
-        Self { kind: None, param: None, name: Some(pattern.into()), init }
+    pub fn for_name(pattern: &str, scheme: Scheme) -> Self {
+        Self { kind: None, param: None, name: Some(pattern.into()), scheme }
     }
 
     /// Whether this rule applies to `tensor`.
@@ -62,11 +64,11 @@ impl Rule {
 
 /// The scheme of `tensor`: its explicit one, else the first rule that matches it; a tensor no
 /// rule covers is an error that names it.
-pub fn resolve(tensor: &TensorSpec, rules: &[Rule]) -> Result<Init> {
-    if let Some(init) = &tensor.init {
-        return Ok(init.clone());
+pub fn resolve(tensor: &TensorSpec, rules: &[Rule]) -> Result<Scheme> {
+    if let Some(scheme) = &tensor.scheme {
+        return Ok(scheme.clone());
     }
-    rules.iter().find(|r| r.matches(tensor)).map(|r| r.init.clone()).ok_or_else(|| {
+    rules.iter().find(|r| r.matches(tensor)).map(|r| r.scheme.clone()).ok_or_else(|| {
         Error::InvalidParameter(format!(
             "no rule covers tensor {} (kind {:?}, shape {:?}): add a rule or give it an explicit \"init\"",
             tensor.name, tensor.kind, tensor.shape

@@ -1,5 +1,5 @@
-//! Running a model plan on either backend: tensor data in file order, in bounded pieces, into a
-//! sink (a safetensors file, host memory), or straight into caller-owned GPU buffers.
+//! Running a model on either backend: tensor data in file order, in bounded pieces, into a sink
+//! (a safetensors file, host memory), or straight into caller-owned GPU buffers.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -9,24 +9,21 @@ use std::time::Instant;
 
 use crate::cpu::CpuBackend;
 use crate::error::{Error, Result};
-use crate::gpu::{submit_checked, wait_for, FillTarget, GpuContext, GpuFiller};
-use crate::prepared::Prepared;
-use crate::tensor_file::{decode_f32_bits, decode_i64, TensorHeader, TensorWriter};
+use crate::gpu::{callback, submit_checked, Callback, GpuFiller, GpuTarget, Waiting};
+use crate::io::{decode_f32_bits, decode_i64, TensorHeader, TensorWriter};
+use crate::scheme::{Fill, Region};
 
-use super::plan::{named, ModelPlan, PlannedTensor, Source};
-use super::spec::ElementType;
-
-/// Largest piece of a tensor made at once, and the size of each GPU batch buffer: memory stays
-/// bounded whatever the model's size.
-const PIECE_BYTES: u64 = 64 << 20;
+use super::resolved::{named, Model, ModelTensor, Source};
+use super::tensor::ElementType;
 
 /// Where a model runs.
 #[derive(Clone, Copy, Debug)]
 pub enum Backend<'a> {
     /// The multi-threaded CPU backend.
     Cpu(&'a CpuBackend),
-    /// A GPU context: tensors are filled in device batches and read back.
-    Gpu(&'a GpuContext),
+    /// A GPU (the engine's device and queue, through its filler): tensors are filled in device
+    /// batches and read back.
+    Gpu(&'a GpuFiller),
 }
 
 impl Backend<'_> {
@@ -34,7 +31,7 @@ impl Backend<'_> {
     pub fn describe(&self) -> String {
         match self {
             Backend::Cpu(cpu) => format!("CPU backend ({} threads)", cpu.threads()),
-            Backend::Gpu(gpu) => crate::gpu::describe(&gpu.info),
+            Backend::Gpu(gpu) => crate::gpu::describe(&gpu.device().adapter_info()),
         }
     }
 }
@@ -54,7 +51,7 @@ pub struct RunSummary {
     pub backend: String,
 }
 
-/// Where one tensor goes in caller-owned GPU memory (see [`ModelPlan::record_into`]).
+/// Where one tensor goes in caller-owned GPU memory (see [`Model::record_into`]).
 #[derive(Clone, Copy, Debug)]
 pub struct TensorTarget<'a> {
     /// The buffer; it needs `STORAGE`, and `COPY_DST` for i64 tensors.
@@ -79,44 +76,67 @@ struct Piece {
     elements: Range<u64>,
 }
 
-impl ModelPlan {
-    /// Makes every tensor's data in model order and hands it to `sink` in pieces of at most 64
-    /// MiB: `sink(tensor index, bytes)`. On the GPU, pieces are filled in batches (one submission
-    /// each, fill and copy to a staging buffer together), the next batch running while the
-    /// previous one is handed over.
-    pub fn produce(&self, backend: Backend<'_>, sink: &mut dyn FnMut(usize, &[u8]) -> Result<()>) -> Result<()> {
-        self.produce_in_pieces(backend, PIECE_BYTES, sink)
+/// The sink a run hands its pieces to: `(tensor index, bytes)`.
+pub type Sink<'s> = dyn FnMut(usize, &[u8]) -> Result<()> + 's;
+
+impl Model {
+    /// Largest piece of a tensor made at once, and the size of each GPU batch buffer, unless a
+    /// run says otherwise: memory stays bounded whatever the model's size.
+    pub const PIECE_BYTES: u64 = 64 << 20;
+
+    /// Makes every tensor's data in model order and hands it to `sink(tensor index, bytes)` in
+    /// pieces of at most `piece_bytes` bytes (rounded up to whole elements; smaller pieces bound
+    /// memory further). On the GPU, pieces are filled in batches (one submission each, fill and
+    /// copy to a staging buffer together), the next batch running while the previous one is
+    /// handed over.
+    pub async fn produce(&self, backend: Backend<'_>, piece_bytes: u64, sink: &mut Sink<'_>) -> Result<()> {
+        self.produce_waiting(backend, piece_bytes, sink, Waiting::Async).await
     }
 
-    /// As [`ModelPlan::produce`], in pieces (and GPU batches) of at most `piece_bytes` bytes
-    /// (rounded up to whole elements): smaller pieces bound memory further.
-    pub fn produce_in_pieces(
+    /// [`Model::produce`], blocking.
+    pub fn produce_blocking(&self, backend: Backend<'_>, piece_bytes: u64, sink: &mut Sink<'_>) -> Result<()> {
+        pollster::block_on(self.produce_waiting(backend, piece_bytes, sink, Waiting::Blocking))
+    }
+
+    async fn produce_waiting(
         &self,
         backend: Backend<'_>,
         piece_bytes: u64,
-        sink: &mut dyn FnMut(usize, &[u8]) -> Result<()>,
+        sink: &mut Sink<'_>,
+        waiting: Waiting,
     ) -> Result<()> {
         let piece_bytes = piece_bytes.max(8);
         match backend {
             Backend::Cpu(cpu) => self.produce_on_cpu(cpu, piece_bytes, sink),
-            Backend::Gpu(gpu) => GpuRun::new(self, gpu, piece_bytes)?.run(sink),
+            Backend::Gpu(gpu) => GpuRun::new(self, gpu, piece_bytes, waiting).await?.run(sink).await,
         }
     }
 
     /// Every tensor's data in host memory, in model order (for models that fit in memory).
-    pub fn to_host(&self, backend: Backend<'_>) -> Result<Vec<Vec<u8>>> {
+    pub async fn to_host(&self, backend: Backend<'_>) -> Result<Vec<Vec<u8>>> {
+        self.to_host_waiting(backend, Waiting::Async).await
+    }
+
+    /// [`Model::to_host`], blocking.
+    pub fn to_host_blocking(&self, backend: Backend<'_>) -> Result<Vec<Vec<u8>>> {
+        pollster::block_on(self.to_host_waiting(backend, Waiting::Blocking))
+    }
+
+    async fn to_host_waiting(&self, backend: Backend<'_>, waiting: Waiting) -> Result<Vec<Vec<u8>>> {
         let mut out: Vec<Vec<u8>> = vec![Vec::new(); self.tensors.len()];
-        self.produce(backend, &mut |tensor, bytes| {
+        let mut sink = |tensor: usize, bytes: &[u8]| {
             out[tensor].extend_from_slice(bytes);
             Ok(())
-        })?;
+        };
+        self.produce_waiting(backend, Self::PIECE_BYTES, &mut sink, waiting).await?;
         Ok(out)
     }
 
     /// Writes the model to the safetensors file `path`, atomically, streaming pieces from
     /// `backend` to disk; `progress(bytes done, bytes total)` is called after each piece. The
-    /// file's metadata is [`ModelPlan::metadata`] plus `extra`.
-    pub fn write_safetensors(
+    /// file's metadata is [`Model::metadata`] plus `extra`. It blocks: a writer thread writes
+    /// while the backend makes the next piece.
+    pub fn write_safetensors_blocking(
         &self,
         path: &Path,
         backend: Backend<'_>,
@@ -143,7 +163,7 @@ impl ModelPlan {
                 Ok(writer)
             });
             let mut done = 0u64;
-            let produced = self.produce(backend, &mut |_, bytes| {
+            let produced = self.produce_blocking(backend, Self::PIECE_BYTES, &mut |_, bytes| {
                 sender.send(bytes.to_vec()).map_err(|_| Error::SafeTensors("the writer thread stopped".into()))?;
                 done += bytes.len() as u64;
                 progress(done, total);
@@ -171,7 +191,7 @@ impl ModelPlan {
     pub fn metadata(&self) -> HashMap<String, String> {
         let mut metadata = HashMap::from([
             ("nninit.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-            ("nninit.stream_version".to_string(), crate::stream::STREAM_VERSION.to_string()),
+            ("nninit.stream_version".to_string(), crate::contract::stream::STREAM_VERSION.to_string()),
             ("nninit.seed".to_string(), self.seed.to_string()),
             ("nninit.model".to_string(), self.name.clone()),
             ("nninit.dtype".to_string(), self.dtype.name().to_string()),
@@ -179,8 +199,8 @@ impl ModelPlan {
         ]);
         for t in &self.tensors {
             let value = match &t.source {
-                Source::Init => {
-                    let mut json = serde_json::to_value(&t.init).expect("Init serializes");
+                Source::Stream => {
+                    let mut json = serde_json::to_value(&t.scheme).expect("a scheme serializes");
                     json["stream"] = t.stream.stream.into();
                     json
                 }
@@ -208,11 +228,10 @@ impl ModelPlan {
     /// Records every tensor into caller-owned buffers (the engine case): element-wise schemes
     /// as kernels in `encoder`, orthogonal and sparse with their host-side work done first,
     /// pretrained values uploaded and converted by the same kernels, i64 constants written
-    /// through `queue` (they land before `encoder`'s commands when it is submitted).
+    /// through the filler's queue (they land before `encoder`'s commands when it is submitted).
+    /// Nothing waits.
     pub fn record_into(
         &self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
         filler: &GpuFiller,
         encoder: &mut wgpu::CommandEncoder,
         targets: &[TensorTarget<'_>],
@@ -221,7 +240,6 @@ impl ModelPlan {
             return Err(Error::InvalidTarget(format!("{} targets for {} tensors", targets.len(), self.tensors.len())));
         }
         for (t, target) in self.tensors.iter().zip(targets) {
-            let elements = 0..t.elements();
             match t.element {
                 ElementType::I64 => {
                     if !target.byte_offset.is_multiple_of(4) {
@@ -230,48 +248,38 @@ impl ModelPlan {
                             t.name
                         )));
                     }
-                    let end = target.byte_offset + t.bytes();
-                    if end > target.buffer.size() {
+                    let end = target.byte_offset.checked_add(t.bytes());
+                    if end.is_none_or(|end| end > target.buffer.size()) {
                         return Err(Error::InvalidTarget(format!("{}: overruns its buffer", t.name)));
                     }
-                    queue.write_buffer(target.buffer, target.byte_offset, &host_bytes(t, elements)?);
+                    let bytes = host_bytes(t, 0..t.elements())?;
+                    filler.queue().write_buffer(target.buffer, target.byte_offset, &bytes);
                 }
                 ElementType::Float(dtype) => {
-                    let prepared = match &t.source {
-                        Source::Init => Prepared::new(&t.plan, t.stream)?,
-                        Source::Pretrained { file, entry } => {
-                            let words = decode_f32_bits(entry.dtype, &file.read_all(entry)?)?;
-                            Prepared::Matrix(bytemuck::cast_vec(words))
-                        }
+                    let fill = tensor_fill(t)?;
+                    let gpu_target = GpuTarget {
+                        buffer: target.buffer,
+                        byte_offset: target.byte_offset,
+                        region: Region::All,
+                        dtype,
                     };
-                    let fill_target =
-                        FillTarget { buffer: target.buffer, byte_offset: target.byte_offset, elements, dtype };
-                    filler.record_prepared(device, encoder, &fill_target, &prepared).map_err(|e| named(&t.name, e))?;
+                    filler.record(encoder, &fill, &gpu_target).map_err(|e| named(&t.name, e))?;
                 }
             }
         }
         Ok(())
     }
 
-    fn produce_on_cpu(
-        &self,
-        cpu: &CpuBackend,
-        piece_bytes: u64,
-        sink: &mut dyn FnMut(usize, &[u8]) -> Result<()>,
-    ) -> Result<()> {
-        let mut prepared = PreparedCache::default();
+    fn produce_on_cpu(&self, cpu: &CpuBackend, piece_bytes: u64, sink: &mut Sink<'_>) -> Result<()> {
+        let mut fills = FillCache::default();
         let mut buffer = Vec::new();
         for piece in self.pieces(piece_bytes) {
             let t = &self.tensors[piece.tensor];
             match t.backend_dtype() {
                 Some(dtype) => {
                     buffer.resize(((piece.elements.end - piece.elements.start) * dtype.size()) as usize, 0);
-                    cpu.fill_prepared_as(
-                        &mut buffer,
-                        piece.elements.start,
-                        &*prepared.get(self, piece.tensor)?,
-                        dtype,
-                    )?;
+                    let fill = fills.get(self, piece.tensor)?;
+                    cpu.fill_segments(&fill, std::slice::from_ref(&piece.elements), dtype, &mut buffer)?;
                     sink(piece.tensor, &buffer)?;
                 }
                 None => sink(piece.tensor, &host_bytes(t, piece.elements)?)?,
@@ -294,7 +302,7 @@ impl ModelPlan {
 
 /// The values of a tensor that are made on the host: pretrained ones (read and converted) and
 /// i64 constants.
-fn host_bytes(t: &PlannedTensor, elements: Range<u64>) -> Result<Vec<u8>> {
+fn host_bytes(t: &ModelTensor, elements: Range<u64>) -> Result<Vec<u8>> {
     let count = (elements.end - elements.start) as usize;
     match (&t.source, t.element) {
         (Source::Pretrained { file, entry }, element) => {
@@ -310,28 +318,40 @@ fn host_bytes(t: &PlannedTensor, elements: Range<u64>) -> Result<Vec<u8>> {
                 ElementType::I64 => Ok(decode_i64(entry.dtype, &raw)?.iter().flat_map(|v| v.to_le_bytes()).collect()),
             }
         }
-        (Source::Init, ElementType::I64) => Ok(t.integer_value()?.to_le_bytes().repeat(count)),
-        (Source::Init, ElementType::Float(_)) => {
+        (Source::Stream, ElementType::I64) => Ok(t.integer_value()?.to_le_bytes().repeat(count)),
+        (Source::Stream, ElementType::Float(_)) => {
             Err(Error::InvalidParameter(format!("{}: floating-point schemes run on a backend", t.name)))
         }
     }
 }
 
-/// The host-side work of the tensor being made, done once however many pieces it has.
-#[derive(Default)]
-struct PreparedCache {
-    last: Option<(usize, Rc<Prepared>)>,
+/// A floating-point tensor's fill: its scheme on its stream, or its pretrained values.
+fn tensor_fill(t: &ModelTensor) -> Result<Fill> {
+    match &t.source {
+        Source::Stream => Fill::from_plan(&t.plan, t.stream).map_err(|e| named(&t.name, e)),
+        Source::Pretrained { file, entry } => {
+            let words = decode_f32_bits(entry.dtype, &file.read_all(entry)?)?;
+            Fill::from_values(t.shape(), bytemuck::cast_vec(words))
+        }
+    }
 }
 
-impl PreparedCache {
-    fn get(&mut self, plan: &ModelPlan, tensor: usize) -> Result<Rc<Prepared>> {
+/// The fill of the tensor being made, with its host-side work done once however many pieces it
+/// has.
+#[derive(Default)]
+struct FillCache {
+    last: Option<(usize, Rc<Fill>)>,
+}
+
+impl FillCache {
+    fn get(&mut self, model: &Model, tensor: usize) -> Result<Rc<Fill>> {
         match &self.last {
-            Some((index, prepared)) if *index == tensor => Ok(Rc::clone(prepared)),
+            Some((index, fill)) if *index == tensor => Ok(Rc::clone(fill)),
             _ => {
-                let t = &plan.tensors[tensor];
-                let prepared = Rc::new(Prepared::new(&t.plan, t.stream).map_err(|e| named(&t.name, e))?);
-                self.last = Some((tensor, Rc::clone(&prepared)));
-                Ok(prepared)
+                let t = &model.tensors[tensor];
+                let fill = Rc::new(Fill::from_plan(&t.plan, t.stream).map_err(|e| named(&t.name, e))?);
+                self.last = Some((tensor, Rc::clone(&fill)));
+                Ok(fill)
             }
         }
     }
@@ -351,59 +371,66 @@ struct Slot {
     staging: wgpu::Buffer,
 }
 
+/// The result of mapping a staging buffer.
+type Mapped = std::result::Result<(), wgpu::BufferAsyncError>;
+
 /// A batch on its way: submitted, its staging buffer's mapping requested.
 struct InFlight {
     batch: Batch,
     slot: usize,
     index: wgpu::SubmissionIndex,
-    mapped: Option<std::sync::mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>>,
+    mapped: Option<Callback<Mapped>>,
 }
 
-/// The GPU side of [`ModelPlan::produce`]: two slots, one being filled while the other is
-/// handed over.
+/// The GPU side of [`Model::produce`]: two slots, one being filled while the other is handed
+/// over.
 struct GpuRun<'a> {
-    plan: &'a ModelPlan,
-    gpu: &'a GpuContext,
+    model: &'a Model,
+    gpu: &'a GpuFiller,
     slots: [Slot; 2],
     /// Bytes of each slot; every piece fits in one.
     capacity: u64,
-    prepared: PreparedCache,
+    fills: FillCache,
+    waiting: Waiting,
 }
 
 impl<'a> GpuRun<'a> {
-    fn new(plan: &'a ModelPlan, gpu: &'a GpuContext, piece_bytes: u64) -> Result<Self> {
+    async fn new(model: &'a Model, gpu: &'a GpuFiller, piece_bytes: u64, waiting: Waiting) -> Result<Self> {
+        let device = gpu.device();
         let capacity = piece_bytes
             .next_multiple_of(8)
-            .min(gpu.device.limits().max_buffer_size / 4 * 4)
-            .min(plan.bytes().next_multiple_of(4))
+            .min(device.limits().max_buffer_size / 4 * 4)
+            .min(model.bytes().next_multiple_of(4))
             .max(4);
-        let slot = |i: usize| -> Result<Slot> {
+        let mut slots = Vec::with_capacity(2);
+        for i in 0..2 {
             let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
             let storage =
-                crate::gpu::create_buffer_checked(&gpu.device, &format!("nninit model {i}"), capacity, usage)?;
+                crate::gpu::create_buffer_checked(device, &format!("nninit model {i}"), capacity, usage).await?;
             let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
             let staging =
-                crate::gpu::create_buffer_checked(&gpu.device, &format!("nninit staging {i}"), capacity, usage)?;
-            Ok(Slot { storage, staging })
-        };
-        Ok(Self { plan, gpu, slots: [slot(0)?, slot(1)?], capacity, prepared: PreparedCache::default() })
+                crate::gpu::create_buffer_checked(device, &format!("nninit staging {i}"), capacity, usage).await?;
+            slots.push(Slot { storage, staging });
+        }
+        let slots: [Slot; 2] = slots.try_into().map_err(|_| Error::Gpu("two slots".into()))?;
+        Ok(Self { model, gpu, slots, capacity, fills: FillCache::default(), waiting })
     }
 
-    fn run(mut self, sink: &mut dyn FnMut(usize, &[u8]) -> Result<()>) -> Result<()> {
+    async fn run(mut self, sink: &mut Sink<'_>) -> Result<()> {
         let mut in_flight: Option<InFlight> = None;
         let mut batch = Batch::default();
         let mut slot = 0;
-        for piece in self.plan.pieces(self.capacity) {
-            let t = &self.plan.tensors[piece.tensor];
+        for piece in self.model.pieces(self.capacity) {
+            let t = &self.model.tensors[piece.tensor];
             let Some(dtype) = t.backend_dtype() else {
                 batch.items.push((piece, None));
                 continue;
             };
             let bytes = ((piece.elements.end - piece.elements.start) * dtype.size()).next_multiple_of(4);
             if batch.gpu_bytes + bytes > self.capacity {
-                let launched = self.launch(std::mem::take(&mut batch), slot)?;
+                let launched = self.launch(std::mem::take(&mut batch), slot).await?;
                 if let Some(previous) = in_flight.replace(launched) {
-                    self.hand_over(previous, sink)?;
+                    self.hand_over(previous, sink).await?;
                 }
                 slot = 1 - slot;
             }
@@ -411,63 +438,63 @@ impl<'a> GpuRun<'a> {
             batch.items.push((piece, Some(at..at + bytes)));
             batch.gpu_bytes += bytes;
         }
-        let last = self.launch(batch, slot)?;
+        let last = self.launch(batch, slot).await?;
         if let Some(previous) = in_flight.replace(last) {
-            self.hand_over(previous, sink)?;
+            self.hand_over(previous, sink).await?;
         }
         match in_flight {
-            Some(last) => self.hand_over(last, sink),
+            Some(last) => self.hand_over(last, sink).await,
             None => Ok(()),
         }
     }
 
     /// Records the batch's fills and the copy to staging, submits, and requests the mapping.
-    fn launch(&mut self, batch: Batch, slot: usize) -> Result<InFlight> {
-        let (gpu, plan) = (self.gpu, self.plan);
+    async fn launch(&mut self, batch: Batch, slot: usize) -> Result<InFlight> {
+        let (gpu, model) = (self.gpu, self.model);
         let mut work = Vec::new();
         for (piece, at) in &batch.items {
             if let Some(at) = at {
-                work.push((piece, at.start, self.prepared.get(plan, piece.tensor)?));
+                work.push((piece, at.start, self.fills.get(model, piece.tensor)?));
             }
         }
         let Slot { storage, staging } = &self.slots[slot];
-        let index = submit_checked(&gpu.device, &gpu.queue, |encoder| {
-            for (piece, at, prepared) in &work {
-                let t = &plan.tensors[piece.tensor];
+        let index = submit_checked(gpu.device(), gpu.queue(), |encoder| {
+            for (piece, at, fill) in &work {
+                let t = &model.tensors[piece.tensor];
                 let dtype = t.backend_dtype().expect("only backend-made pieces fill on the GPU");
                 let segment = std::slice::from_ref(&piece.elements);
-                gpu.filler
-                    .record_segments(&gpu.device, encoder, storage, *at, dtype, segment, prepared)
-                    .map_err(|e| named(&t.name, e))?;
+                gpu.record_segments(encoder, storage, *at, dtype, segment, fill).map_err(|e| named(&t.name, e))?;
             }
             if batch.gpu_bytes > 0 {
                 encoder.copy_buffer_to_buffer(storage, 0, staging, 0, batch.gpu_bytes);
             }
             Ok(())
-        })?;
+        })
+        .await?;
         let mapped = (batch.gpu_bytes > 0).then(|| {
-            let (sender, receiver) = std::sync::mpsc::channel();
-            staging.slice(0..batch.gpu_bytes).map_async(wgpu::MapMode::Read, move |r| {
-                let _ = sender.send(r);
-            });
-            receiver
+            let (done, mapped) = callback(gpu.device());
+            staging.slice(0..batch.gpu_bytes).map_async(wgpu::MapMode::Read, done);
+            mapped
         });
         Ok(InFlight { batch, slot, index, mapped })
     }
 
     /// Waits for a batch and hands its pieces, GPU-made and host-made, to `sink` in order.
-    fn hand_over(&self, done: InFlight, sink: &mut dyn FnMut(usize, &[u8]) -> Result<()>) -> Result<()> {
-        wait_for(&self.gpu.device, done.index)?;
+    async fn hand_over(&self, done: InFlight, sink: &mut Sink<'_>) -> Result<()> {
         let staging = &self.slots[done.slot].staging;
-        let view = match &done.mapped {
+        let mapped = done.mapped.is_some();
+        let view = match done.mapped {
             Some(receiver) => {
-                receiver.recv().map_err(|e| Error::Gpu(e.to_string()))?.map_err(|e| Error::Gpu(e.to_string()))?;
+                self.waiting
+                    .wait(self.gpu.device(), done.index, receiver)
+                    .await?
+                    .map_err(|e| Error::Gpu(e.to_string()))?;
                 Some(staging.slice(0..done.batch.gpu_bytes).get_mapped_range().map_err(|e| Error::Gpu(e.to_string()))?)
             }
             None => None,
         };
         for (piece, at) in &done.batch.items {
-            let t = &self.plan.tensors[piece.tensor];
+            let t = &self.model.tensors[piece.tensor];
             match (at, &view) {
                 (Some(at), Some(view)) => {
                     let len = (piece.elements.end - piece.elements.start) * t.element.size();
@@ -477,7 +504,7 @@ impl<'a> GpuRun<'a> {
             }
         }
         drop(view);
-        if done.mapped.is_some() {
+        if mapped {
             staging.unmap();
         }
         Ok(())

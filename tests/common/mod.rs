@@ -3,8 +3,8 @@
 
 use std::sync::OnceLock;
 
-use nninit::gpu::{read_buffer, FillTarget, GpuContext};
-use nninit::{Dtype, Fill};
+use nninit::gpu::{read_buffer_blocking, GpuContext, GpuTarget};
+use nninit::{Dtype, Fill, Region, Scheme, Stream};
 
 /// The guard word put around (and under) every written range.
 pub const GUARD: u32 = 0xA5A5_5A5A;
@@ -14,9 +14,9 @@ pub const GUARD: u32 = 0xA5A5_5A5A;
 pub fn contexts() -> &'static [GpuContext] {
     static CONTEXTS: OnceLock<Vec<GpuContext>> = OnceLock::new();
     CONTEXTS.get_or_init(|| {
-        let contexts: Vec<GpuContext> = nninit::gpu::adapters()
+        let contexts: Vec<GpuContext> = nninit::gpu::adapters_blocking()
             .iter()
-            .map(|a| GpuContext::from_adapter(a, a.limits()).expect("device on a listed adapter"))
+            .map(|a| GpuContext::from_adapter_blocking(a, a.limits()).expect("device on a listed adapter"))
             .collect();
         assert!(!contexts.is_empty(), "no GPU adapter found: install mesa-vulkan-drivers (lavapipe) or a GPU driver");
         if let Ok(required) = std::env::var("NNINIT_REQUIRE_BACKENDS") {
@@ -68,10 +68,10 @@ pub fn fill_guarded_as(
     let size = dtype.size() as usize;
     let bytes = ((at + count + tail) * size).next_multiple_of(4).max(4);
     let buffer = guarded_buffer(ctx, bytes / 4);
-    let target =
-        FillTarget { buffer: &buffer, byte_offset: (at * size) as u64, elements: first..first + count as u64, dtype };
-    ctx.filler.fill(&ctx.device, &ctx.queue, &target, fill).expect("fill");
-    let all = read_buffer(&ctx.device, &ctx.queue, &buffer, 0..buffer.size()).expect("read back");
+    let region = Region::Elements(first..first + count as u64);
+    let target = GpuTarget { buffer: &buffer, byte_offset: (at * size) as u64, region, dtype };
+    record_and_wait(ctx, |encoder| ctx.filler.record(encoder, fill, &target)).expect("fill");
+    let all = read_buffer_blocking(&ctx.device, &ctx.queue, &buffer, 0..buffer.size()).expect("read back");
     let guard: Vec<u8> = GUARD.to_le_bytes().iter().copied().cycle().take(bytes).collect();
     let (start, end) = (at * size, (at + count) * size);
     let name = nninit::gpu::describe(&ctx.info);
@@ -83,6 +83,27 @@ pub fn fill_guarded_as(
 /// The CPU backend's words for the same elements.
 pub fn cpu_words(fill: &Fill, first: u64, count: usize) -> Vec<u32> {
     let mut out = vec![0u32; count];
-    nninit::cpu::CpuBackend::new().fill_words(&mut out, first, fill);
+    let region = Region::Elements(first..first + count as u64);
+    let bytes = bytemuck::cast_slice_mut(&mut out);
+    nninit::cpu::CpuBackend::new().fill(fill, &region, Dtype::F32, bytes).expect("CPU fill");
     out
+}
+
+/// `scheme` over a 1-D tensor of `usize::MAX` elements: any element range of an element-wise
+/// scheme's stream.
+pub fn flat(scheme: &Scheme, stream: Stream) -> Fill {
+    Fill::new(scheme, &[usize::MAX], stream).expect("an element-wise scheme")
+}
+
+/// Records with `record` into a fresh encoder, submits, and waits for the GPU.
+pub fn record_and_wait(
+    ctx: &GpuContext,
+    record: impl FnOnce(&mut wgpu::CommandEncoder) -> nninit::Result<()>,
+) -> nninit::Result<()> {
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    record(&mut encoder)?;
+    let index = ctx.queue.submit([encoder.finish()]);
+    let until = wgpu::PollType::Wait { submission_index: Some(index), timeout: None };
+    ctx.device.poll(until).map_err(|e| nninit::Error::Gpu(e.to_string()))?;
+    Ok(())
 }

@@ -5,9 +5,10 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use nninit::cpu::CpuBackend;
-use nninit::gpu::{describe, FillTarget, GpuContext, GpuTimer};
-use nninit::prepared::Prepared;
-use nninit::{Dtype, Init, Plan, Stream};
+use nninit::gpu::{describe, GpuContext, GpuTarget};
+use nninit::{Dtype, Fill, Region, Scheme, Stream};
+
+use super::timing::GpuTimer;
 use rand::{Rng, SeedableRng};
 
 /// One measured fill.
@@ -49,12 +50,12 @@ pub struct Config {
 }
 
 /// The random schemes measured, with their parameters.
-pub fn schemes() -> [(&'static str, Init); 3] {
-    [
-        ("uniform", Init::uniform(-0.1, 0.1)),
-        ("normal", Init::normal(0.0, 0.02)),
-        ("trunc_normal", Init::trunc_normal(0.0, 0.02, -0.04, 0.04)),
-    ]
+pub fn schemes() -> nninit::Result<[(&'static str, Scheme); 3]> {
+    Ok([
+        ("uniform", Scheme::uniform(-0.1, 0.1)?),
+        ("normal", Scheme::normal(0.0, 0.02)?),
+        ("trunc_normal", Scheme::trunc_normal(0.0, 0.02, -0.04, 0.04)?),
+    ])
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -130,25 +131,17 @@ pub fn cpu_rows(config: Config, cpu: &CpuBackend) -> nninit::Result<Vec<Row>> {
     rows.push(row("baseline", cpu_name(), "rand-normal", Dtype::F32, Some(1), bytes, seconds, None));
 
     let single = CpuBackend::with_threads(1);
-    for (name, init) in schemes() {
-        let stream = Stream::new(1, 0);
-        let plan = Plan::new(&init, &[words])?;
-        let Prepared::Elementwise(fill) = Prepared::new(&plan, stream)? else { unreachable!("element-wise schemes") };
-        let seconds = timed(config.reps, || {
-            cpu.fill_f32(bytemuck::cast_slice_mut(&mut buffer), 0, &fill);
-            Ok(())
-        })?;
+    for (name, scheme) in schemes()? {
+        let fill = Fill::new(&scheme, &[words], Stream::new(1, 0))?;
+        let out: &mut [u8] = bytemuck::cast_slice_mut(&mut buffer);
+        let seconds = timed(config.reps, || cpu.fill(&fill, &Region::All, Dtype::F32, out))?;
         rows.push(row("cpu", cpu_name(), name, Dtype::F32, Some(threads), bytes, seconds, None));
         if name == "uniform" {
-            let seconds = timed(config.reps, || {
-                single.fill_f32(bytemuck::cast_slice_mut(&mut buffer), 0, &fill);
-                Ok(())
-            })?;
+            let seconds = timed(config.reps, || single.fill(&fill, &Region::All, Dtype::F32, out))?;
             rows.push(row("cpu", cpu_name(), name, Dtype::F32, Some(1), bytes, seconds, None));
         }
-        let prepared = Prepared::Elementwise(fill);
-        let bf16_bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut buffer);
-        let seconds = timed(config.reps, || cpu.fill_prepared_as(bf16_bytes, 0, &prepared, Dtype::Bf16))?;
+        let bf16 = Fill::new(&scheme, &[2 * words], Stream::new(1, 0))?;
+        let seconds = timed(config.reps, || cpu.fill(&bf16, &Region::All, Dtype::Bf16, out))?;
         rows.push(row("cpu", cpu_name(), name, Dtype::Bf16, Some(threads), bytes, seconds, None));
     }
     Ok(rows)
@@ -187,21 +180,16 @@ fn memset_threads(bytes: &mut [u8], threads: usize) {
 pub fn gpu_rows(config: Config, gpu: &GpuContext) -> nninit::Result<Vec<Row>> {
     let bytes = config.bytes.min(gpu.device.limits().max_buffer_size) / 8 * 8;
     let usage = wgpu::BufferUsages::STORAGE;
-    let buffer = nninit::gpu::create_buffer_checked(&gpu.device, "nninit bench", bytes, usage)?;
+    let buffer = pollster::block_on(nninit::gpu::create_buffer_checked(&gpu.device, "nninit bench", bytes, usage))?;
     let timer = GpuTimer::new(&gpu.device, &gpu.queue);
     let adapter = describe(&gpu.info);
     let mut rows = Vec::new();
-    let constant = [("gpu-constant", Init::Constant { val: 0.5 })];
+    let constant = [("gpu-constant", Scheme::constant(0.5)?)];
     for dtype in [Dtype::F32, Dtype::Bf16] {
-        let target = FillTarget::whole_as(&buffer, dtype);
-        for (name, init) in constant.iter().cloned().chain(schemes()) {
-            let plan = Plan::new(&init, &[(bytes / dtype.size()) as usize])?;
-            let prepared = Prepared::new(&plan, Stream::new(1, 0))?;
-            let run = || {
-                timer.time(&gpu.device, &gpu.queue, |encoder| {
-                    gpu.filler.record_prepared(&gpu.device, encoder, &target, &prepared)
-                })
-            };
+        let target = GpuTarget::new(&buffer, dtype);
+        for (name, scheme) in constant.iter().cloned().chain(schemes()?) {
+            let fill = Fill::new(&scheme, &[(bytes / dtype.size()) as usize], Stream::new(1, 0))?;
+            let run = || timer.time(&gpu.device, &gpu.queue, |encoder| gpu.filler.record(encoder, &fill, &target));
             run()?;
             let timings = (0..config.reps.max(1)).map(|_| run()).collect::<nninit::Result<Vec<_>>>()?;
             let wall = median(timings.iter().map(|t| t.wall).collect());

@@ -3,11 +3,12 @@
 
 mod machine;
 mod measure;
+mod timing;
 
 use std::path::PathBuf;
 
 use nninit::cpu::CpuBackend;
-use nninit::gpu::{adapters, describe, GpuContext};
+use nninit::gpu::{adapters_blocking, describe, GpuContext};
 
 use super::plot::{bar_chart, Bar};
 use machine::{AdapterInfo, Machine};
@@ -73,7 +74,7 @@ pub fn run(args: BenchArgs) -> nninit::Result<()> {
     };
     // The CPU rows run before any device exists: a software adapter's worker threads would
     // share the cores with them.
-    let found: Vec<wgpu::Adapter> = adapters().into_iter().filter(|a| wanted(a)).collect();
+    let found: Vec<wgpu::Adapter> = adapters_blocking().into_iter().filter(|a| wanted(a)).collect();
     let infos = found
         .iter()
         .map(|a| AdapterInfo {
@@ -94,7 +95,7 @@ pub fn run(args: BenchArgs) -> nninit::Result<()> {
     }
     let mut rows = measure::cpu_rows(config, &cpu)?;
     for adapter in &found {
-        let gpu = GpuContext::from_adapter(adapter, adapter.limits())?;
+        let gpu = GpuContext::from_adapter_blocking(adapter, adapter.limits())?;
         if !args.json {
             eprintln!("measuring {} ...", describe(&gpu.info));
         }

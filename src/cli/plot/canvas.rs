@@ -77,7 +77,7 @@ impl Canvas {
     /// Writes the canvas as a PNG file, atomically.
     pub fn save(&self, path: &Path) -> nninit::Result<()> {
         let png = super::png::encode(self.width, self.height, &self.pixels, &PALETTE);
-        nninit::tensor_file::write_bytes_atomic(path, &png)
+        nninit::io::write_bytes_atomic(path, &png)
     }
 }
 

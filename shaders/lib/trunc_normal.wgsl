@@ -1,0 +1,34 @@
+// The truncated normal by exact inverse CDF. Needs values.wgsl, mathf.wgsl and quantile.wgsl.
+// Twin of src/contract/trunc_normal.rs (the constants' meaning is documented there).
+
+struct TruncNormalParams {
+    alpha: f32,
+    beta: f32,
+    ln_cdf_beta: f32,
+    kappa_lo: f32,
+    ln_sf_alpha: f32,
+    kappa_hi: f32,
+    u_split: f32,
+    mean: f32,
+    sd: f32,
+    a: f32,
+    b: f32,
+}
+
+// ((w >> 9) + 0.5) * 2^-23: exact, in (0, 1).
+fn open_unit(w: u32) -> f32 {
+    return (f32(w >> 9u) + 0.5) * (1.0 / 8388608.0);
+}
+
+// `unfused` (values.wgsl) keeps mean + std * z from becoming an FMA, as on the CPU.
+fn trunc_normal(w: u32, p: TruncNormalParams, opaque_zero: u32) -> f32 {
+    let u = open_unit(w);
+    var z: f32;
+    if u < p.u_split {
+        z = normal_quantile_from_ln(p.ln_cdf_beta + mathf_ln_1p(-((1.0 - u) * p.kappa_lo)));
+    } else {
+        z = -normal_quantile_from_ln(p.ln_sf_alpha + mathf_ln_1p(-(u * p.kappa_hi)));
+    }
+    z = clamp(z, p.alpha, p.beta);
+    return clamp(p.mean + unfused(p.sd * z, opaque_zero), p.a, p.b);
+}

@@ -1,0 +1,220 @@
+//! The batch evaluator: an [`Op`] over a run of elements on one thread, Philox in lanes the
+//! compiler vectorizes, then the op.
+//!
+//! This is the CPU twin of `shaders/fill.wgsl`'s per-block work, used by the CPU backend and by
+//! the host-side work of `orthogonal` and `sparse`. It is compiled once per instruction set
+//! (AVX-512, AVX2, baseline) and picked at run time, so no `-C target-cpu` flag is needed.
+
+use super::constants::{PHILOX_M0 as M0, PHILOX_M1 as M1, PHILOX_ROUNDS, PHILOX_W0 as W0, PHILOX_W1 as W1};
+use super::op::Op;
+use super::stream::{split_u64, Stream};
+use super::trunc_normal::{trunc_normal, TruncNormalParams};
+use super::values;
+
+/// Blocks evaluated side by side.
+const LANES: usize = 64;
+
+super::isa::dispatch_by_isa! {
+    /// Writes the 32-bit outputs (f32 bit patterns, or raw words for [`Op::Bits`]) of logical
+    /// elements `first .. first + out.len()` of `op` on `stream` into `out`.
+    pub(crate) fn fill_words(out: &mut [u32], first: u64, op: &Op, stream: Stream) => fill_words_generic
+}
+
+#[inline(always)]
+fn fill_words_generic(out: &mut [u32], first: u64, op: &Op, stream: Stream) {
+    match *op {
+        Op::Constant { val } => out.fill(val.to_bits()),
+        Op::Diagonal(d) => {
+            out.fill(0);
+            for i in d.ones_in(first..first + out.len() as u64) {
+                out[(i - first) as usize] = 1f32.to_bits();
+            }
+        }
+        Op::TruncNormal(p) => fill_lanes(out, first, stream, &TruncNormalWords(p)),
+        Op::Bits => fill_blocks(out, first, stream, |w| w),
+        Op::Uniform { a, span } => {
+            fill_blocks(out, first, stream, |w| w.map(|w| values::uniform(w, a, span).to_bits()))
+        }
+        Op::Normal { mean, std } => fill_lanes(out, first, stream, &NormalPairs { mean, std }),
+    }
+}
+
+/// Runs `op` on the Philox blocks covering the elements: word-major over `LANES` blocks (each of
+/// the four words in an array of its own), then interleaved, so a long operation vectorizes
+/// across blocks.
+///
+/// The operation is a [`LanesOp`] rather than a closure: its `#[inline(always)]` methods are
+/// inlined into the caller, and so compiled with the caller's target features; a closure that
+/// large is not inlined, and runs scalar.
+#[inline(always)]
+fn fill_lanes(out: &mut [u32], first: u64, stream: Stream, op: &impl LanesOp) {
+    let lead = ((4 - first % 4) % 4).min(out.len() as u64) as usize;
+    let whole = (out.len() - lead) / (4 * LANES) * (4 * LANES);
+    let (head, rest) = out.split_at_mut(lead);
+    let (body, tail) = rest.split_at_mut(whole);
+    fill_blocks(head, first, stream, |w| op.block(w));
+    let key = stream.key();
+    let [s0, s1] = split_u64(stream.stream);
+    let mut block = (first + lead as u64) / 4;
+    for dst in body.chunks_exact_mut(4 * LANES) {
+        let mut words = philox_lanes(block, s0, s1, key);
+        op.lanes(&mut words);
+        for j in 0..LANES {
+            dst[4 * j..4 * j + 4].copy_from_slice(&[words[0][j], words[1][j], words[2][j], words[3][j]]);
+        }
+        block += LANES as u64;
+    }
+    fill_blocks(tail, first + (lead + whole) as u64, stream, |w| op.block(w));
+}
+
+/// An operation on Philox blocks for [`fill_lanes`]: on one block, and in place on `LANES`
+/// blocks stored word-major; both give the same values.
+trait LanesOp {
+    fn block(&self, words: [u32; 4]) -> [u32; 4];
+    fn lanes(&self, words: &mut [[u32; LANES]; 4]);
+}
+
+/// `trunc_normal`'s f32 bits, word by word.
+struct TruncNormalWords(TruncNormalParams);
+
+impl LanesOp for TruncNormalWords {
+    #[inline(always)]
+    fn block(&self, words: [u32; 4]) -> [u32; 4] {
+        words.map(|w| trunc_normal(w, &self.0).to_bits())
+    }
+
+    #[inline(always)]
+    fn lanes(&self, words: &mut [[u32; LANES]; 4]) {
+        for lane in words.iter_mut() {
+            for w in lane.iter_mut() {
+                *w = trunc_normal(*w, &self.0).to_bits();
+            }
+        }
+    }
+}
+
+/// `normal(mean, std)`'s f32 bits: Box-Muller on word pairs (0, 1) and (2, 3) of each block.
+struct NormalPairs {
+    mean: f32,
+    std: f32,
+}
+
+impl LanesOp for NormalPairs {
+    #[inline(always)]
+    fn block(&self, w: [u32; 4]) -> [u32; 4] {
+        let (x0, x1) = values::normal_pair(w[0], w[1], self.mean, self.std);
+        let (x2, x3) = values::normal_pair(w[2], w[3], self.mean, self.std);
+        [x0.to_bits(), x1.to_bits(), x2.to_bits(), x3.to_bits()]
+    }
+
+    #[inline(always)]
+    fn lanes(&self, words: &mut [[u32; LANES]; 4]) {
+        let [w0, w1, w2, w3] = words;
+        for (even, odd) in [(w0, w1), (w2, w3)] {
+            for j in 0..LANES {
+                let (a, b) = values::normal_pair(even[j], odd[j], self.mean, self.std);
+                even[j] = a.to_bits();
+                odd[j] = b.to_bits();
+            }
+        }
+    }
+}
+
+/// Runs `block_op` on the Philox blocks covering the elements and keeps the words in range.
+#[inline(always)]
+fn fill_blocks(out: &mut [u32], first: u64, stream: Stream, block_op: impl Fn([u32; 4]) -> [u32; 4]) {
+    let mut written = 0usize;
+    // A leading partial block.
+    let lead = (first % 4) as usize;
+    if lead != 0 && !out.is_empty() {
+        let words = block_op(stream.block(first / 4));
+        let n = (4 - lead).min(out.len());
+        out[..n].copy_from_slice(&words[lead..lead + n]);
+        written = n;
+    }
+    // Whole groups of LANES blocks.
+    let mut block = (first + written as u64) / 4;
+    let key = stream.key();
+    let [s0, s1] = split_u64(stream.stream);
+    while out.len() - written >= 4 * LANES {
+        let words = philox_lanes(block, s0, s1, key);
+        let dst = &mut out[written..written + 4 * LANES];
+        for j in 0..LANES {
+            let v = block_op([words[0][j], words[1][j], words[2][j], words[3][j]]);
+            dst[4 * j..4 * j + 4].copy_from_slice(&v);
+        }
+        written += 4 * LANES;
+        block += LANES as u64;
+    }
+    // Remaining blocks, the last one possibly partial.
+    while written < out.len() {
+        let words = block_op(stream.block(block));
+        let n = 4.min(out.len() - written);
+        out[written..written + n].copy_from_slice(&words[..n]);
+        written += n;
+        block += 1;
+    }
+}
+
+/// Philox4x32-10 on blocks `block .. block + LANES`, word-major: `result[w][j]` is word `w` of
+/// block `block + j`.
+#[inline(always)]
+fn philox_lanes(block: u64, s0: u32, s1: u32, key: [u32; 2]) -> [[u32; LANES]; 4] {
+    let mut c0 = [0u32; LANES];
+    let mut c1 = [0u32; LANES];
+    for j in 0..LANES {
+        let b = block.wrapping_add(j as u64);
+        c0[j] = b as u32;
+        c1[j] = (b >> 32) as u32;
+    }
+    let mut c2 = [s0; LANES];
+    let mut c3 = [s1; LANES];
+    let (mut k0, mut k1) = (key[0], key[1]);
+    for r in 0..PHILOX_ROUNDS {
+        if r > 0 {
+            k0 = k0.wrapping_add(W0);
+            k1 = k1.wrapping_add(W1);
+        }
+        for j in 0..LANES {
+            let p0 = u64::from(M0) * u64::from(c0[j]);
+            let p1 = u64::from(M1) * u64::from(c2[j]);
+            let n0 = (p1 >> 32) as u32 ^ c1[j] ^ k0;
+            let n2 = (p0 >> 32) as u32 ^ c3[j] ^ k1;
+            c0[j] = n0;
+            c1[j] = p1 as u32;
+            c2[j] = n2;
+            c3[j] = p0 as u32;
+        }
+    }
+    [c0, c1, c2, c3]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lanes_match_scalar_philox() {
+        #![allow(clippy::needless_range_loop)]
+        let stream = Stream::new(0xdead_beef_0123, 77);
+        let words = philox_lanes(u64::from(u32::MAX) - 3, 77, 0, stream.key());
+        for j in 0..LANES {
+            let expected = stream.block(u64::from(u32::MAX) - 3 + j as u64);
+            assert_eq!([words[0][j], words[1][j], words[2][j], words[3][j]], expected);
+        }
+    }
+
+    #[test]
+    fn every_offset_and_length_matches_the_word_function() {
+        let stream = Stream::new(5, 9);
+        for first in [0u64, 1, 2, 3, 4, 5, 63, 64, 65, 1 << 33] {
+            for len in [0usize, 1, 2, 3, 4, 5, 63, 64, 65, 200] {
+                let mut out = vec![0u32; len];
+                fill_words(&mut out, first, &Op::Bits, stream);
+                for (k, &w) in out.iter().enumerate() {
+                    assert_eq!(w, stream.word(first + k as u64), "first {first} len {len} k {k}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! A safetensors file written as a stream: the header first (every tensor's name, dtype, shape
+//! and offsets are known up front), then the tensors' bytes in order, in pieces of any size.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Metadata, TensorInfo};
+
+use crate::error::{Error, Result};
+
+/// A tensor's entry in the header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorHeader {
+    /// The name it is stored under.
+    pub name: String,
+    /// Its element type.
+    pub dtype: safetensors::Dtype,
+    /// Its shape.
+    pub shape: Vec<usize>,
+}
+
+impl TensorHeader {
+    /// Its data size in bytes.
+    pub fn bytes(&self) -> Result<u64> {
+        let elements = self.shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d as u64));
+        elements
+            .and_then(|n| n.checked_mul(self.dtype.bitsize() as u64))
+            .map(|bits| bits.div_ceil(8))
+            .ok_or_else(|| Error::InvalidShape(format!("{}: shape {:?} is too large", self.name, self.shape)))
+    }
+}
+
+/// Writes one safetensors file atomically: into a temporary file beside the target, renamed over
+/// it by [`TensorWriter::finish`]; dropped unfinished, the temporary file is removed.
+///
+/// ```
+/// use nninit::io::{TensorHeader, TensorWriter};
+/// let path = std::env::temp_dir().join("nninit-doc-stream.safetensors");
+/// let header = TensorHeader { name: "x".into(), dtype: safetensors::Dtype::F32, shape: vec![4] };
+/// let mut writer = TensorWriter::create(&path, &[header], &Default::default())?;
+/// writer.write(&[0u8; 8])?; // the tensor's bytes, in any pieces
+/// writer.write(&[0u8; 8])?;
+/// writer.finish()?;
+/// # Ok::<(), nninit::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct TensorWriter {
+    path: PathBuf,
+    temp: PathBuf,
+    out: Option<BufWriter<File>>,
+    expected: u64,
+    written: u64,
+}
+
+impl TensorWriter {
+    /// Creates the temporary file and writes the header for `tensors`, whose data must then be
+    /// written in this order.
+    pub fn create(path: &Path, tensors: &[TensorHeader], metadata: &HashMap<String, String>) -> Result<Self> {
+        let mut infos = Vec::with_capacity(tensors.len());
+        let mut offset = 0u64;
+        for t in tensors {
+            let end = offset + t.bytes()?;
+            let data_offsets = (offset as usize, end as usize);
+            infos.push((t.name.clone(), TensorInfo { dtype: t.dtype, shape: t.shape.clone(), data_offsets }));
+            offset = end;
+        }
+        let duplicate = tensors.iter().enumerate().find(|(i, t)| tensors[..*i].iter().any(|o| o.name == t.name));
+        if let Some((_, t)) = duplicate {
+            return Err(Error::SafeTensors(format!("tensor name {} appears twice", t.name)));
+        }
+        let checked = Metadata::new(Some(metadata.clone()), infos.clone());
+        checked.map_err(|e| Error::SafeTensors(format!("{}: {e}", path.display())))?;
+        let mut json = header_json(&infos, metadata);
+        // As the safetensors crate does: pad the header with spaces so the data starts aligned.
+        json.resize(json.len().next_multiple_of(8), b' ');
+
+        let temp = temp_path(path);
+        let file = File::create(&temp).map_err(|source| io_error(&temp, source))?;
+        let mut writer = Self { path: path.to_path_buf(), temp, out: None, expected: offset, written: 0 };
+        let mut out = BufWriter::with_capacity(8 << 20, file);
+        out.write_all(&(json.len() as u64).to_le_bytes())
+            .and_then(|()| out.write_all(&json))
+            .map_err(|source| io_error(&writer.temp, source))?;
+        writer.out = Some(out);
+        Ok(writer)
+    }
+
+    /// Appends the next `bytes` of tensor data.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        if self.written + bytes.len() as u64 > self.expected {
+            return Err(Error::SafeTensors(format!(
+                "{}: more data than the header's {} bytes",
+                self.path.display(),
+                self.expected
+            )));
+        }
+        let out = self.out.as_mut().expect("open until finished");
+        out.write_all(bytes).map_err(|source| io_error(&self.temp, source))?;
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes of tensor data still expected.
+    pub fn remaining(&self) -> u64 {
+        self.expected - self.written
+    }
+
+    /// Checks that all data was written, flushes it to disk and renames the file into place.
+    pub fn finish(mut self) -> Result<()> {
+        if self.written != self.expected {
+            return Err(Error::SafeTensors(format!(
+                "{}: {} of the header's {} data bytes were written",
+                self.path.display(),
+                self.written,
+                self.expected
+            )));
+        }
+        let out = self.out.take().expect("open until finished");
+        let file = out.into_inner().map_err(|e| io_error(&self.temp, e.into_error()))?;
+        file.sync_all().map_err(|source| io_error(&self.temp, source))?;
+        drop(file);
+        std::fs::rename(&self.temp, &self.path).map_err(|source| io_error(&self.path, source))?;
+        self.temp = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for TensorWriter {
+    fn drop(&mut self) {
+        if !self.temp.as_os_str().is_empty() {
+            self.out = None;
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// The header as JSON with sorted keys (tensors by name, then metadata), so equal inputs give
+/// byte-identical files; readers order tensors by their offsets.
+fn header_json(infos: &[(String, TensorInfo)], metadata: &HashMap<String, String>) -> Vec<u8> {
+    let mut header = serde_json::Map::new();
+    if !metadata.is_empty() {
+        let sorted: std::collections::BTreeMap<_, _> = metadata.iter().collect();
+        header.insert("__metadata__".into(), serde_json::to_value(sorted).expect("strings serialize"));
+    }
+    for (name, info) in infos {
+        header.insert(name.clone(), serde_json::to_value(info).expect("tensor info serializes"));
+    }
+    serde_json::to_vec(&header).expect("JSON values serialize")
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, flushed to disk, then renamed
+/// over it; on failure the temporary file is removed and `path` is left as it was.
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let temp = temp_path(path);
+    let written = File::create(&temp)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
+        .map_err(|source| io_error(&temp, source))
+        .and_then(|()| std::fs::rename(&temp, path).map_err(|source| io_error(path, source)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.nninit-{}.tmp", std::process::id()))
+}
+
+pub(super) fn io_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Io { path: path.display().to_string(), source }
+}

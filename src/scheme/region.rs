@@ -1,0 +1,137 @@
+//! Which elements of a logical tensor a fill writes: all, a range, or a shard.
+//!
+//! Shards: rows `[r0, r1)` and/or columns `[c0, c1)` of a logical tensor, filled with exactly
+//! their slice of the full tensor, so tensor-parallel engines initialize a model across GPUs or
+//! hosts without talking to each other.
+//!
+//! Rows index the leading dim (of any N-D tensor); columns index dim 1 of a 2-D tensor. Element-
+//! wise schemes compute only the shard. Orthogonal and sparse compute their whole matrix or mask
+//! on the host (on every shard) and keep the shard's slice, so a shard is still exactly its slice
+//! of the full tensor.
+
+use std::ops::Range;
+
+use crate::error::{Error, Result};
+
+/// A block of a logical tensor: a range of the leading dim and, for 2-D tensors, of dim 1.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Shard {
+    /// Rows (leading dim); `None` is all of them.
+    pub rows: Option<Range<u64>>,
+    /// Columns (dim 1 of a 2-D tensor); `None` is all of them.
+    pub cols: Option<Range<u64>>,
+}
+
+impl Shard {
+    /// The whole tensor.
+    pub fn full() -> Self {
+        Self::default()
+    }
+
+    /// The shard's shape within a tensor of `shape`, after checking its ranges.
+    ///
+    /// ```
+    /// use nninit::Shard;
+    /// let shard = Shard { rows: Some(2..5), cols: Some(10..20) };
+    /// assert_eq!(shard.shape(&[8, 32])?, [3, 10]);
+    /// assert!(Shard { rows: None, cols: Some(0..1) }.shape(&[4, 4, 4]).is_err());
+    /// # Ok::<(), nninit::Error>(())
+    /// ```
+    pub fn shape(&self, shape: &[usize]) -> Result<Vec<usize>> {
+        let mut out = shape.to_vec();
+        if let Some(rows) = &self.rows {
+            let dim = *shape.first().ok_or_else(|| Error::InvalidShape("a 0-D tensor has no rows".into()))?;
+            check_range("rows", rows, dim as u64)?;
+            out[0] = (rows.end - rows.start) as usize;
+        }
+        if let Some(cols) = &self.cols {
+            if shape.len() != 2 {
+                return Err(Error::InvalidShape(format!("--cols needs a 2-D tensor, not {shape:?}")));
+            }
+            check_range("cols", cols, shape[1] as u64)?;
+            out[1] = (cols.end - cols.start) as usize;
+        }
+        Ok(out)
+    }
+
+    /// The logical element ranges of the shard, in its row-major order (contiguous runs merged).
+    pub fn segments(&self, shape: &[usize]) -> Result<Vec<Range<u64>>> {
+        self.shape(shape)?;
+        let numel: u64 = shape.iter().map(|&d| d as u64).product();
+        let lead = shape.first().copied().unwrap_or(1).max(1) as u64;
+        let row_len = if shape.is_empty() { 1 } else { numel / lead };
+        let rows = self.rows.clone().unwrap_or(0..shape.first().copied().unwrap_or(1) as u64);
+        match &self.cols {
+            None => Ok(std::iter::once(rows.start * row_len..rows.end * row_len).collect()),
+            Some(cols) => {
+                let width = shape[1] as u64;
+                if cols.start == 0 && cols.end == width {
+                    return Ok(std::iter::once(rows.start * width..rows.end * width).collect());
+                }
+                Ok(rows.map(|r| r * width + cols.start..r * width + cols.end).collect())
+            }
+        }
+    }
+}
+
+fn check_range(what: &str, range: &Range<u64>, dim: u64) -> Result<()> {
+    if range.start <= range.end && range.end <= dim {
+        Ok(())
+    } else {
+        Err(Error::InvalidShape(format!("{what} {}:{} are outside 0:{dim}", range.start, range.end)))
+    }
+}
+
+/// Which logical elements of a tensor a fill writes, packed densely one after the other in
+/// their row-major order: the "where" of a fill inside its tensor.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Region {
+    /// Every element.
+    #[default]
+    All,
+    /// Elements `start .. end` of the row-major tensor.
+    Elements(Range<u64>),
+    /// A block of rows and columns, as a dense tensor of the shard's shape.
+    Shard(Shard),
+}
+
+impl Region {
+    /// The logical element ranges of the region in a tensor of `elements` elements, whose shape is
+    /// `shape` where it has one (raw words have none), after checking that they lie inside it.
+    pub(crate) fn segments(&self, shape: Option<&[usize]>, elements: Option<u64>) -> Result<Vec<Range<u64>>> {
+        match self {
+            Region::All => match elements {
+                Some(n) => Ok(std::iter::once(0..n).collect()),
+                None => Err(Error::InvalidShape("raw words have no end: give an element range".into())),
+            },
+            Region::Elements(range) => {
+                let fits = range.start <= range.end && elements.is_none_or(|n| range.end <= n);
+                if !fits {
+                    return Err(Error::InvalidShape(format!(
+                        "elements {}..{} are outside the tensor's {} elements",
+                        range.start,
+                        range.end,
+                        elements.unwrap_or(u64::MAX)
+                    )));
+                }
+                Ok(std::iter::once(range.clone()).collect())
+            }
+            Region::Shard(shard) => match shape {
+                Some(shape) => shard.segments(shape),
+                None => Err(Error::InvalidShape("raw words have no shape to shard".into())),
+            },
+        }
+    }
+}
+
+impl From<Range<u64>> for Region {
+    fn from(range: Range<u64>) -> Self {
+        Region::Elements(range)
+    }
+}
+
+impl From<Shard> for Region {
+    fn from(shard: Shard) -> Self {
+        Region::Shard(shard)
+    }
+}

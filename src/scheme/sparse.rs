@@ -1,0 +1,115 @@
+//! `sparse_`: normal values with exactly `ceil(sparsity * rows)` zeros in every column.
+//!
+//! Values are the stream's `normal(0, std)` values (element `r * cols + c`, as a normal fill).
+//! Each column's zero rows are a uniformly random subset, drawn by Floyd's algorithm from the same
+//! stream's raw words after the tensor: with `n = rows * cols` and `k` the smaller of the zero
+//! count and the non-zero count, draw `m` (`0 <= m < k`) of column `c` uses the words at stream
+//! positions `n + c * rows + 2m` (high) and `+ 2m + 1` (low), and the integer in `[0, j]` is
+//! `((high << 32 | low) * (j + 1)) >> 64` (bias below `rows / 2^64`). When the zeros are the
+//! majority, the drawn rows are the non-zero ones. Columns are drawn in parallel.
+
+use crate::contract::batch;
+use crate::contract::op::Op;
+use crate::contract::stream::Stream;
+use crate::error::{Error, Result};
+
+/// One bit per element of a `rows x cols` tensor (row-major): set for the drawn rows of each column.
+#[derive(Clone, Debug)]
+pub(crate) struct SparseMask {
+    /// The bitmap, bit `i % 32` of word `i / 32` for element `i`.
+    pub(crate) bits: Vec<u32>,
+    /// Whether a set bit marks a zero (else it marks a non-zero).
+    pub(crate) zeros_marked: bool,
+}
+
+impl SparseMask {
+    /// Zeroes the masked elements of `out`, which holds elements `first .. first + out.len()`.
+    pub(crate) fn zero_out(&self, out: &mut [u32], first: u64) {
+        let mut k = 0usize;
+        // Element by element up to a word boundary, then 32 at a time.
+        while k < out.len() && !(first + k as u64).is_multiple_of(32) {
+            if self.is_zero(first + k as u64) {
+                out[k] = 0;
+            }
+            k += 1;
+        }
+        for (j, part) in out[k..].chunks_mut(32).enumerate() {
+            let word = self.bits[((first + k as u64) / 32) as usize + j];
+            let zeros = if self.zeros_marked { word } else { !word };
+            for (b, x) in part.iter_mut().enumerate() {
+                *x = if zeros >> b & 1 == 1 { 0 } else { *x };
+            }
+        }
+    }
+
+    /// Whether element `i` is zero.
+    pub(crate) fn is_zero(&self, i: u64) -> bool {
+        ((self.bits[(i / 32) as usize] >> (i % 32)) & 1 == 1) == self.zeros_marked
+    }
+}
+
+/// The zero mask of `sparse_` for a `rows x cols` tensor with `zeros_per_column` zeros per column.
+pub(crate) fn sparse_mask(rows: u64, cols: u64, zeros_per_column: u64, stream: Stream) -> Result<SparseMask> {
+    let n = rows
+        .checked_mul(cols)
+        .filter(|&n| n < 1 << 40)
+        .ok_or_else(|| Error::LimitExceeded(format!("sparse: a {rows} x {cols} mask is too large")))?;
+    let zeros_marked = zeros_per_column <= rows - zeros_per_column;
+    let k = zeros_per_column.min(rows - zeros_per_column);
+    let words_total = n.div_ceil(32) as usize;
+    // Each thread holds a whole bitmap: at most 256 MiB of them together.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .min(cols.max(1) as usize)
+        .min(((256usize << 20) / (words_total * 4).max(1)).max(1));
+    let per_thread = cols.div_ceil(threads as u64);
+    // Each thread draws its columns into a bitmap of its own (no atomics), merged by OR after.
+    let partial: Vec<Vec<u32>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads as u64)
+            .map(|t| {
+                scope.spawn(move || {
+                    let columns = t * per_thread..((t + 1) * per_thread).min(cols);
+                    draw_columns(rows, cols, k, n, columns, stream, words_total)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("sparse mask thread")).collect()
+    });
+    let mut partial = partial.into_iter();
+    let mut bits = partial.next().unwrap_or_else(|| vec![0; words_total]);
+    for other in partial {
+        for (word, o) in bits.iter_mut().zip(&other) {
+            *word |= o;
+        }
+    }
+    Ok(SparseMask { bits, zeros_marked })
+}
+
+/// Floyd's draws for `columns`, into a fresh bitmap of `words_total` words.
+fn draw_columns(
+    rows: u64,
+    cols: u64,
+    k: u64,
+    n: u64,
+    columns: std::ops::Range<u64>,
+    stream: Stream,
+    words_total: usize,
+) -> Vec<u32> {
+    let mut bits = vec![0u32; words_total];
+    let mut words = vec![0u32; 2 * k as usize];
+    let mut taken = vec![0u64; rows.div_ceil(64) as usize];
+    for c in columns {
+        batch::fill_words(&mut words, n + c * rows, &Op::Bits, stream);
+        taken.fill(0);
+        for (m, pair) in words.chunks_exact(2).enumerate() {
+            let j = rows - k + m as u64;
+            let x = (u64::from(pair[0]) << 32) | u64::from(pair[1]);
+            let t = ((u128::from(x) * u128::from(j + 1)) >> 64) as u64;
+            let row = if taken[(t / 64) as usize] >> (t % 64) & 1 == 1 { j } else { t };
+            taken[(row / 64) as usize] |= 1 << (row % 64);
+            let i = row * cols + c;
+            bits[(i / 32) as usize] |= 1 << (i % 32);
+        }
+    }
+    bits
+}
