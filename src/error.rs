@@ -40,6 +40,12 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// Host memory for something large could not be allocated.
+    #[error("out of memory: could not allocate {what}")]
+    OutOfMemory {
+        /// What was asked for, with its size.
+        what: String,
+    },
     /// A safetensors file could not be written or read.
     #[error("safetensors: {0}")]
     SafeTensors(String),
@@ -47,3 +53,12 @@ pub enum Error {
 
 /// `Result` with nninit's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A vector of `n` copies of `value`, or [`Error::OutOfMemory`] naming `what` and its size.
+pub(crate) fn try_vec<T: Clone>(n: usize, value: T, what: &str) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    let bytes = n.saturating_mul(std::mem::size_of::<T>());
+    out.try_reserve_exact(n).map_err(|_| Error::OutOfMemory { what: format!("{bytes} bytes for {what}") })?;
+    out.resize(n, value);
+    Ok(out)
+}

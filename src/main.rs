@@ -4,8 +4,18 @@ mod cli;
 
 use clap::Parser;
 
+/// The exit status after SIGINT or SIGTERM (128 + SIGINT, as shells report an interrupt).
+const EXIT_INTERRUPTED: i32 = 130;
+
 fn main() {
     quiet_headless_wayland_probe();
+    // On SIGINT or SIGTERM, no output file is left half-written: the temporary files of writes
+    // in progress are removed before the process ends (the target keeps its old contents).
+    let _ = ctrlc::set_handler(|| {
+        nninit::io::remove_unfinished();
+        eprintln!("error: interrupted; no output was written");
+        std::process::exit(EXIT_INTERRUPTED);
+    });
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(),

@@ -137,6 +137,58 @@ fn tampered_tensors_fail_the_matching_check() {
     assert!(!check.passed());
 }
 
+/// Inspects `name` in `path` on a thread, so a hang is a failure after `seconds`, not a stuck run.
+fn inspect_within(path: &Path, name: &str, seconds: u64) -> nninit::inspect::TensorReport {
+    let (path, name) = (path.to_path_buf(), name.to_string());
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let file = TensorFile::open(&path).unwrap();
+        let _ = sender.send(inspect(&file, file.entry(&name).unwrap()).unwrap());
+    });
+    receiver.recv_timeout(std::time::Duration::from_secs(seconds)).expect("inspect returns")
+}
+
+#[test]
+fn nan_and_infinite_values_are_counted_and_fail_the_distribution_check() {
+    let (_, path) = write_model(Dtype::F32, "finite.safetensors");
+    // One NaN (which once made the rounded KS statistic loop forever), then NaN and infinities
+    // of both signs, every sign and payload bit set in one of them.
+    type Change<'a> = &'a dyn Fn(&mut [f32]);
+    let cases: [(&str, Change); 2] = [
+        ("one-nan.safetensors", &|v: &mut [f32]| v[0] = f32::NAN),
+        ("many.safetensors", &|v: &mut [f32]| {
+            v[3] = f32::from_bits(u32::MAX);
+            v[100] = f32::INFINITY;
+            v[101] = f32::NEG_INFINITY;
+            v[1000] = -f32::NAN;
+        }),
+    ];
+    for (out, change) in cases {
+        for name in ["normal.weight", "uniform.weight", "orthogonal.weight", "sparse.weight"] {
+            let tampered = tamper(&path, name, out, change);
+            let report = inspect_within(&tampered, name, 60);
+            assert!(report.summary.non_finite >= 1, "{out} {name}: {:?}", report.summary);
+            assert!(report.checks.iter().any(|c| !c.passed()), "{out} {name}: {:?}", report.checks);
+            if let Some(Check::Ks { non_finite, .. }) = report.checks.iter().find(|c| matches!(c, Check::Ks { .. })) {
+                assert_eq!(*non_finite, report.summary.non_finite, "{out} {name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_rounded_ks_statistic_of_nan_samples_ends() {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let cdf = |x: f64| x.clamp(0.0, 1.0);
+        let samples = [0.5, f64::NAN, 0.25, f64::NAN, f64::from_bits(u64::MAX), 0.75];
+        let _ = sender.send(nninit::inspect::stats::ks_statistic_rounded(&samples, cdf, |v| (v, v)));
+    });
+    let d = receiver.recv_timeout(std::time::Duration::from_secs(30)).expect("the statistic is computed");
+    // The NaNs sort last and stand beyond the CDF's support: half the sample is off.
+    assert!(d >= 0.5, "{d}");
+}
+
 #[test]
 fn files_without_metadata_get_statistics_only() {
     // As PyTorch's safetensors.torch.save_file writes them: no nninit metadata.

@@ -72,9 +72,21 @@ pub(super) fn parse_range(text: &str) -> nninit::Result<std::ops::Range<u64>> {
     parsed.ok_or_else(|| Error::InvalidShape(format!("{text:?} is not a range START:END")))
 }
 
-/// Fills the tensor (or its shard) on the chosen device and writes it.
-pub fn run(args: FillArgs) -> nninit::Result<()> {
+/// What a `fill` command line asks for, checked: the scheme resolved for the shape, the shard
+/// and its size.
+pub(super) struct Request {
+    scheme: nninit::Scheme,
+    shard: Shard,
+    shard_shape: Vec<usize>,
+    bytes: u64,
+}
+
+/// Checks `args` without filling anything: the scheme and its plan for the shape, the name, the
+/// shard and the output's size.
+pub(super) fn check(args: &FillArgs) -> nninit::Result<Request> {
     let scheme = args.scheme.scheme()?;
+    nninit::io::check_tensor_name(&args.name)?;
+    nninit::Plan::new(&scheme, &args.shape)?;
     let dtype = Dtype::from(args.dtype);
     let shard = Shard {
         rows: args.rows.as_deref().map(parse_range).transpose()?,
@@ -86,6 +98,13 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
         .and_then(|n| n.checked_mul(dtype.size()))
         .filter(|&b| b <= isize::MAX as u64)
         .ok_or_else(|| Error::InvalidShape(format!("shape {:?} is too large", args.shape)))?;
+    Ok(Request { scheme, shard, shard_shape, bytes })
+}
+
+/// Fills the tensor (or its shard) on the chosen device and writes it.
+pub fn run(args: FillArgs) -> nninit::Result<()> {
+    let Request { scheme, shard, shard_shape, bytes } = check(&args)?;
+    let dtype = Dtype::from(args.dtype);
     let elements = bytes / dtype.size();
     let seed = args.seed.unwrap_or_else(|| {
         let seed = rand::random::<u64>();
@@ -103,7 +122,8 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
         None => {
             let cpu = CpuBackend::new();
             let mut data = Vec::new();
-            data.try_reserve_exact(bytes as usize).map_err(|e| Error::LimitExceeded(e.to_string()))?;
+            let what = format!("{bytes} bytes for the tensor in host memory");
+            data.try_reserve_exact(bytes as usize).map_err(|_| Error::OutOfMemory { what })?;
             data.resize(bytes as usize, 0u8);
             cpu.fill(&fill, &region, dtype, &mut data)?;
             (format!("CPU backend ({} threads)", cpu.threads()), data)

@@ -135,9 +135,16 @@ fn load_spec(args: &InitArgs) -> nninit::Result<ModelSpec> {
     Ok(spec)
 }
 
+/// Checks `args` without running the model: its spec (read, not written) resolved for the dtype.
+pub(super) fn check(args: &InitArgs) -> nninit::Result<ModelSpec> {
+    let spec = load_spec(args)?;
+    Model::new(&spec, 0, Dtype::from(args.dtype))?;
+    Ok(spec)
+}
+
 /// Runs `nninit init`.
 pub fn run(args: InitArgs) -> nninit::Result<()> {
-    let spec = load_spec(&args)?;
+    let spec = if args.print_spec { load_spec(&args)? } else { check(&args)? };
     if args.print_spec {
         outln!("{}", serde_json::to_string_pretty(&spec).expect("specs serialize"));
         return Ok(());

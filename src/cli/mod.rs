@@ -52,6 +52,22 @@ enum Command {
     Adapters,
 }
 
+/// Checks what a command line asks for without running it: schemes, shapes, shards, sizes and
+/// parameters resolved; no device opened, no file written (a spec or rules file is read). The
+/// fuzz target `cli` (which compiles this module) runs it on arbitrary argument lists; each
+/// command runs the same checks first.
+#[allow(dead_code)]
+pub fn check(cli: &Cli) -> nninit::Result<()> {
+    match &cli.command {
+        Command::Fill(args) => fill::check(args).map(drop),
+        Command::Init(args) => init::check(args).map(drop),
+        Command::Plan(args) => plan::check(args).map(drop),
+        Command::Gain(args) => plan::check_gain(args).map(drop),
+        Command::Stream(args) => stream::check(args),
+        Command::Bench(_) | Command::Inspect(_) | Command::Adapters => Ok(()),
+    }
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> nninit::Result<()> {
     match cli.command {

@@ -18,10 +18,16 @@ pub struct PlanArgs {
     json: bool,
 }
 
-/// Prints the plan.
-pub fn run(args: PlanArgs) -> nninit::Result<()> {
+/// The scheme and its plan for the shape.
+pub(super) fn check(args: &PlanArgs) -> nninit::Result<(nninit::Scheme, Plan)> {
     let scheme = args.scheme.scheme()?;
     let plan = Plan::new(&scheme, &args.shape)?;
+    Ok((scheme, plan))
+}
+
+/// Prints the plan.
+pub fn run(args: PlanArgs) -> nninit::Result<()> {
+    let (scheme, plan) = check(&args)?;
     let numbers = plan.numbers_json();
     if args.json {
         outln!("{numbers}");
@@ -45,8 +51,13 @@ pub struct GainArgs {
     param: Option<f64>,
 }
 
+/// The gain.
+pub(super) fn check_gain(args: &GainArgs) -> nninit::Result<f64> {
+    calculate_gain(&args.nonlinearity, args.param)
+}
+
 /// Prints the gain.
 pub fn gain(args: GainArgs) -> nninit::Result<()> {
-    outln!("{}", calculate_gain(&args.nonlinearity, args.param)?);
+    outln!("{}", check_gain(&args)?);
     Ok(())
 }

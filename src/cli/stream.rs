@@ -24,11 +24,17 @@ pub struct StreamArgs {
     count: u64,
 }
 
+/// Checks that the words asked for exist (`offset + count` fits a u64).
+pub(super) fn check(args: &StreamArgs) -> nninit::Result<()> {
+    match args.offset.checked_add(args.count) {
+        Some(_) => Ok(()),
+        None => Err(Error::InvalidShape(format!("--offset {} + --count {} overflows u64", args.offset, args.count))),
+    }
+}
+
 /// Writes `count` words from `offset` to stdout; a closed pipe ends the run quietly.
 pub fn run(args: StreamArgs) -> nninit::Result<()> {
-    if args.offset.checked_add(args.count).is_none() {
-        return Err(Error::InvalidShape(format!("--offset {} + --count {} overflows u64", args.offset, args.count)));
-    }
+    check(&args)?;
     let fill = Fill::raw_words(Stream::new(args.seed, args.stream));
     let cpu = CpuBackend::new();
     let mut out = std::io::stdout().lock();

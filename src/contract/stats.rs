@@ -107,7 +107,8 @@ pub fn trunc_normal_cdf(x: f64, mean: f64, std: f64, a: f64, b: f64) -> f64 {
 /// The Kolmogorov-Smirnov statistic `D` of values rounded to a grid (f32, f16, bf16) against
 /// the exact CDF of the rounded distribution: a value `v` stands for the interval `cell(v) = (lo,
 /// hi)` of reals that round to it, so the rounded variable's CDF is `cdf(hi)` at `v` and `cdf(lo)`
-/// just below. With `cell(v) = (v, v)` it is the continuous statistic.
+/// just below. With `cell(v) = (v, v)` it is the continuous statistic. A NaN sample counts as
+/// beyond every value (its own run, where the CDF is 1).
 pub fn ks_statistic_rounded(samples: &[f64], cdf: impl Fn(f64) -> f64, cell: impl Fn(f64) -> (f64, f64)) -> f64 {
     let mut sorted = samples.to_vec();
     sorted.sort_by(f64::total_cmp);
@@ -116,7 +117,14 @@ pub fn ks_statistic_rounded(samples: &[f64], cdf: impl Fn(f64) -> f64, cell: imp
     let mut i = 0;
     while i < sorted.len() {
         let v = sorted[i];
-        let j = i + sorted[i..].iter().take_while(|&&x| x == v).count();
+        // Equal by bits, so a run always has at least one member (NaN != NaN).
+        let run = sorted[i..].iter().take_while(|&&x| x.to_bits() == v.to_bits()).count().max(1);
+        let j = i + run;
+        if v.is_nan() {
+            d = d.max((1.0 - i as f64 / n).abs());
+            i = j;
+            continue;
+        }
         let (lo, hi) = cell(v);
         d = d.max((cdf(lo) - i as f64 / n).abs()).max((cdf(hi) - j as f64 / n).abs());
         i = j;
@@ -130,7 +138,7 @@ pub fn ks_statistic(samples: &[f64], cdf: impl Fn(f64) -> f64) -> f64 {
     sorted.sort_by(f64::total_cmp);
     let n = sorted.len() as f64;
     sorted.iter().enumerate().fold(0.0f64, |d, (i, &x)| {
-        let f = cdf(x);
+        let f = if x.is_nan() { 1.0 } else { cdf(x) };
         d.max(f - i as f64 / n).max((i + 1) as f64 / n - f)
     })
 }

@@ -253,11 +253,10 @@ impl GpuFiller {
         let bytes = count
             .checked_mul(size)
             .filter(|&b| b <= isize::MAX as u64)
-            .ok_or_else(|| Error::LimitExceeded(format!("{count} elements do not fit host memory")))?;
+            .ok_or_else(|| Error::OutOfMemory { what: format!("host memory for {count} elements") })?;
         let mut out = Vec::new();
-        out.try_reserve_exact(bytes as usize).map_err(|e| {
-            Error::LimitExceeded(format!("{bytes} bytes for {count} elements do not fit host memory: {e}"))
-        })?;
+        out.try_reserve_exact(bytes as usize)
+            .map_err(|_| Error::OutOfMemory { what: format!("{bytes} bytes of host memory for {count} elements") })?;
         let max_bytes = HOST_FILL_CHUNK.min(self.device.limits().max_buffer_size) / 4 * 4;
         let chunk_bytes = bytes.next_multiple_of(4).min(max_bytes).max(4);
         let capacity = chunk_bytes / size;
@@ -317,7 +316,7 @@ impl GpuFiller {
                 let mut picked: Vec<f32> = Vec::new();
                 picked
                     .try_reserve_exact(done as usize)
-                    .map_err(|e| Error::LimitExceeded(format!("uploading {done} values: {e}")))?;
+                    .map_err(|_| Error::OutOfMemory { what: format!("{} bytes to upload {done} values", done * 4) })?;
                 for span in &spans {
                     let range = span.elements.start as usize..span.elements.end as usize;
                     let part = values.get(range.clone()).ok_or_else(|| {

@@ -140,7 +140,7 @@ pub(crate) async fn read_buffer_waiting(
     });
     let mut out = Vec::new();
     out.try_reserve_exact((end - start) as usize)
-        .map_err(|e| Error::LimitExceeded(format!("reading {} bytes back: {e}", end - start)))?;
+        .map_err(|_| Error::OutOfMemory { what: format!("{} bytes to read back", end - start) })?;
     let mut at = start;
     while at < end {
         let n = chunk.min(end - at);

@@ -26,12 +26,14 @@ pub enum Check {
     /// Kolmogorov-Smirnov test against the exact distribution of the values as rounded to the
     /// file's dtype (for sparse: of the non-zero values).
     Ks {
-        /// The statistic D.
+        /// The statistic D (of the finite values sampled).
         statistic: f64,
         /// Its asymptotic p-value; the check passes at or above [`KS_THRESHOLD`].
         p_value: f64,
         /// Values tested.
         samples: usize,
+        /// NaNs and infinities in the whole tensor: any fails the check, since no scheme makes one.
+        non_finite: u64,
     },
     /// Deterministic schemes (constant, ones, zeros, eye, dirac): every element as expected.
     Exact {
@@ -71,7 +73,7 @@ impl Check {
     /// Whether the check passed (a skipped check does not fail).
     pub fn passed(&self) -> bool {
         match *self {
-            Check::Ks { p_value, .. } => p_value >= KS_THRESHOLD,
+            Check::Ks { p_value, non_finite, .. } => p_value >= KS_THRESHOLD && non_finite == 0,
             Check::Exact { mismatches, .. } => mismatches == 0,
             Check::Orthogonality { max_error, tolerance } => max_error <= tolerance,
             // Values so small that they round to zero in f16 may add a few zeros.
@@ -84,9 +86,13 @@ impl Check {
     pub fn describe(&self) -> String {
         let verdict = if self.passed() { "ok" } else { "FAILED" };
         match self {
-            Check::Ks { statistic, p_value, samples } => {
+            Check::Ks { statistic, p_value, samples, non_finite } => {
+                let non_finite = match non_finite {
+                    0 => String::new(),
+                    n => format!("; {n} NaN or infinite values"),
+                };
                 format!(
-                    "KS D = {statistic:.5}, p = {p_value:.4} ({samples} values; fails below {KS_THRESHOLD}): {verdict}"
+                    "KS D = {statistic:.5}, p = {p_value:.4} ({samples} values; fails below {KS_THRESHOLD}{non_finite}): {verdict}"
                 )
             }
             Check::Exact { mismatches, elements } => {
@@ -110,10 +116,11 @@ pub(super) fn run(
     plan: &Plan,
     shard: bool,
     sample: Option<KsSample<'_>>,
+    non_finite: u64,
 ) -> Result<Vec<Check>> {
     let mut checks = Vec::new();
     if let Some(sample) = sample {
-        checks.push(sample.test(entry.dtype));
+        checks.push(sample.test(entry.dtype, non_finite));
     }
     let whole = !shard && entry.elements() == plan.elements();
     let dtype = match entry.dtype {
@@ -192,27 +199,35 @@ impl<'a> KsSample<'a> {
         let sparse = matches!(self.distribution, Distribution::Sparse { .. });
         let start = (self.stride - first % self.stride) % self.stride;
         for v in values.iter().skip(start as usize).step_by(self.stride as usize) {
-            if !(sparse && *v == 0.0) {
+            // Non-finite values are counted by the summary and fail the check there.
+            if v.is_finite() && !(sparse && *v == 0.0) {
                 self.values.push(*v);
             }
         }
     }
 
-    /// The KS test against the distribution of the values as rounded to `dtype`.
-    fn test(&self, dtype: safetensors::Dtype) -> Check {
+    /// The KS test against the distribution of the values as rounded to `dtype`; the tensor
+    /// holds `non_finite` NaNs and infinities.
+    fn test(&self, dtype: safetensors::Dtype, non_finite: u64) -> Check {
         let cdf = |x| self.distribution.cdf(x);
         let statistic = ks_statistic_rounded(&self.values, cdf, |v| rounding_cell(v, dtype));
-        Check::Ks { statistic, p_value: ks_p_value(statistic, self.values.len()), samples: self.values.len() }
+        let samples = self.values.len();
+        Check::Ks { statistic, p_value: ks_p_value(statistic, samples), samples, non_finite }
     }
 }
 
-/// The interval of reals that round (to nearest) to `v` in `dtype`: halfway to its neighbours.
+/// The interval of reals that round (to nearest) to `v` in `dtype`: halfway to its neighbours
+/// (`(v, v)` for a value that is not finite).
 fn rounding_cell(v: f64, dtype: safetensors::Dtype) -> (f64, f64) {
+    if !v.is_finite() {
+        return (v, v);
+    }
     let neighbours = |bits: u32, width: u32, decode: &dyn Fn(u32) -> f64| {
         let sign = 1 << (width - 1);
         let magnitude = bits & (sign - 1);
-        // One step away from zero and one step towards it (through zero to the other sign).
-        let away = bits + 1;
+        // One step away from zero (the largest finite value steps to infinity) and one step
+        // towards it (through zero to the other sign).
+        let away = bits.wrapping_add(1);
         let toward = if magnitude == 0 { sign ^ (bits & sign) | 1 } else { bits - 1 };
         let (a, t) = (decode(away), decode(toward));
         if bits & sign == 0 {
@@ -282,7 +297,11 @@ fn orthogonality_error(file: &TensorFile, entry: &TensorEntry, rows: usize, cols
     for j in 0..gram.ncols() {
         for i in 0..gram.nrows() {
             let identity = if i == j { target } else { 0.0 };
-            worst = worst.max((gram[(i, j)] - identity).abs());
+            // NaN-propagating: a NaN or infinity in the matrix makes the error NaN, which fails.
+            let error = (gram[(i, j)] - identity).abs();
+            if error.is_nan() || error > worst {
+                worst = error;
+            }
         }
     }
     Ok(worst)

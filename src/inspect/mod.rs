@@ -123,7 +123,9 @@ pub fn inspect(file: &TensorFile, entry: &TensorEntry) -> Result<TensorReport> {
         Ok(())
     })?;
     let checks = match (&made, &plan) {
-        (Some(Made::Scheme { shard, .. }), Some(plan)) => checks::run(file, entry, plan, *shard, sample)?,
+        (Some(Made::Scheme { shard, .. }), Some(plan)) => {
+            checks::run(file, entry, plan, *shard, sample, summary.non_finite)?
+        }
         _ => Vec::new(),
     };
     Ok(TensorReport {

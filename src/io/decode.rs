@@ -9,13 +9,20 @@ pub fn is_float(dtype: St) -> bool {
     matches!(dtype, St::F64 | St::F32 | St::F16 | St::BF16)
 }
 
-/// Decodes floating-point bytes to f32 bit patterns (F64 is rounded to nearest-even).
+/// Decodes floating-point bytes to f32 bit patterns (F64 is rounded to nearest-even; a finite
+/// F64 value beyond f32's range is an error, not a silent infinity).
 pub fn decode_f32_bits(dtype: St, bytes: &[u8]) -> Result<Vec<u32>> {
+    if dtype == St::F64 {
+        let values = decode_f64(dtype, bytes)?;
+        if let Some(x) = values.iter().find(|x| x.is_finite() && (**x as f32).is_infinite()) {
+            return Err(Error::InvalidParameter(format!("the f64 value {x:e} is beyond f32's range")));
+        }
+        return Ok(values.into_iter().map(|x| (x as f32).to_bits()).collect());
+    }
     Ok(match dtype {
         St::F32 => bytes.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect(),
         St::F16 => halves(bytes).map(|h| half::f16::from_bits(h).to_f32().to_bits()).collect(),
         St::BF16 => halves(bytes).map(|h| (h as u32) << 16).collect(),
-        St::F64 => decode_f64(dtype, bytes)?.into_iter().map(|x| (x as f32).to_bits()).collect(),
         other => return Err(Error::SafeTensors(format!("{other:?} is not a floating-point dtype"))),
     })
 }

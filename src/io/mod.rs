@@ -1,7 +1,9 @@
-//! Safetensors files: written atomically and streamed (a temporary file beside the target, then
-//! a rename, so a failed run never leaves a half-written file or clobbers an existing one), and
-//! read tensor by tensor in bounded pieces, so models larger than memory pass through.
+//! Layer 3, safetensors I/O: files written atomically and streamed (a locked temporary file
+//! beside the target, then a rename, so a failed or interrupted run never leaves a half-written
+//! file or clobbers an existing one), and read tensor by tensor in bounded pieces, so models
+//! larger than memory pass through.
 
+mod atomic;
 mod decode;
 mod reader;
 mod writer;
@@ -9,9 +11,10 @@ mod writer;
 use std::collections::HashMap;
 use std::path::Path;
 
+pub use atomic::remove_unfinished;
 pub use decode::{decode_f32_bits, decode_f64, decode_i64, is_float};
 pub use reader::{TensorEntry, TensorFile};
-pub use writer::{write_bytes_atomic, TensorHeader, TensorWriter};
+pub use writer::{check_tensor_name, write_bytes_atomic, TensorHeader, TensorWriter};
 
 use crate::contract::dtype::Dtype;
 use crate::error::{Error, Result};

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use safetensors::tensor::Metadata;
 
-use super::writer::io_error;
+use super::atomic::io_error;
 use crate::error::{Error, Result};
 
 /// Largest header accepted (the safetensors crate's own limit).
@@ -109,7 +109,8 @@ impl TensorFile {
                 entry.name
             )));
         }
-        let mut out = vec![0u8; (range.end - range.start) as usize];
+        let what = format!("{} bytes of tensor {}", range.end - range.start, entry.name);
+        let mut out = crate::error::try_vec((range.end - range.start) as usize, 0u8, &what)?;
         let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
         file.seek(SeekFrom::Start(entry.bytes.start + range.start))
             .and_then(|_| file.read_exact(&mut out))

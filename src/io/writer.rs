@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use safetensors::tensor::{Metadata, TensorInfo};
 
+use super::atomic::{io_error, TempFile};
 use crate::error::{Error, Result};
 
 /// A tensor's entry in the header.
@@ -32,8 +33,9 @@ impl TensorHeader {
     }
 }
 
-/// Writes one safetensors file atomically: into a temporary file beside the target, renamed over
-/// it by [`TensorWriter::finish`]; dropped unfinished, the temporary file is removed.
+/// Writes one safetensors file atomically (see [`super::remove_unfinished`] and the module
+/// `atomic`): into a temporary file beside the target, renamed over it by
+/// [`TensorWriter::finish`]; dropped unfinished, the temporary file is removed.
 ///
 /// ```
 /// use nninit::io::{TensorHeader, TensorWriter};
@@ -48,7 +50,7 @@ impl TensorHeader {
 #[derive(Debug)]
 pub struct TensorWriter {
     path: PathBuf,
-    temp: PathBuf,
+    temp: TempFile,
     out: Option<BufWriter<File>>,
     expected: u64,
     written: u64,
@@ -58,17 +60,26 @@ impl TensorWriter {
     /// Creates the temporary file and writes the header for `tensors`, whose data must then be
     /// written in this order.
     pub fn create(path: &Path, tensors: &[TensorHeader], metadata: &HashMap<String, String>) -> Result<Self> {
-        let mut infos = Vec::with_capacity(tensors.len());
+        let mut infos = Vec::new();
+        infos
+            .try_reserve_exact(tensors.len())
+            .map_err(|_| Error::OutOfMemory { what: format!("the header of {} tensors", tensors.len()) })?;
         let mut offset = 0u64;
         for t in tensors {
-            let end = offset + t.bytes()?;
+            let end = offset
+                .checked_add(t.bytes()?)
+                .filter(|&end| end <= isize::MAX as u64)
+                .ok_or_else(|| Error::InvalidShape(format!("{}: the file's data would exceed 2^63 bytes", t.name)))?;
             let data_offsets = (offset as usize, end as usize);
             infos.push((t.name.clone(), TensorInfo { dtype: t.dtype, shape: t.shape.clone(), data_offsets }));
             offset = end;
         }
-        let duplicate = tensors.iter().enumerate().find(|(i, t)| tensors[..*i].iter().any(|o| o.name == t.name));
-        if let Some((_, t)) = duplicate {
-            return Err(Error::SafeTensors(format!("tensor name {} appears twice", t.name)));
+        let mut names = std::collections::HashSet::with_capacity(tensors.len());
+        for t in tensors {
+            check_tensor_name(&t.name)?;
+            if !names.insert(t.name.as_str()) {
+                return Err(Error::SafeTensors(format!("tensor name {} appears twice", t.name)));
+            }
         }
         let checked = Metadata::new(Some(metadata.clone()), infos.clone());
         checked.map_err(|e| Error::SafeTensors(format!("{}: {e}", path.display())))?;
@@ -76,15 +87,13 @@ impl TensorWriter {
         // As the safetensors crate does: pad the header with spaces so the data starts aligned.
         json.resize(json.len().next_multiple_of(8), b' ');
 
-        let temp = temp_path(path);
-        let file = File::create(&temp).map_err(|source| io_error(&temp, source))?;
-        let mut writer = Self { path: path.to_path_buf(), temp, out: None, expected: offset, written: 0 };
+        let mut temp = TempFile::create(path)?;
+        let file = temp.file().try_clone().map_err(|source| io_error(temp.path(), source))?;
         let mut out = BufWriter::with_capacity(8 << 20, file);
         out.write_all(&(json.len() as u64).to_le_bytes())
             .and_then(|()| out.write_all(&json))
-            .map_err(|source| io_error(&writer.temp, source))?;
-        writer.out = Some(out);
-        Ok(writer)
+            .map_err(|source| io_error(temp.path(), source))?;
+        Ok(Self { path: path.to_path_buf(), temp, out: Some(out), expected: offset, written: 0 })
     }
 
     /// Appends the next `bytes` of tensor data.
@@ -97,7 +106,7 @@ impl TensorWriter {
             )));
         }
         let out = self.out.as_mut().expect("open until finished");
-        out.write_all(bytes).map_err(|source| io_error(&self.temp, source))?;
+        out.write_all(bytes).map_err(|source| io_error(self.temp.path(), source))?;
         self.written += bytes.len() as u64;
         Ok(())
     }
@@ -108,7 +117,7 @@ impl TensorWriter {
     }
 
     /// Checks that all data was written, flushes it to disk and renames the file into place.
-    pub fn finish(mut self) -> Result<()> {
+    pub fn finish(self) -> Result<()> {
         if self.written != self.expected {
             return Err(Error::SafeTensors(format!(
                 "{}: {} of the header's {} data bytes were written",
@@ -117,23 +126,23 @@ impl TensorWriter {
                 self.expected
             )));
         }
-        let out = self.out.take().expect("open until finished");
-        let file = out.into_inner().map_err(|e| io_error(&self.temp, e.into_error()))?;
-        file.sync_all().map_err(|source| io_error(&self.temp, source))?;
+        let Self { temp, out, .. } = self;
+        let out = out.expect("open until finished");
+        let file = out.into_inner().map_err(|e| io_error(temp.path(), e.into_error()))?;
         drop(file);
-        std::fs::rename(&self.temp, &self.path).map_err(|source| io_error(&self.path, source))?;
-        self.temp = PathBuf::new();
-        Ok(())
+        temp.commit()
     }
 }
 
-impl Drop for TensorWriter {
-    fn drop(&mut self) {
-        if !self.temp.as_os_str().is_empty() {
-            self.out = None;
-            let _ = std::fs::remove_file(&self.temp);
-        }
+/// Checks that `name` can name a tensor in a safetensors file: `__metadata__` is the header's
+/// metadata, so no reader could open a file with a tensor of that name.
+pub fn check_tensor_name(name: &str) -> Result<()> {
+    if name == "__metadata__" {
+        return Err(Error::InvalidParameter(
+            "the tensor name __metadata__ is reserved by safetensors for the file's metadata".into(),
+        ));
     }
+    Ok(())
 }
 
 /// The header as JSON with sorted keys (tensors by name, then metadata), so equal inputs give
@@ -153,22 +162,7 @@ fn header_json(infos: &[(String, TensorInfo)], metadata: &HashMap<String, String
 /// Writes `bytes` to `path` atomically: a temporary file beside it, flushed to disk, then renamed
 /// over it; on failure the temporary file is removed and `path` is left as it was.
 pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let temp = temp_path(path);
-    let written = File::create(&temp)
-        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
-        .map_err(|source| io_error(&temp, source))
-        .and_then(|()| std::fs::rename(&temp, path).map_err(|source| io_error(path, source)));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.nninit-{}.tmp", std::process::id()))
-}
-
-pub(super) fn io_error(path: &Path, source: std::io::Error) -> Error {
-    Error::Io { path: path.display().to_string(), source }
+    let mut temp = TempFile::create(path)?;
+    temp.file().write_all(bytes).map_err(|source| io_error(temp.path(), source))?;
+    temp.commit()
 }

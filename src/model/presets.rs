@@ -246,7 +246,17 @@ impl TransformerConfig {
 pub fn transformer(name: &str, config: &TransformerConfig) -> Result<ModelSpec> {
     config.check()?;
     let (h, head_dim) = (config.hidden, config.hidden / config.heads);
+    // Sized up front: the tensor list and, about, its names.
+    let count = config.layers.checked_mul(9).and_then(|n| n.checked_add(3));
+    let bytes = count.and_then(|n| n.checked_mul(std::mem::size_of::<TensorSpec>() + 64));
+    let what = || format!("the spec of a {}-layer transformer", config.layers);
+    let mut probe: Vec<u8> = Vec::new();
+    probe
+        .try_reserve_exact(bytes.ok_or_else(|| Error::OutOfMemory { what: what() })?)
+        .map_err(|_| Error::OutOfMemory { what: format!("{} bytes for {}", bytes.unwrap_or(0), what()) })?;
+    drop(probe);
     let mut b = Builder::default();
+    b.tensors.try_reserve_exact(count.unwrap_or(0)).map_err(|_| Error::OutOfMemory { what: what() })?;
     b.push("model.embed_tokens.weight".into(), &[config.vocab, h], LayerKind::Embedding);
     for layer in 0..config.layers {
         let p = format!("model.layers.{layer}");

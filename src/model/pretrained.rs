@@ -70,16 +70,19 @@ impl Model {
     /// and reported.
     pub fn merge_pretrained(&mut self, files: &[Pretrained]) -> Result<MergeReport> {
         let mut reports = Vec::with_capacity(files.len());
+        let index: std::collections::HashMap<String, usize> =
+            self.tensors.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
         for pretrained in files {
             let file = Arc::new(TensorFile::open(&pretrained.path)?);
             let mut report =
                 FileReport { path: pretrained.path.clone(), keys: file.entries().len(), loaded: 0, ignored: vec![] };
             for entry in file.entries() {
                 let name = format!("{}{}", pretrained.prefix, entry.name);
-                let Some(tensor) = self.tensors.iter_mut().find(|t| t.name == name) else {
+                let Some(&at) = index.get(&name) else {
                     report.ignored.push(entry.name.clone());
                     continue;
                 };
+                let tensor = &mut self.tensors[at];
                 check_compatible(&pretrained.path, &entry.name, &tensor.name, tensor.shape(), tensor.element, entry)?;
                 tensor.source = Source::Pretrained { file: Arc::clone(&file), entry: entry.clone() };
                 report.loaded += 1;

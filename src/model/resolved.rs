@@ -129,7 +129,11 @@ impl Model {
             .try_reserve_exact(spec.tensors.len())
             .map_err(|e| Error::LimitExceeded(format!("a model of {} tensors: {e}", spec.tensors.len())))?;
         let mut seen = std::collections::HashMap::with_capacity(spec.tensors.len());
+        if spec.tensors.is_empty() {
+            return Err(Error::InvalidParameter(format!("model {}: the spec has no tensors", spec.name)));
+        }
         for tensor in &spec.tensors {
+            crate::io::check_tensor_name(&tensor.name)?;
             let stream = name_stream(&tensor.name);
             if let Some(other) = seen.insert(stream, tensor.name.as_str()) {
                 let why = if other == tensor.name {
@@ -154,6 +158,21 @@ impl Model {
                 source: Source::Stream,
             });
         }
+        // Every count formed later (elements, bytes, offsets) fits in a u64 from here on.
+        let mut total = 0u64;
+        for t in &tensors {
+            total = t
+                .elements()
+                .checked_mul(t.element.size())
+                .and_then(|bytes| total.checked_add(bytes))
+                .filter(|&total| total <= isize::MAX as u64)
+                .ok_or_else(|| {
+                    Error::InvalidShape(format!(
+                        "model {}: its tensors' data would exceed 2^63 bytes (at {})",
+                        spec.name, t.name
+                    ))
+                })?;
+        }
         Ok(Self { name: spec.name.clone(), seed, dtype, tensors })
     }
 
@@ -162,7 +181,7 @@ impl Model {
         self.tensors.iter().find(|t| t.name == name)
     }
 
-    /// Total elements.
+    /// Total elements (it fits: [`Model::new`] checks the total bytes).
     pub fn elements(&self) -> u64 {
         self.tensors.iter().map(ModelTensor::elements).sum()
     }

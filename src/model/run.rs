@@ -310,7 +310,7 @@ fn host_bytes(t: &ModelTensor, elements: Range<u64>) -> Result<Vec<u8>> {
             let raw = file.read(entry, elements.start * size..elements.end * size)?;
             match element {
                 ElementType::Float(dtype) => {
-                    let words = decode_f32_bits(entry.dtype, &raw)?;
+                    let words = decode_f32_bits(entry.dtype, &raw).map_err(|e| named(&t.name, e))?;
                     let mut out = vec![0u8; count * dtype.size() as usize];
                     dtype.encode_slice(&words, &mut out);
                     Ok(out)
@@ -330,7 +330,7 @@ fn tensor_fill(t: &ModelTensor) -> Result<Fill> {
     match &t.source {
         Source::Stream => Fill::from_plan(&t.plan, t.stream).map_err(|e| named(&t.name, e)),
         Source::Pretrained { file, entry } => {
-            let words = decode_f32_bits(entry.dtype, &file.read_all(entry)?)?;
+            let words = decode_f32_bits(entry.dtype, &file.read_all(entry)?).map_err(|e| named(&t.name, e))?;
             Fill::from_values(t.shape(), bytemuck::cast_vec(words))
         }
     }

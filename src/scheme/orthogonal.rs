@@ -12,16 +12,25 @@ use faer::Mat;
 use crate::contract::batch;
 use crate::contract::op::Op;
 use crate::contract::stream::Stream;
-use crate::error::{Error, Result};
+use crate::error::{try_vec, Error, Result};
 
 /// The `rows x cols` (row-major) orthogonal matrix of `orthogonal_(gain)` for `stream`.
 pub(crate) fn orthogonal_matrix(rows: u64, cols: u64, gain: f64, stream: Stream) -> Result<Vec<f32>> {
+    let what = || format!("orthogonal: a {rows} x {cols} matrix and its QR");
     let n = rows
         .checked_mul(cols)
-        .filter(|&n| n <= (isize::MAX as u64) / 4)
-        .ok_or_else(|| Error::LimitExceeded(format!("orthogonal: a {rows} x {cols} matrix does not fit memory")))?;
+        .filter(|&n| n <= (isize::MAX as u64) / 16)
+        .ok_or_else(|| Error::OutOfMemory { what: what() })?;
+    // Sized up front: the Gaussian matrix, faer's copy of it, Q and the result (faer's own
+    // allocations cannot fail softly, so all of it must be available before they start).
+    let needed = n as usize * 4 * 4;
+    let mut probe: Vec<u8> = Vec::new();
+    probe
+        .try_reserve_exact(needed)
+        .map_err(|_| Error::OutOfMemory { what: format!("{needed} bytes for {}", what()) })?;
+    drop(probe);
     let (rows, cols) = (rows as usize, cols as usize);
-    let mut gaussian = vec![0u32; n as usize];
+    let mut gaussian = try_vec(n as usize, 0u32, "orthogonal's Gaussian matrix")?;
     batch::fill_words(&mut gaussian, 0, &Op::Normal { mean: 0.0, std: 1.0 }, stream);
     let gaussian: Vec<f32> = bytemuck::cast_vec(gaussian);
     let transposed = rows < cols;
@@ -44,7 +53,7 @@ pub(crate) fn orthogonal_matrix(rows: u64, cols: u64, gain: f64, stream: Stream)
             }
         })
         .collect();
-    let mut out = vec![0f32; rows * cols];
+    let mut out = try_vec(rows * cols, 0f32, "the orthogonal matrix")?;
     for (i, row) in out.chunks_exact_mut(cols).enumerate() {
         for (j, x) in row.iter_mut().enumerate() {
             *x = if transposed { q[(j, i)] * scale[i] } else { q[(i, j)] * scale[j] };

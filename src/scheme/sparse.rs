@@ -11,7 +11,7 @@
 use crate::contract::batch;
 use crate::contract::op::Op;
 use crate::contract::stream::Stream;
-use crate::error::{Error, Result};
+use crate::error::{try_vec, Error, Result};
 
 /// One bit per element of a `rows x cols` tensor (row-major): set for the drawn rows of each column.
 #[derive(Clone, Debug)]
@@ -53,7 +53,7 @@ pub(crate) fn sparse_mask(rows: u64, cols: u64, zeros_per_column: u64, stream: S
     let n = rows
         .checked_mul(cols)
         .filter(|&n| n < 1 << 40)
-        .ok_or_else(|| Error::LimitExceeded(format!("sparse: a {rows} x {cols} mask is too large")))?;
+        .ok_or_else(|| Error::OutOfMemory { what: format!("sparse: the mask of a {rows} x {cols} tensor") })?;
     let zeros_marked = zeros_per_column <= rows - zeros_per_column;
     let k = zeros_per_column.min(rows - zeros_per_column);
     let words_total = n.div_ceil(32) as usize;
@@ -64,7 +64,7 @@ pub(crate) fn sparse_mask(rows: u64, cols: u64, zeros_per_column: u64, stream: S
         .min(((256usize << 20) / (words_total * 4).max(1)).max(1));
     let per_thread = cols.div_ceil(threads as u64);
     // Each thread draws its columns into a bitmap of its own (no atomics), merged by OR after.
-    let partial: Vec<Vec<u32>> = std::thread::scope(|scope| {
+    let partial: Vec<Result<Vec<u32>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads as u64)
             .map(|t| {
                 scope.spawn(move || {
@@ -76,8 +76,12 @@ pub(crate) fn sparse_mask(rows: u64, cols: u64, zeros_per_column: u64, stream: S
         handles.into_iter().map(|h| h.join().expect("sparse mask thread")).collect()
     });
     let mut partial = partial.into_iter();
-    let mut bits = partial.next().unwrap_or_else(|| vec![0; words_total]);
+    let mut bits = match partial.next() {
+        Some(bits) => bits?,
+        None => try_vec(words_total, 0, "the sparse mask")?,
+    };
     for other in partial {
+        let other = other?;
         for (word, o) in bits.iter_mut().zip(&other) {
             *word |= o;
         }
@@ -94,10 +98,10 @@ fn draw_columns(
     columns: std::ops::Range<u64>,
     stream: Stream,
     words_total: usize,
-) -> Vec<u32> {
-    let mut bits = vec![0u32; words_total];
-    let mut words = vec![0u32; 2 * k as usize];
-    let mut taken = vec![0u64; rows.div_ceil(64) as usize];
+) -> Result<Vec<u32>> {
+    let mut bits = try_vec(words_total, 0u32, "the sparse mask")?;
+    let mut words = try_vec(2 * k as usize, 0u32, "the sparse mask's draws")?;
+    let mut taken = try_vec(rows.div_ceil(64) as usize, 0u64, "the sparse mask's draws")?;
     for c in columns {
         batch::fill_words(&mut words, n + c * rows, &Op::Bits, stream);
         taken.fill(0);
@@ -111,5 +115,5 @@ fn draw_columns(
             bits[(i / 32) as usize] |= 1 << (i % 32);
         }
     }
-    bits
+    Ok(bits)
 }
