@@ -4,6 +4,9 @@ mod cli;
 
 use clap::Parser;
 
+/// The exit status when `inspect --check` finds a failing check.
+const EXIT_CHECK_FAILED: i32 = 3;
+
 /// The exit status after SIGINT or SIGTERM (128 + SIGINT, as shells report an interrupt).
 const EXIT_INTERRUPTED: i32 = 130;
 
@@ -16,18 +19,19 @@ fn main() {
         eprintln!("error: interrupted; no output was written");
         std::process::exit(EXIT_INTERRUPTED);
     });
-    let cli = match cli::Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => e.exit(),
+    // clap's whole message (usage, missing arguments, suggestions); status 2 for bad usage, 0
+    // for --help and --version.
+    let cli = cli::Cli::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(cli.log_level()))
+        .format_timestamp(None)
+        .init();
+    match cli::run(cli) {
+        Ok(cli::Outcome::Done) => {}
+        Ok(cli::Outcome::ChecksFailed) => std::process::exit(EXIT_CHECK_FAILED),
         Err(e) => {
-            let message = e.to_string();
-            eprintln!("{}", message.lines().next().unwrap_or("invalid arguments"));
-            std::process::exit(2);
+            eprintln!("error: {e}");
+            std::process::exit(1);
         }
-    };
-    if let Err(e) = cli::run(cli) {
-        eprintln!("error: {e}");
-        std::process::exit(1);
     }
 }
 

@@ -75,8 +75,6 @@ fn errors_are_one_line_with_no_file_written_or_overwritten() {
         &["fill", "normal", "--shape", "4", "--std", "-1", "--out", path],
         &["fill", "normal", "--shape", "4", "--val", "3", "--out", path],
         &["fill", "constant", "--shape", "4", "--out", path],
-        &["fill", "bogus", "--shape", "4", "--out", path],
-        &["fill", "ones", "--shape", "4,x", "--out", path],
         &["fill", "ones", "--shape", "4294967296,4294967296", "--out", path],
         &["fill", "ones", "--shape", "4", "--device", "gpu", "--adapter", "no-such-adapter", "--out", path],
     ];
@@ -92,6 +90,38 @@ fn errors_are_one_line_with_no_file_written_or_overwritten() {
         String::from_utf8_lossy(&out.stderr).trim_end(),
         "error: uniform_ expects to return a [from, to) range, but found from=1 > to=0"
     );
+    assert_eq!(out.status.code(), Some(1));
+    // Bad usage: clap's whole message (what is wrong, the usage, a suggestion) and status 2.
+    let usage: &[(&[&str], &str)] = &[
+        (&["fill", "bogus", "--shape", "4", "--out", path], "invalid value 'bogus'"),
+        (&["fill", "kaiming_nromal", "--shape", "4", "--out", path], "kaiming_normal"),
+        (&["fill", "ones", "--shape", "4,x", "--out", path], "invalid value 'x'"),
+        (&["fill", "normal", "--out", path], "--shape"),
+        (&["fil"], "fill"),
+    ];
+    for (args, mentions) in usage {
+        let out = nninit(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: ") && stderr.contains(mentions), "{args:?}: {stderr}");
+        assert!(stderr.contains("For more information, try '--help'."), "{args:?}: {stderr}");
+        assert_eq!(std::fs::read(&existing).unwrap(), b"keep me", "{args:?} touched the file");
+    }
+    // A bare `nninit` shows the commands, and the exit statuses are documented in --help.
+    let bare = nninit(&[]);
+    assert_eq!(bare.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bare.stderr).contains("Commands:"));
+    let help = String::from_utf8_lossy(&nninit(&["--help"]).stdout).to_string();
+    assert!(help.contains("3 `inspect --check` found a failing check"), "{help}");
+    // PyTorch's spellings of schemes and dtypes.
+    for (scheme, dtype) in [("kaiming_normal_", "bfloat16"), ("kaiming-normal", "half"), ("kaiming_normal", "float32")]
+    {
+        let args =
+            ["fill", scheme, "--shape", "8,4", "--seed", "1", "--device", "cpu", "--dtype", dtype, "--out", path];
+        let out = nninit(&args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    std::fs::write(&existing, b"keep me").unwrap();
     let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
 }
@@ -166,7 +196,13 @@ fn half_precision_files_and_shards_are_slices_of_the_full_tensor() {
         let args = [&["fill", "ones", "--shape", "24,10", "--device", "cpu", "--out", &target][..], bad].concat();
         let out = nninit(&args);
         assert!(!out.status.success() && !Path::new(&target).exists(), "{bad:?}");
-        assert_eq!(String::from_utf8_lossy(&out.stderr).trim_end().lines().count(), 1, "{bad:?}");
+        // A value clap refuses is bad usage (its whole message, status 2); the rest is one line.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.code() == Some(2) {
+            assert!(stderr.contains("f64") && stderr.contains("possible values"), "{bad:?}: {stderr}");
+        } else {
+            assert_eq!(stderr.trim_end().lines().count(), 1, "{bad:?}: {stderr}");
+        }
     }
 }
 
@@ -295,6 +331,12 @@ fn inspect_checks_files_and_fails_on_request() {
     assert!(stdout.contains("21 tensors, 21 checked against how they were made, 0 failed"), "{stdout}");
     assert!(plots.join("model.embed_tokens.weight.png").exists());
     assert_eq!(std::fs::read_dir(&plots).unwrap().count(), 21);
+    for plot in std::fs::read_dir(&plots).unwrap() {
+        let plot = plot.unwrap().path();
+        let bytes = std::fs::read(&plot).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        assert!(bytes.len() < 60_000, "{}: {} bytes, over the 60 KB aim", plot.display(), bytes.len());
+    }
 
     let out = nninit(&["inspect", model.to_str().unwrap(), "--tensor", "model.norm.weight", "--json"]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -314,9 +356,8 @@ fn inspect_checks_files_and_fails_on_request() {
     let tensor = nninit::io::TensorData { name: "weight", dtype: nninit::Dtype::F32, shape: &[4096], data: &data };
     nninit::io::write_atomic(&lie, &[tensor], &metadata).unwrap();
     let out = nninit(&["inspect", lie.to_str().unwrap(), "--check"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3), "a failing check is status 3, not an error");
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAILED"));
-    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
     // Not a safetensors file: one line, status 1.
     let junk = dir.join("junk.safetensors");
     std::fs::write(&junk, b"not a tensor file").unwrap();
@@ -324,4 +365,101 @@ fn inspect_checks_files_and_fails_on_request() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("error: safetensors:") && stderr.lines().count() == 1, "{stderr}");
+}
+
+#[test]
+fn completions_and_logging() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = nninit(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains("nninit") && script.contains("inspect") && script.len() > 1000, "{shell}: {script}");
+    }
+    // -vv lets wgpu's and nninit's dependencies' messages through; -q and the default do not.
+    let chatty = nninit(&["-vv", "adapters"]);
+    assert!(chatty.status.success());
+    let quiet = nninit(&["adapters", "-q"]);
+    assert!(quiet.status.success());
+    let log_lines = |out: &Output| {
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.starts_with("[DEBUG") || l.starts_with("[INFO"))
+            .count()
+    };
+    assert!(log_lines(&chatty) > 0, "{}", String::from_utf8_lossy(&chatty.stderr));
+    assert_eq!(log_lines(&quiet), 0);
+    assert!(!nninit(&["-v", "-q", "adapters"]).status.success(), "-v and -q conflict");
+}
+
+#[test]
+fn structured_metadata_is_json() {
+    let dir = temp_dir("metadata");
+    let out = dir.join("shard.safetensors");
+    let args = ["fill", "normal", "--shape", "8,6", "--rows", "2:5", "--seed", "1", "--device", "cpu"];
+    let run = nninit(&[&args[..], &["--out", out.to_str().unwrap()]].concat());
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let (shape, _, meta) = tensor(&out, "weight");
+    assert_eq!(shape, [3, 6]);
+    let shard: serde_json::Value = serde_json::from_str(&meta["nninit.shard"]).unwrap();
+    assert_eq!(shard, serde_json::json!({"rows": [2, 5], "cols": null}));
+    let full: Vec<usize> = serde_json::from_str(&meta["nninit.shape"]).unwrap();
+    assert_eq!(full, [8, 6]);
+    let scheme: nninit::Scheme = serde_json::from_str(&meta["nninit.scheme"]).unwrap();
+    assert_eq!(scheme, nninit::Scheme::normal(0.0, 1.0).unwrap());
+}
+
+#[test]
+fn fill_init_and_adapters_print_one_json_document() {
+    let dir = temp_dir("json");
+    let out = dir.join("w.safetensors");
+    let run = nninit(&[
+        "fill",
+        "kaiming_uniform",
+        "--shape",
+        "16,8",
+        "--device",
+        "cpu",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&run.stdout).expect("stdout is one JSON document");
+    assert_eq!(doc["shape"], serde_json::json!([16, 8]));
+    assert_eq!(doc["bytes"], 512);
+    assert_eq!(doc["scheme"]["scheme"], "kaiming_uniform");
+    // Without --seed the drawn seed is in the document, and the human line went to stderr.
+    assert!(doc["seed"].is_u64());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("seed: "));
+
+    let model = dir.join("m.safetensors");
+    let run = nninit(&[
+        "init",
+        "--model",
+        "transformer-tiny",
+        "--seed",
+        "4",
+        "--device",
+        "cpu",
+        "--json",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&run.stdout).expect("stdout is one JSON document");
+    assert_eq!(doc["tensors"], 21);
+    assert_eq!(doc["seed"], 4);
+    assert_eq!(
+        doc["bytes"],
+        std::fs::metadata(&model).unwrap().len() - 8 - {
+            let bytes = std::fs::read(&model).unwrap();
+            u64::from_le_bytes(bytes[..8].try_into().unwrap())
+        }
+    );
+
+    let run = nninit(&["adapters", "--json"]);
+    assert!(run.status.success());
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&run.stdout).expect("a JSON array");
+    assert_eq!(list.len(), common::contexts().len());
+    assert!(list.iter().all(|a| a["max_buffer"].as_u64().is_some_and(|b| b > 0)));
 }

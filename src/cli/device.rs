@@ -40,21 +40,47 @@ pub fn matching(pattern: &str) -> nninit::Result<GpuContext> {
     })
 }
 
+/// Arguments of `nninit adapters`.
+#[derive(Debug, clap::Args)]
+pub struct AdaptersArgs {
+    /// Print one JSON array of the adapters (name, backend, device_type, int64, timestamps,
+    /// max_binding and max_buffer in bytes), best first.
+    #[arg(long)]
+    json: bool,
+}
+
 /// `nninit adapters`.
-pub fn list_adapters() -> nninit::Result<()> {
-    let found = adapters_blocking();
+pub fn list_adapters(args: AdaptersArgs) -> nninit::Result<()> {
+    let mut found = adapters_blocking();
+    found.sort_by_key(|a| GpuContext::rank(&a.get_info()));
     if found.is_empty() {
-        outln!("no GPU adapter found (the CPU backend is always available)");
+        sayln!(args.json, "no GPU adapter found (the CPU backend is always available)");
     }
+    let mut listed = Vec::new();
     for adapter in found {
-        let limits = adapter.limits();
-        outln!(
-            "{}: int64 {}, max binding {} MiB, max buffer {} MiB",
-            describe(&adapter.get_info()),
-            adapter.features().contains(wgpu::Features::SHADER_INT64),
-            limits.max_storage_buffer_binding_size >> 20,
-            limits.max_buffer_size >> 20
-        );
+        let (info, limits, features) = (adapter.get_info(), adapter.limits(), adapter.features());
+        let (int64, timestamps) =
+            (features.contains(wgpu::Features::SHADER_INT64), features.contains(wgpu::Features::TIMESTAMP_QUERY));
+        if !args.json {
+            outln!(
+                "{}: int64 {int64}, timestamps {timestamps}, max binding {} MiB, max buffer {} MiB",
+                describe(&info),
+                limits.max_storage_buffer_binding_size >> 20,
+                limits.max_buffer_size >> 20
+            );
+        }
+        listed.push(serde_json::json!({
+            "name": info.name,
+            "backend": format!("{:?}", info.backend),
+            "device_type": format!("{:?}", info.device_type),
+            "int64": int64,
+            "timestamps": timestamps,
+            "max_binding": limits.max_storage_buffer_binding_size,
+            "max_buffer": limits.max_buffer_size,
+        }));
+    }
+    if args.json {
+        outln!("{}", serde_json::Value::Array(listed));
     }
     Ok(())
 }

@@ -46,13 +46,20 @@ pub struct FillArgs {
     /// Only columns START:END of a 2-D tensor (a shard), as the full tensor has them.
     #[arg(long)]
     cols: Option<String>,
+    /// Print one JSON object describing the run on stdout (file, name, scheme, shape, shard
+    /// shape, dtype, seed, stream, elements, bytes, seconds, backend); other lines go to stderr.
+    #[arg(long)]
+    json: bool,
 }
 
-/// `--dtype`.
+/// `--dtype`, by nninit's short names or PyTorch's (`torch.float32`, `float`, `half`, ...).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub(super) enum DtypeArg {
+    #[value(aliases = ["float32", "float"])]
     F32,
+    #[value(aliases = ["float16", "half"])]
     F16,
+    #[value(alias = "bfloat16")]
     Bf16,
 }
 
@@ -108,7 +115,7 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
     let elements = bytes / dtype.size();
     let seed = args.seed.unwrap_or_else(|| {
         let seed = rand::random::<u64>();
-        outln!("seed: {seed} (drawn at random; pass --seed {seed} to repeat)");
+        sayln!(args.json, "seed: {seed} (drawn at random; pass --seed {seed} to repeat)");
         seed
     });
     let stream = Stream::new(seed, args.stream);
@@ -137,13 +144,33 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
         ("nninit.seed".to_string(), seed.to_string()),
         ("nninit.stream".to_string(), args.stream.to_string()),
         ("nninit.scheme".to_string(), scheme.to_string()),
-        ("nninit.shape".to_string(), format!("{:?}", args.shape)),
+        ("nninit.shape".to_string(), serde_json::to_string(&args.shape).expect("a shape serializes")),
     ]);
     if shard != Shard::full() {
-        metadata.insert("nninit.shard".to_string(), format!("rows {:?} cols {:?}", shard.rows, shard.cols));
+        let range = |r: &Option<std::ops::Range<u64>>| r.as_ref().map(|r| [r.start, r.end]);
+        let json = serde_json::json!({"rows": range(&shard.rows), "cols": range(&shard.cols)});
+        metadata.insert("nninit.shard".to_string(), json.to_string());
     }
     let tensor = TensorData { name: &args.name, dtype, shape: &shard_shape, data: &data };
     write_atomic(&args.out, &[tensor], &metadata)?;
+    if args.json {
+        let json = serde_json::json!({
+            "file": args.out.display().to_string(),
+            "name": args.name,
+            "scheme": serde_json::to_value(&scheme).expect("a scheme serializes"),
+            "shape": args.shape,
+            "shard_shape": shard_shape,
+            "dtype": dtype.name(),
+            "seed": seed,
+            "stream": args.stream,
+            "elements": elements,
+            "bytes": bytes,
+            "seconds": seconds,
+            "backend": backend,
+        });
+        outln!("{json}");
+        return Ok(());
+    }
     outln!(
         "{}: {} {:?} {dtype:?} on {backend}: {elements} elements, {bytes} bytes in {:.3} s ({:.2} GB/s incl. readback) -> {}",
         args.name,

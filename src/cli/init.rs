@@ -50,9 +50,10 @@ pub struct InitArgs {
     /// The output file; written atomically.
     #[arg(long, required_unless_present = "print_spec")]
     out: Option<PathBuf>,
-    /// No progress bar.
+    /// Print one JSON object describing the run on stdout (file, model, seed, dtype, tensors,
+    /// elements, parameters, bytes, seconds, backend, pretrained); other lines go to stderr.
     #[arg(long)]
-    quiet: bool,
+    json: bool,
 }
 
 /// Overrides of a `transformer-*` preset's config.
@@ -142,8 +143,8 @@ pub(super) fn check(args: &InitArgs) -> nninit::Result<ModelSpec> {
     Ok(spec)
 }
 
-/// Runs `nninit init`.
-pub fn run(args: InitArgs) -> nninit::Result<()> {
+/// Runs `nninit init` (`quiet`: no progress bar).
+pub fn run(args: InitArgs, quiet: bool) -> nninit::Result<()> {
     let spec = if args.print_spec { load_spec(&args)? } else { check(&args)? };
     if args.print_spec {
         outln!("{}", serde_json::to_string_pretty(&spec).expect("specs serialize"));
@@ -152,22 +153,50 @@ pub fn run(args: InitArgs) -> nninit::Result<()> {
     let out = args.out.as_ref().expect("clap requires --out without --print-spec");
     let seed = args.seed.unwrap_or_else(|| {
         let seed = rand::random::<u64>();
-        outln!("seed: {seed} (drawn at random; pass --seed {seed} to repeat)");
+        sayln!(args.json, "seed: {seed} (drawn at random; pass --seed {seed} to repeat)");
         seed
     });
     let mut model = Model::new(&spec, seed, Dtype::from(args.dtype))?;
+    let mut merged = None;
     if !args.pretrained.is_empty() {
         let files: Vec<Pretrained> = args.pretrained.iter().map(|p| Pretrained::parse(p)).collect();
-        print_merge(&model.merge_pretrained(&files)?, model.tensors.len());
+        let report = model.merge_pretrained(&files)?;
+        print_merge(&report, model.tensors.len(), args.json);
+        merged = Some(report);
     }
     let gpu = open(args.device, args.adapter.as_deref())?;
     let cpu = CpuBackend::new();
     let backend = gpu.as_ref().map_or(Backend::Cpu(&cpu), |ctx| Backend::Gpu(&ctx.filler));
-    let mut bar = ProgressBar::new(!args.quiet);
+    let mut bar = ProgressBar::new(!quiet);
     let summary =
         model.write_safetensors_blocking(out, backend, &Default::default(), &mut |done, total| bar.update(done, total));
     bar.finish();
     let summary = summary?;
+    if args.json {
+        let pretrained = merged.map(|r| {
+            let files: Vec<_> = r
+                .files
+                .iter()
+                .map(|f| serde_json::json!({"file": f.path.display().to_string(), "keys": f.keys, "loaded": f.loaded, "ignored": f.ignored}))
+                .collect();
+            serde_json::json!({"loaded": r.loaded, "initialized": r.initialized, "files": files})
+        });
+        let json = serde_json::json!({
+            "file": out.display().to_string(),
+            "model": model.name,
+            "seed": seed,
+            "dtype": model.dtype.name(),
+            "tensors": summary.tensors,
+            "elements": summary.elements,
+            "parameters": spec.parameters(),
+            "bytes": summary.bytes,
+            "seconds": summary.seconds,
+            "backend": summary.backend,
+            "pretrained": pretrained,
+        });
+        outln!("{json}");
+        return Ok(());
+    }
     outln!(
         "{}: {} tensors, {} elements ({} parameters), {} bytes ({:.2} GB) in {:.2} s ({:.2} GB/s) on {} -> {}",
         model.name,
@@ -185,14 +214,15 @@ pub fn run(args: InitArgs) -> nninit::Result<()> {
 }
 
 /// Prints honest merge counts: per file what it supplied and what was ignored, then in all.
-fn print_merge(report: &MergeReport, tensors: usize) {
+fn print_merge(report: &MergeReport, tensors: usize, json: bool) {
     for file in &report.files {
         let ignored = match file.ignored.len() {
             0 => String::new(),
             n if n <= 8 => format!(": {}", file.ignored.join(", ")),
             n => format!(": {}, ... ({} more)", file.ignored[..8].join(", "), n - 8),
         };
-        outln!(
+        sayln!(
+            json,
             "pretrained {}: {} keys, {} loaded, {} ignored{ignored}",
             file.path.display(),
             file.keys,
@@ -200,7 +230,8 @@ fn print_merge(report: &MergeReport, tensors: usize) {
             file.ignored.len()
         );
     }
-    outln!(
+    sayln!(
+        json,
         "model tensors: {tensors}: {} loaded from pretrained files, {} initialized",
         report.loaded,
         report.initialized

@@ -23,13 +23,13 @@ pub struct InspectArgs {
     /// Print one JSON object {"file": ..., "metadata": ..., "tensors": [...]} instead of text.
     #[arg(long)]
     json: bool,
-    /// Exit with status 1 when a check fails.
+    /// Exit with status 3 when a check fails (1 is an error, such as a file that cannot be read).
     #[arg(long)]
     check: bool,
 }
 
 /// Runs `nninit inspect`.
-pub fn run(args: InspectArgs) -> nninit::Result<()> {
+pub fn run(args: InspectArgs) -> nninit::Result<super::Outcome> {
     let file = TensorFile::open(&args.file)?;
     for name in &args.tensor {
         if file.entry(name).is_none() {
@@ -80,9 +80,9 @@ pub fn run(args: InspectArgs) -> nninit::Result<()> {
         outln!("{} tensors, {checked} checked against how they were made, {failed} failed{skipped}", reports.len());
     }
     if args.check && reports.iter().any(|r| !r.passed()) {
-        return Err(Error::InvalidParameter(format!("{}: a check failed", args.file.display())));
+        return Ok(super::Outcome::ChecksFailed);
     }
-    Ok(())
+    Ok(super::Outcome::Done)
 }
 
 fn made_line(report: &TensorReport) -> Option<String> {

@@ -2,30 +2,46 @@
 
 use nninit::{Error, Scheme};
 
-/// The schemes of `torch.nn.init`, as the CLI names them.
+/// The schemes of `torch.nn.init`, as the CLI names them; PyTorch's spelling with the trailing
+/// underscore (`kaiming_normal_`) and hyphens (`kaiming-normal`) are accepted too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 #[value(rename_all = "snake_case")]
 pub enum SchemeName {
+    #[value(alias = "uniform_")]
     Uniform,
+    #[value(alias = "normal_")]
     Normal,
+    #[value(aliases = ["trunc_normal_", "trunc-normal"])]
     TruncNormal,
+    #[value(alias = "constant_")]
     Constant,
+    #[value(alias = "ones_")]
     Ones,
+    #[value(alias = "zeros_")]
     Zeros,
+    #[value(alias = "eye_")]
     Eye,
+    #[value(alias = "dirac_")]
     Dirac,
+    #[value(aliases = ["xavier_uniform_", "xavier-uniform"])]
     XavierUniform,
+    #[value(aliases = ["xavier_normal_", "xavier-normal"])]
     XavierNormal,
+    #[value(aliases = ["kaiming_uniform_", "kaiming-uniform"])]
     KaimingUniform,
+    #[value(aliases = ["kaiming_normal_", "kaiming-normal"])]
     KaimingNormal,
+    #[value(alias = "orthogonal_")]
     Orthogonal,
+    #[value(alias = "sparse_")]
     Sparse,
 }
 
 /// A scheme and its parameters (PyTorch's names; unset ones take PyTorch's defaults).
 #[derive(Debug, clap::Args)]
 pub struct SchemeArgs {
-    /// The scheme, as torch.nn.init names it (without the trailing underscore).
+    /// The scheme, as torch.nn.init names it (`kaiming_normal`, `kaiming_normal_` and
+    /// `kaiming-normal` are the same).
     #[arg(value_enum)]
     pub scheme: SchemeName,
     /// uniform / trunc_normal: lower bound; kaiming: negative slope of the rectifier.

@@ -22,6 +22,14 @@ pub fn describe(info: &wgpu::AdapterInfo) -> String {
     format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type)
 }
 
+impl GpuContext {
+    /// An adapter's place in [`GpuContext::best_where`]'s order (lower is better): discrete GPU,
+    /// integrated GPU, Vulkan software, other GPUs, GL software.
+    pub fn rank(info: &wgpu::AdapterInfo) -> u32 {
+        rank(info)
+    }
+}
+
 /// Preference order: discrete GPU, integrated GPU, Vulkan software, other GPUs, GL software.
 fn rank(info: &wgpu::AdapterInfo) -> u32 {
     use wgpu::{Backend, DeviceType};

@@ -76,7 +76,7 @@ impl Canvas {
 
     /// Writes the canvas as a PNG file, atomically.
     pub fn save(&self, path: &Path) -> nninit::Result<()> {
-        let png = super::png::encode(self.width, self.height, &self.pixels, &PALETTE);
+        let png = super::png::encode(self.width, self.height, &self.pixels, &PALETTE)?;
         nninit::io::write_bytes_atomic(path, &png)
     }
 }
