@@ -15,6 +15,10 @@ pub enum Error {
     /// A fill target does not fit its buffer, is misaligned, or lacks `STORAGE` usage.
     #[error("invalid fill target: {0}")]
     InvalidTarget(String),
+    /// An output path cannot be written as asked (a directory where a file goes, a directory
+    /// that is not empty, a link loop).
+    #[error("{0}")]
+    InvalidOutput(String),
     /// The request needs more than the adapter's limits allow.
     #[error("exceeds the adapter's limits: {0}")]
     LimitExceeded(String),

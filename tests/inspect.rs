@@ -51,7 +51,13 @@ fn spec() -> ModelSpec {
 fn write_model(dtype: Dtype, name: &str) -> (Model, PathBuf) {
     let plan = Model::new(&spec(), 11, dtype).unwrap();
     let path = temp(name);
-    plan.write_safetensors_blocking(&path, Backend::Cpu(&CpuBackend::new()), &HashMap::new(), &mut |_, _| {}).unwrap();
+    plan.write_safetensors_blocking(
+        &nninit::model::Destination::File(path.clone()),
+        Backend::Cpu(&CpuBackend::new()),
+        &HashMap::new(),
+        &mut |_, _| {},
+    )
+    .unwrap();
     (plan, path)
 }
 

@@ -309,8 +309,14 @@ fn gpu_and_cpu_give_the_same_model_in_any_piece_size() {
 fn model_files_round_trip_with_their_schemes() {
     let plan = Model::new(&mixed_spec(), 5, Dtype::F16).unwrap();
     let path = temp("mixed.safetensors");
-    let summary =
-        plan.write_safetensors_blocking(&path, Backend::Cpu(&cpu()), &HashMap::new(), &mut |_, _| {}).unwrap();
+    let summary = plan
+        .write_safetensors_blocking(
+            &nninit::model::Destination::File(path.clone()),
+            Backend::Cpu(&cpu()),
+            &HashMap::new(),
+            &mut |_, _| {},
+        )
+        .unwrap();
     assert_eq!(summary.bytes, plan.bytes());
     let file = TensorFile::open(&path).unwrap();
     let values = plan.to_host_blocking(Backend::Cpu(&cpu())).unwrap();
@@ -334,7 +340,13 @@ fn model_files_round_trip_with_their_schemes() {
     assert_eq!(file.metadata()["nninit.stream_version"], "1");
     // The same plan gives the same file, byte for byte.
     let again = temp("mixed-again.safetensors");
-    plan.write_safetensors_blocking(&again, Backend::Cpu(&cpu()), &HashMap::new(), &mut |_, _| {}).unwrap();
+    plan.write_safetensors_blocking(
+        &nninit::model::Destination::File(again.clone()),
+        Backend::Cpu(&cpu()),
+        &HashMap::new(),
+        &mut |_, _| {},
+    )
+    .unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&again).unwrap());
 }
 

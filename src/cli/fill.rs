@@ -1,14 +1,13 @@
 //! `nninit fill`: one tensor, one scheme, one safetensors file.
 
+use nninit::cpu::CpuBackend;
+use nninit::model::{write_fill_blocking, Backend, Destination, FillOutput};
+use nninit::{Dtype, Error, Fill, Region, Shard, Stream};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::Instant;
-
-use nninit::cpu::CpuBackend;
-use nninit::io::{write_atomic, TensorData};
-use nninit::{Dtype, Error, Fill, Region, Shard, Stream};
 
 use super::device::{open, DeviceChoice};
+use super::progress::Progress;
 use super::scheme_args::SchemeArgs;
 
 /// Arguments of `nninit fill`.
@@ -34,7 +33,7 @@ pub struct FillArgs {
     /// The tensor's name in the file.
     #[arg(long, default_value = "weight")]
     name: String,
-    /// The output file; written atomically.
+    /// The output file; written atomically, streamed (a piece at a time in memory).
     #[arg(long)]
     out: PathBuf,
     /// The element type written (values are made in f32 and rounded to nearest-even).
@@ -120,25 +119,11 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
     });
     let stream = Stream::new(seed, args.stream);
     let gpu = open(args.device, args.adapter.as_deref())?;
-
-    let started = Instant::now();
-    let fill = Fill::new(&scheme, &args.shape, stream)?;
-    let region = Region::Shard(shard.clone());
-    let (backend, data) = match &gpu {
-        Some(ctx) => (nninit::gpu::describe(&ctx.info), ctx.filler.fill_to_host_blocking(&fill, &region, dtype)?),
-        None => {
-            let cpu = CpuBackend::new();
-            let mut data = Vec::new();
-            let what = format!("{bytes} bytes for the tensor in host memory");
-            data.try_reserve_exact(bytes as usize).map_err(|_| Error::OutOfMemory { what })?;
-            data.resize(bytes as usize, 0u8);
-            cpu.fill(&fill, &region, dtype, &mut data)?;
-            (format!("CPU backend ({} threads)", cpu.threads()), data)
-        }
-    };
-    let seconds = started.elapsed().as_secs_f64();
+    let cpu = CpuBackend::new();
+    let backend = gpu.as_ref().map_or(Backend::Cpu(&cpu), |ctx| Backend::Gpu(&ctx.filler));
 
     let mut metadata = HashMap::from([
+        ("format".to_string(), "pt".to_string()),
         ("nninit.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
         ("nninit.stream_version".to_string(), nninit::STREAM_VERSION.to_string()),
         ("nninit.seed".to_string(), seed.to_string()),
@@ -151,8 +136,17 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
         let json = serde_json::json!({"rows": range(&shard.rows), "cols": range(&shard.cols)});
         metadata.insert("nninit.shard".to_string(), json.to_string());
     }
-    let tensor = TensorData { name: &args.name, dtype, shape: &shard_shape, data: &data };
-    write_atomic(&args.out, &[tensor], &metadata)?;
+    // The fill (with orthogonal's QR and sparse's mask) and the file are made while a bar shows
+    // the bytes written; only a piece at a time is in memory.
+    let progress = Progress::bytes("fill");
+    let fill = Fill::new(&scheme, &args.shape, stream)?;
+    let region = Region::Shard(shard.clone());
+    let tensor = FillOutput { name: &args.name, fill: &fill, region: &region, dtype };
+    let to = Destination::File(args.out.clone());
+    let summary =
+        write_fill_blocking(&to, &tensor, backend, &metadata, &mut |done, total| progress.update(done, total))?;
+    drop(progress);
+    let (seconds, backend) = (summary.seconds, summary.backend);
     if args.json {
         let json = serde_json::json!({
             "file": args.out.display().to_string(),
@@ -172,7 +166,7 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
         return Ok(());
     }
     outln!(
-        "{}: {} {:?} {dtype:?} on {backend}: {elements} elements, {bytes} bytes in {:.3} s ({:.2} GB/s incl. readback) -> {}",
+        "{}: {} {:?} {dtype:?} on {backend}: {elements} elements, {bytes} bytes in {:.3} s ({:.2} GB/s, written) -> {}",
         args.name,
         scheme.name(),
         shard_shape,

@@ -1,21 +1,32 @@
-//! `nninit init`: a whole model (preset or spec file) into one safetensors file.
+//! `nninit init`: a whole model (a preset, a spec file, a Hugging Face config.json, or the shape
+//! of a checkpoint) into one safetensors file or Hugging Face shards.
 
 use std::path::{Path, PathBuf};
 
 use nninit::cpu::CpuBackend;
-use nninit::model::{presets, rules_from_file, Backend, MergeReport, Model, ModelSpec, Pretrained};
+use nninit::io::parse_size;
+use nninit::model::{
+    presets, rules_from_file, spec_like, Backend, Destination, ElementType, HfConfig, MergeReport, Model, ModelSpec,
+    Pretrained,
+};
 use nninit::{Dtype, Error};
 
 use super::device::{open, DeviceChoice};
 use super::fill::DtypeArg;
-use super::progress::ProgressBar;
+use super::progress::Progress;
 
 /// Arguments of `nninit init`.
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
-    /// A preset (resnet50, cpn50, transformer-tiny, transformer-1b, transformer-7b) or a spec file (.json).
-    #[arg(long)]
-    model: String,
+    /// A preset (resnet50, cpn50, transformer-tiny, transformer-1b, transformer-7b), a spec file
+    /// (.json), or a Hugging Face config.json of the Llama family (llama, mistral, qwen2).
+    #[arg(long, required_unless_present = "like", conflicts_with = "like")]
+    model: Option<String>,
+    /// Random weights shaped exactly like this checkpoint (a .safetensors file, an
+    /// index.json, or a directory of shards): names, shapes and dtypes kept, PyTorch's module
+    /// defaults as rules. Only its header is read.
+    #[arg(long, value_name = "CHECKPOINT")]
+    like: Option<PathBuf>,
     /// A rules file (JSON) that replaces the model's own rules.
     #[arg(long)]
     rules: Option<PathBuf>,
@@ -34,9 +45,10 @@ pub struct InitArgs {
     /// The seed; drawn at random (and printed) when absent.
     #[arg(long)]
     seed: Option<u64>,
-    /// The floating-point element type (tensors whose spec fixes a dtype keep it).
-    #[arg(long, value_enum, default_value_t = DtypeArg::F32)]
-    dtype: DtypeArg,
+    /// The floating-point element type (default f32; a config.json's torch_dtype; with --like,
+    /// each tensor's own). Tensors whose spec fixes a dtype keep it.
+    #[arg(long, value_enum)]
+    dtype: Option<DtypeArg>,
     /// A pretrained safetensors file, [PREFIX=]FILE (repeatable; a later file wins): tensors whose
     /// PREFIX + key name a model tensor replace it.
     #[arg(long, value_name = "[PREFIX=]FILE")]
@@ -47,9 +59,17 @@ pub struct InitArgs {
     /// Use the GPU adapter whose name or backend contains this text (e.g. vulkan, gl).
     #[arg(long)]
     adapter: Option<String>,
-    /// The output file; written atomically.
+    /// The output file, written atomically; with --max-shard-size, a directory.
     #[arg(long, required_unless_present = "print_spec")]
     out: Option<PathBuf>,
+    /// Write Hugging Face shards of at most SIZE bytes of tensors each (5GB, 500MB, 100KB, 2GiB)
+    /// into the directory --out, with model.safetensors.index.json (one shard:
+    /// model.safetensors alone, as save_pretrained does). The directory appears whole.
+    #[arg(long, value_name = "SIZE")]
+    max_shard_size: Option<String>,
+    /// With --max-shard-size: replace an --out directory that exists and is not empty.
+    #[arg(long, requires = "max_shard_size")]
+    force: bool,
     /// Print one JSON object describing the run on stdout (file, model, seed, dtype, tensors,
     /// elements, parameters, bytes, seconds, backend, pretrained); other lines go to stderr.
     #[arg(long)]
@@ -98,31 +118,31 @@ impl TransformerArgs {
     }
 }
 
-/// Builds the model's spec from `--model`, its options and `--rules`.
-fn load_spec(args: &InitArgs) -> nninit::Result<ModelSpec> {
-    let is_file = args.model.ends_with(".json") || Path::new(&args.model).is_file();
-    let transformer = presets::TransformerConfig::named(&args.model);
-    if args.num_class.is_some() && args.model != "cpn50" {
-        return Err(Error::InvalidParameter("--num-class applies to --model cpn50 only".into()));
-    }
-    if args.transformer.any() && transformer.is_none() {
-        return Err(Error::InvalidParameter("transformer options apply to --model transformer-* only".into()));
-    }
-    let mut spec = match (is_file, transformer) {
-        (true, _) => ModelSpec::from_file(Path::new(&args.model))?,
-        (false, Some(mut config)) => {
-            let t = &args.transformer;
-            config.vocab = t.vocab.unwrap_or(config.vocab);
-            config.hidden = t.hidden.unwrap_or(config.hidden);
-            config.layers = t.layers.unwrap_or(config.layers);
-            config.heads = t.heads.unwrap_or(config.heads);
-            config.kv_heads = t.kv_heads.unwrap_or(config.kv_heads);
-            config.mlp = t.mlp.unwrap_or(config.mlp);
-            config.tied_embeddings = t.tied_embeddings.unwrap_or(config.tied_embeddings);
-            config.init_std = t.init_std.unwrap_or(config.init_std);
-            presets::transformer(&args.model, &config)?
+/// What `init` will run: the spec and the run's dtype.
+pub(super) struct Request {
+    spec: ModelSpec,
+    dtype: Dtype,
+}
+
+/// Builds the model's spec from `--model` or `--like`, its options and `--rules`, and the run's
+/// dtype.
+fn load_spec(args: &InitArgs) -> nninit::Result<Request> {
+    let explicit = args.dtype.map(Dtype::from);
+    let (mut spec, dtype) = match (&args.like, &args.model) {
+        (Some(path), _) => {
+            let mut spec = spec_like(path)?;
+            if explicit.is_some() {
+                // --dtype replaces the checkpoint's floating-point dtypes.
+                for t in &mut spec.tensors {
+                    if matches!(t.dtype, Some(ElementType::Float(_))) {
+                        t.dtype = None;
+                    }
+                }
+            }
+            (spec, explicit.unwrap_or(Dtype::F32))
         }
-        (false, None) => presets::preset(&args.model, args.num_class)?,
+        (None, Some(model)) => model_spec(args, model, explicit)?,
+        (None, None) => return Err(Error::InvalidParameter("give --model or --like".into())),
     };
     if let Some(path) = &args.rules {
         spec.rules = rules_from_file(path)?;
@@ -133,30 +153,89 @@ fn load_spec(args: &InitArgs) -> nninit::Result<ModelSpec> {
             return Err(Error::InvalidParameter(format!("--only {:?} matches no tensor", args.only)));
         }
     }
-    Ok(spec)
+    Ok(Request { spec, dtype })
 }
 
-/// Checks `args` without running the model: its spec (read, not written) resolved for the dtype.
-pub(super) fn check(args: &InitArgs) -> nninit::Result<ModelSpec> {
-    let spec = load_spec(args)?;
-    Model::new(&spec, 0, Dtype::from(args.dtype))?;
-    Ok(spec)
+/// `--model`: a spec file, a Hugging Face config, or a preset with its options.
+fn model_spec(args: &InitArgs, model: &str, explicit: Option<Dtype>) -> nninit::Result<(ModelSpec, Dtype)> {
+    let is_file = model.ends_with(".json") || Path::new(model).is_file();
+    let transformer = presets::TransformerConfig::named(model);
+    if args.num_class.is_some() && model != "cpn50" {
+        return Err(Error::InvalidParameter("--num-class applies to --model cpn50 only".into()));
+    }
+    if args.transformer.any() && transformer.is_none() {
+        return Err(Error::InvalidParameter("transformer options apply to --model transformer-* only".into()));
+    }
+    let spec = match (is_file, transformer) {
+        (true, _) => {
+            let json: serde_json::Value = read_json_file(Path::new(model))?;
+            if HfConfig::is_hf_config(&json) {
+                let config = HfConfig::from_file(Path::new(model))?;
+                let dtype = explicit.or(config.dtype).unwrap_or(Dtype::F32);
+                return Ok((config.spec()?, dtype));
+            }
+            ModelSpec::from_file(Path::new(model))?
+        }
+        (false, Some(mut config)) => {
+            let t = &args.transformer;
+            config.vocab = t.vocab.unwrap_or(config.vocab);
+            config.hidden = t.hidden.unwrap_or(config.hidden);
+            config.layers = t.layers.unwrap_or(config.layers);
+            config.heads = t.heads.unwrap_or(config.heads);
+            config.kv_heads = t.kv_heads.unwrap_or(config.kv_heads);
+            config.mlp = t.mlp.unwrap_or(config.mlp);
+            config.tied_embeddings = t.tied_embeddings.unwrap_or(config.tied_embeddings);
+            config.init_std = t.init_std.unwrap_or(config.init_std);
+            presets::transformer(model, &config)?
+        }
+        (false, None) => presets::preset(model, args.num_class)?,
+    };
+    Ok((spec, explicit.unwrap_or(Dtype::F32)))
 }
 
-/// Runs `nninit init` (`quiet`: no progress bar).
-pub fn run(args: InitArgs, quiet: bool) -> nninit::Result<()> {
-    let spec = if args.print_spec { load_spec(&args)? } else { check(&args)? };
+fn read_json_file(path: &Path) -> nninit::Result<serde_json::Value> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+    serde_json::from_str(&text).map_err(|e| Error::InvalidParameter(format!("{}: {e}", path.display())))
+}
+
+/// Where the run writes: a file, or Hugging Face shards.
+fn destination(args: &InitArgs) -> nninit::Result<Option<Destination>> {
+    let Some(out) = &args.out else { return Ok(None) };
+    Ok(Some(match &args.max_shard_size {
+        Some(size) => {
+            Destination::Sharded { dir: out.clone(), max_shard_bytes: parse_size(size)?, replace: args.force }
+        }
+        None => Destination::File(out.clone()),
+    }))
+}
+
+/// Checks `args` without running the model: its spec (read, not written) resolved for the
+/// dtype, and the destination.
+pub(super) fn check(args: &InitArgs) -> nninit::Result<Request> {
+    let request = load_spec(args)?;
+    Model::new(&request.spec, 0, request.dtype)?;
+    if let Some(to) = destination(args)? {
+        to.check()?;
+    }
+    Ok(request)
+}
+
+/// Runs `nninit init`.
+pub fn run(args: InitArgs) -> nninit::Result<()> {
     if args.print_spec {
+        let Request { spec, .. } = load_spec(&args)?;
         outln!("{}", serde_json::to_string_pretty(&spec).expect("specs serialize"));
         return Ok(());
     }
-    let out = args.out.as_ref().expect("clap requires --out without --print-spec");
+    let Request { spec, dtype } = check(&args)?;
+    let to = destination(&args)?.expect("clap requires --out without --print-spec");
     let seed = args.seed.unwrap_or_else(|| {
         let seed = rand::random::<u64>();
         sayln!(args.json, "seed: {seed} (drawn at random; pass --seed {seed} to repeat)");
         seed
     });
-    let mut model = Model::new(&spec, seed, Dtype::from(args.dtype))?;
+    let mut model = Model::new(&spec, seed, dtype)?;
     let mut merged = None;
     if !args.pretrained.is_empty() {
         let files: Vec<Pretrained> = args.pretrained.iter().map(|p| Pretrained::parse(p)).collect();
@@ -167,11 +246,18 @@ pub fn run(args: InitArgs, quiet: bool) -> nninit::Result<()> {
     let gpu = open(args.device, args.adapter.as_deref())?;
     let cpu = CpuBackend::new();
     let backend = gpu.as_ref().map_or(Backend::Cpu(&cpu), |ctx| Backend::Gpu(&ctx.filler));
-    let mut bar = ProgressBar::new(!quiet);
-    let summary =
-        model.write_safetensors_blocking(out, backend, &Default::default(), &mut |done, total| bar.update(done, total));
-    bar.finish();
+    let progress = Progress::bytes("init");
+    let summary = model
+        .write_safetensors_blocking(&to, backend, &Default::default(), &mut |done, total| progress.update(done, total));
+    drop(progress);
     let summary = summary?;
+    let out = to.path();
+    let files = match &to {
+        Destination::File(_) => vec![out.display().to_string()],
+        Destination::Sharded { .. } => {
+            nninit::io::checkpoint_files(out)?.iter().map(|f| f.display().to_string()).collect()
+        }
+    };
     if args.json {
         let pretrained = merged.map(|r| {
             let files: Vec<_> = r
@@ -183,6 +269,7 @@ pub fn run(args: InitArgs, quiet: bool) -> nninit::Result<()> {
         });
         let json = serde_json::json!({
             "file": out.display().to_string(),
+            "files": files,
             "model": model.name,
             "seed": seed,
             "dtype": model.dtype.name(),
@@ -197,8 +284,9 @@ pub fn run(args: InitArgs, quiet: bool) -> nninit::Result<()> {
         outln!("{json}");
         return Ok(());
     }
+    let shards = if files.len() > 1 { format!(" ({} shards and an index)", files.len()) } else { String::new() };
     outln!(
-        "{}: {} tensors, {} elements ({} parameters), {} bytes ({:.2} GB) in {:.2} s ({:.2} GB/s) on {} -> {}",
+        "{}: {} tensors, {} elements ({} parameters), {} bytes ({:.2} GB) in {:.2} s ({:.2} GB/s) on {} -> {}{shards}",
         model.name,
         summary.tensors,
         summary.elements,

@@ -8,6 +8,7 @@ use nninit::io::TensorFile;
 use nninit::Error;
 
 use super::plot::histogram_chart;
+use super::progress::Progress;
 
 /// Arguments of `nninit inspect`.
 #[derive(Debug, clap::Args)]
@@ -36,14 +37,19 @@ pub fn run(args: InspectArgs) -> nninit::Result<super::Outcome> {
             return Err(Error::InvalidParameter(format!("{}: no tensor named {name}", args.file.display())));
         }
     }
-    let selected = file.entries().iter().filter(|e| args.tensor.is_empty() || args.tensor.contains(&e.name));
+    let selected: Vec<_> =
+        file.entries().iter().filter(|e| args.tensor.is_empty() || args.tensor.contains(&e.name)).collect();
     let mut reports = Vec::new();
     let mut not_inspected = Vec::new();
+    let progress = Progress::steps("inspect", selected.len() as u64);
     for entry in selected {
-        match inspect(&file, entry) {
+        progress.message(&entry.name);
+        let inspected = inspect(&file, entry);
+        progress.step();
+        match inspected {
             Ok(report) => {
                 if !args.json {
-                    print_report(&report);
+                    progress.suspend(|| print_report(&report));
                 }
                 reports.push(report);
             }
@@ -58,10 +64,14 @@ pub fn run(args: InspectArgs) -> nninit::Result<super::Outcome> {
             Err(e) => return Err(e),
         }
     }
+    drop(progress);
     if let Some(dir) = &args.plot {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.display().to_string(), source })?;
+        let progress = Progress::steps("plot", reports.len() as u64);
         for report in &reports {
+            progress.message(&report.name);
             plot(report, dir)?;
+            progress.step();
         }
     }
     if args.json {

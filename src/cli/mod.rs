@@ -68,7 +68,8 @@ impl Cli {
 enum Command {
     /// Fill one tensor with a scheme and write it to a safetensors file.
     Fill(fill::FillArgs),
-    /// Initialize a whole model (preset or spec file) into one safetensors file.
+    /// Initialize a whole model (preset, spec, HF config.json, or --like a checkpoint) into a
+    /// safetensors file or Hugging Face shards.
     Init(init::InitArgs),
     /// Measure nninit on each adapter and the CPU against memset, rand and a GPU constant fill.
     Bench(bench::BenchArgs),
@@ -120,9 +121,10 @@ pub fn check(cli: &Cli) -> nninit::Result<()> {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> nninit::Result<Outcome> {
+    progress::set_quiet(cli.quiet);
     let done = match cli.command {
         Command::Fill(args) => fill::run(args),
-        Command::Init(args) => init::run(args, cli.quiet),
+        Command::Init(args) => init::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Inspect(args) => return inspect::run(args),
         Command::Stream(args) => stream::run(args),

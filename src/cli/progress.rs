@@ -1,53 +1,85 @@
-//! A progress bar on stderr, drawn only when stderr is a terminal.
+//! Progress bars on stderr (indicatif), only when stderr is a terminal and `--quiet` is absent.
 
-use std::io::{IsTerminal, Write};
-use std::time::{Duration, Instant};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Redraws at most this often.
-const REDRAW: Duration = Duration::from_millis(100);
+/// Set by `--quiet`: no bar anywhere.
+static QUIET: AtomicBool = AtomicBool::new(false);
 
-/// `[#########---------]  45%  1.21 / 2.68 GB  1.53 GB/s  ETA 1 s`, redrawn in place.
-pub struct ProgressBar {
-    enabled: bool,
-    started: Instant,
-    drawn: Option<Instant>,
+/// Turns every bar off (`--quiet`).
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
 }
 
-impl ProgressBar {
-    /// A bar that draws when stderr is a terminal and `wanted`.
-    pub fn new(wanted: bool) -> Self {
-        Self { enabled: wanted && std::io::stderr().is_terminal(), started: Instant::now(), drawn: None }
+/// A bar, or nothing on a pipe or with `--quiet`; cleared when finished or dropped.
+pub struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    fn new(make: impl FnOnce() -> indicatif::ProgressBar) -> Self {
+        let shown = !QUIET.load(Ordering::Relaxed) && std::io::stderr().is_terminal();
+        Self(shown.then(make))
     }
 
-    /// Shows `done` of `total` bytes.
-    pub fn update(&mut self, done: u64, total: u64) {
-        if !self.enabled || self.drawn.is_some_and(|t| t.elapsed() < REDRAW) && done < total {
-            return;
+    /// Bytes of a run: `[####----]  45%  1.21 GB / 2.68 GB  1.53 GB/s  ETA 1s`.
+    pub fn bytes(label: &str) -> Self {
+        Self::new(|| {
+            let style = indicatif::ProgressStyle::with_template(
+                "{prefix} [{wide_bar}] {percent:>3}%  {decimal_bytes} / {decimal_total_bytes}  {decimal_bytes_per_sec}  ETA {eta}",
+            )
+            .expect("a valid template")
+            .progress_chars("#>-");
+            indicatif::ProgressBar::new(0).with_style(style).with_prefix(label.to_string())
+        })
+    }
+
+    /// Steps of a run (tensors, measurements), with a message naming the current one.
+    pub fn steps(label: &str, total: u64) -> Self {
+        Self::new(|| {
+            let style = indicatif::ProgressStyle::with_template("{prefix} [{wide_bar}] {pos}/{len}  {elapsed}  {msg}")
+                .expect("a valid template")
+                .progress_chars("#>-");
+            let bar = indicatif::ProgressBar::new(total).with_style(style).with_prefix(label.to_string());
+            // The elapsed time moves even while one long step runs.
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            bar
+        })
+    }
+
+    /// Shows `done` of `total`.
+    pub fn update(&self, done: u64, total: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(total);
+            bar.set_position(done);
         }
-        self.drawn = Some(Instant::now());
-        let fraction = if total == 0 { 1.0 } else { done as f64 / total as f64 };
-        let width = 30;
-        let filled = (fraction * width as f64).round() as usize;
-        let seconds = self.started.elapsed().as_secs_f64().max(1e-9);
-        let rate = done as f64 / seconds;
-        let eta = if rate > 0.0 { (total - done) as f64 / rate } else { 0.0 };
-        let _ = write!(
-            std::io::stderr(),
-            "\r[{}{}] {:3.0}%  {:.2} / {:.2} GB  {:.2} GB/s  ETA {:.0} s  ",
-            "#".repeat(filled),
-            "-".repeat(width - filled),
-            fraction * 100.0,
-            done as f64 / 1e9,
-            total as f64 / 1e9,
-            rate / 1e9,
-            eta
-        );
     }
 
-    /// Clears the bar's line.
-    pub fn finish(&self) {
-        if self.enabled && self.drawn.is_some() {
-            let _ = write!(std::io::stderr(), "\r{}\r", " ".repeat(80));
+    /// One step done.
+    pub fn step(&self) {
+        if let Some(bar) = &self.0 {
+            bar.inc(1);
+        }
+    }
+
+    /// Replaces the message.
+    pub fn message(&self, message: &str) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message.to_string());
+        }
+    }
+
+    /// Runs `f` (which prints) with the bar hidden, then redraws it.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.0 {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
         }
     }
 }

@@ -62,6 +62,32 @@ impl CpuBackend {
         self.fill_segments(fill, &fill.segments(region)?, dtype, out)
     }
 
+    /// Fills `region` of `fill` and hands it to `sink` in order, as little-endian `dtype`, in
+    /// pieces of at most `piece_bytes` (one buffer, reused): memory stays bounded whatever the
+    /// region's size.
+    pub fn fill_streamed(
+        &self,
+        fill: &Fill,
+        region: &Region,
+        dtype: Dtype,
+        piece_bytes: u64,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let size = dtype.size();
+        let capacity = (piece_bytes / size).max(1);
+        let mut buffer = Vec::new();
+        for batch in crate::scheme::batches(fill.segments(region)?, capacity) {
+            let count: u64 = batch.iter().map(|s| s.end - s.start).sum();
+            if buffer.is_empty() {
+                buffer = crate::error::try_vec((capacity.min(count) * size) as usize, 0u8, "a piece of the fill")?;
+            }
+            let part = &mut buffer[..(count * size) as usize];
+            self.fill_segments(fill, &batch, dtype, part)?;
+            sink(part)?;
+        }
+        Ok(())
+    }
+
     /// Writes the logical element ranges `segments` of `fill` into `out`, one after the other.
     pub(crate) fn fill_segments(
         &self,

@@ -1,6 +1,5 @@
 //! `GpuFiller`: the fill pipelines of one device, and the calls that record fills.
 
-use std::collections::VecDeque;
 use std::ops::Range;
 
 use wgpu::util::DeviceExt;
@@ -239,7 +238,32 @@ impl GpuFiller {
         pollster::block_on(self.fill_to_host_waiting(fill, region, dtype, Waiting::Blocking))
     }
 
-    /// Fills the region in batches through one bounded device buffer and reads each batch back.
+    /// Fills `region` of `fill` on the GPU and hands it to `sink` in order, as little-endian
+    /// `dtype`, in pieces of at most `piece_bytes` (and within the device's limits): host memory
+    /// stays bounded whatever the region's size.
+    pub async fn fill_streamed(
+        &self,
+        fill: &Fill,
+        region: &Region,
+        dtype: Dtype,
+        piece_bytes: u64,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        self.fill_pieces(fill, region, dtype, piece_bytes, Waiting::Async, sink).await
+    }
+
+    /// [`GpuFiller::fill_streamed`], blocking.
+    pub fn fill_streamed_blocking(
+        &self,
+        fill: &Fill,
+        region: &Region,
+        dtype: Dtype,
+        piece_bytes: u64,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        pollster::block_on(self.fill_pieces(fill, region, dtype, piece_bytes, Waiting::Blocking, sink))
+    }
+
     async fn fill_to_host_waiting(
         &self,
         fill: &Fill,
@@ -247,44 +271,51 @@ impl GpuFiller {
         dtype: Dtype,
         waiting: Waiting,
     ) -> Result<Vec<u8>> {
-        let segments = fill.segments(region)?;
-        let size = dtype.size();
-        let count: u64 = segments.iter().map(|s| s.end - s.start).sum();
+        let count: u64 = fill.segments(region)?.iter().map(|s| s.end - s.start).sum();
         let bytes = count
-            .checked_mul(size)
+            .checked_mul(dtype.size())
             .filter(|&b| b <= isize::MAX as u64)
             .ok_or_else(|| Error::OutOfMemory { what: format!("host memory for {count} elements") })?;
         let mut out = Vec::new();
         out.try_reserve_exact(bytes as usize)
             .map_err(|_| Error::OutOfMemory { what: format!("{bytes} bytes of host memory for {count} elements") })?;
-        let max_bytes = HOST_FILL_CHUNK.min(self.device.limits().max_buffer_size) / 4 * 4;
-        let chunk_bytes = bytes.next_multiple_of(4).min(max_bytes).max(4);
+        let mut sink = |piece: &[u8]| {
+            out.extend_from_slice(piece);
+            Ok(())
+        };
+        self.fill_pieces(fill, region, dtype, HOST_FILL_CHUNK, waiting, &mut sink).await?;
+        Ok(out)
+    }
+
+    /// Fills the region in batches through one bounded device buffer and reads each batch back.
+    async fn fill_pieces(
+        &self,
+        fill: &Fill,
+        region: &Region,
+        dtype: Dtype,
+        piece_bytes: u64,
+        waiting: Waiting,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let segments = fill.segments(region)?;
+        let size = dtype.size();
+        let count: u64 = segments.iter().map(|s| s.end - s.start).sum();
+        let bytes = count.saturating_mul(size);
+        let max_bytes = piece_bytes.min(self.device.limits().max_buffer_size) / 8 * 8;
+        let chunk_bytes = bytes.next_multiple_of(4).min(max_bytes).max(8);
         let capacity = chunk_bytes / size;
         let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
         let buffer = super::create_buffer_checked(&self.device, "nninit host fill", chunk_bytes, usage).await?;
-        // Cut the segments into batches of at most `capacity` elements.
-        let mut batch: Vec<Range<u64>> = Vec::new();
-        let mut in_batch = 0u64;
-        let mut pending: VecDeque<_> = segments.into_iter().filter(|s| !s.is_empty()).collect();
-        while let Some(segment) = pending.pop_front() {
-            let take = (segment.end - segment.start).min(capacity - in_batch);
-            batch.push(segment.start..segment.start + take);
-            in_batch += take;
-            if take < segment.end - segment.start {
-                pending.push_front(segment.start + take..segment.end);
-            }
-            if in_batch == capacity || pending.is_empty() {
-                super::submit_checked(&self.device, &self.queue, |encoder| {
-                    self.record_segments(encoder, &buffer, 0, dtype, &batch, fill)
-                })
-                .await?;
-                let read = super::read_buffer_waiting(&self.device, &self.queue, &buffer, 0..in_batch * size, waiting);
-                out.extend(read.await?);
-                batch.clear();
-                in_batch = 0;
-            }
+        for batch in crate::scheme::batches(segments, capacity) {
+            let in_batch: u64 = batch.iter().map(|s| s.end - s.start).sum();
+            super::submit_checked(&self.device, &self.queue, |encoder| {
+                self.record_segments(encoder, &buffer, 0, dtype, &batch, fill)
+            })
+            .await?;
+            let read = super::read_buffer_waiting(&self.device, &self.queue, &buffer, 0..in_batch * size, waiting);
+            sink(&read.await?)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Records the logical element ranges `segments` of `fill`, written one after the other from

@@ -12,6 +12,12 @@
 //!
 //! The target is resolved first: through a symbolic link to the file it names (the link stays);
 //! a target that exists and is not a regular file (a directory, device, FIFO or socket) is refused.
+//!
+//! A set of files (Hugging Face shards and their index) is written the same way into a
+//! [`TempDir`] beside the target directory, locked through a `.nninit.lock` file inside it, and
+//! renamed into place whole. A target directory that exists must be empty, unless the caller
+//! asked to replace it: then the old one is moved aside, the new one renamed into place, and the
+//! old one removed.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -37,7 +43,15 @@ fn unfinished() -> MutexGuard<'static, Option<HashSet<PathBuf>>> {
 /// handler that is about to end the process: after it, no write of this process can complete.
 pub fn remove_unfinished() {
     for temp in unfinished().take().unwrap_or_default() {
-        let _ = std::fs::remove_file(temp);
+        let _ = remove_path(&temp);
+    }
+}
+
+/// Removes a file, or a directory with everything in it.
+fn remove_path(path: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
+        _ => std::fs::remove_file(path),
     }
 }
 
@@ -57,7 +71,7 @@ pub(crate) fn resolve_target(path: &Path) -> Result<PathBuf> {
             Ok(meta) if meta.is_file() => return Ok(target),
             Ok(meta) => {
                 let what = if meta.is_dir() { "a directory" } else { "not a regular file (a device, FIFO or socket)" };
-                return Err(Error::InvalidTarget(format!(
+                return Err(Error::InvalidOutput(format!(
                     "{} exists and is {what}: refusing to replace it",
                     target.display()
                 )));
@@ -66,7 +80,7 @@ pub(crate) fn resolve_target(path: &Path) -> Result<PathBuf> {
             Err(source) => return Err(io_error(&target, source)),
         }
     }
-    Err(Error::InvalidTarget(format!("{}: too many levels of symbolic links", path.display())))
+    Err(Error::InvalidOutput(format!("{}: too many levels of symbolic links", path.display())))
 }
 
 /// A temporary file beside a target, renamed over it by [`TempFile::commit`].
@@ -171,16 +185,146 @@ fn remove_stale(target: &Path) {
         }
         let path = entry.path();
         let old = entry.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok());
-        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        if !is_file || old.is_none_or(|age| age < STALE_AFTER) {
+        let Ok(kind) = entry.file_type() else { continue };
+        if old.is_none_or(|age| age < STALE_AFTER) {
             continue;
         }
-        if let Ok(file) = File::open(&path) {
-            if file.try_lock().is_ok() {
+        if kind.is_file() {
+            if File::open(&path).is_ok_and(|file| file.try_lock().is_ok()) {
                 let _ = std::fs::remove_file(&path);
+            }
+        } else if kind.is_dir() {
+            // A directory's writer holds the lock of the file inside it; a directory without
+            // one is a writer's that was killed before it made it, or after it removed it.
+            let lock = path.join(DIR_LOCK);
+            let free = match File::open(&lock) {
+                Ok(file) => file.try_lock().is_ok(),
+                Err(e) => e.kind() == ErrorKind::NotFound,
+            };
+            if free {
+                let _ = std::fs::remove_dir_all(&path);
             }
         }
     }
+}
+
+/// The lock file inside a [`TempDir`].
+const DIR_LOCK: &str = ".nninit.lock";
+
+/// A temporary directory beside a target directory, renamed over it by [`TempDir::commit`];
+/// dropped uncommitted, it is removed with everything in it.
+#[derive(Debug)]
+pub(crate) struct TempDir {
+    target: PathBuf,
+    path: PathBuf,
+    replace: bool,
+    lock: Option<File>,
+}
+
+impl TempDir {
+    /// A new, locked temporary directory for the directory `path` names (symbolic links
+    /// followed), after checking that `path` does not exist, is an empty directory, or
+    /// `replace` is set and it is a directory.
+    pub(crate) fn create(path: &Path, replace: bool) -> Result<Self> {
+        let target = resolve_dir_target(path, replace)?;
+        remove_stale(&target);
+        let prefix = temp_prefix(&target);
+        for _ in 0..16 {
+            let temp = target.with_file_name(format!("{prefix}{:016x}.tmp", random()));
+            match std::fs::create_dir(&temp) {
+                Ok(()) => {
+                    unfinished().get_or_insert_with(HashSet::new).insert(temp.clone());
+                    let mut dir = Self { target, path: temp, replace, lock: None };
+                    let lock_path = dir.path.join(DIR_LOCK);
+                    let lock = File::create(&lock_path).map_err(|source| io_error(&lock_path, source))?;
+                    lock.try_lock().map_err(|e| Error::Io {
+                        path: lock_path.display().to_string(),
+                        source: std::io::Error::other(e.to_string()),
+                    })?;
+                    dir.lock = Some(lock);
+                    return Ok(dir);
+                }
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+                Err(source) => return Err(io_error(&temp, source)),
+            }
+        }
+        Err(Error::Io {
+            path: target.display().to_string(),
+            source: std::io::Error::other("no unused temporary directory name beside it"),
+        })
+    }
+
+    /// The temporary directory, to write the files into.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Removes the lock file and renames the directory into place (moving a directory it
+    /// replaces aside first, then removing that one).
+    pub(crate) fn commit(mut self) -> Result<()> {
+        let target = resolve_dir_target(&self.target, self.replace)?;
+        let lock_path = self.path.join(DIR_LOCK);
+        std::fs::remove_file(&lock_path).map_err(|source| io_error(&lock_path, source))?;
+        let aside = match std::fs::symlink_metadata(&target) {
+            Ok(_) if !is_empty_dir(&target)? => {
+                let aside = target.with_file_name(format!("{}{:016x}.old", temp_prefix(&target), random()));
+                std::fs::rename(&target, &aside).map_err(|source| io_error(&target, source))?;
+                Some(aside)
+            }
+            _ => None,
+        };
+        if let Err(source) = std::fs::rename(&self.path, &target) {
+            if let Some(aside) = &aside {
+                let _ = std::fs::rename(aside, &target);
+            }
+            return Err(io_error(&target, source));
+        }
+        self.lock = None;
+        forget(&self.path);
+        self.path = PathBuf::new();
+        if let Some(aside) = aside {
+            std::fs::remove_dir_all(&aside).map_err(|source| io_error(&aside, source))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.path);
+            self.lock = None;
+            forget(&self.path);
+        }
+    }
+}
+
+/// The directory `path` names (symbolic links followed), checked to be absent, an empty
+/// directory, or (with `replace`) any directory.
+fn resolve_dir_target(path: &Path, replace: bool) -> Result<PathBuf> {
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    match std::fs::metadata(&target) {
+        Ok(meta) if meta.is_dir() => {
+            if !replace && !is_empty_dir(&target)? {
+                return Err(Error::InvalidOutput(format!(
+                    "{} exists and is not empty: refusing to replace it unless forced (--force)",
+                    target.display()
+                )));
+            }
+            Ok(target)
+        }
+        Ok(_) => Err(Error::InvalidOutput(format!(
+            "{} exists and is not a directory: refusing to replace it",
+            target.display()
+        ))),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(target),
+        Err(source) => Err(io_error(&target, source)),
+    }
+}
+
+fn is_empty_dir(path: &Path) -> Result<bool> {
+    let mut entries = std::fs::read_dir(path).map_err(|source| io_error(path, source))?;
+    Ok(entries.next().is_none())
 }
 
 /// 64 random bits: the standard library's per-process random hash keys, mixed with a counter

@@ -6,6 +6,7 @@
 mod atomic;
 mod decode;
 mod reader;
+mod sharded;
 mod writer;
 
 use std::collections::HashMap;
@@ -14,7 +15,10 @@ use std::path::Path;
 pub use atomic::remove_unfinished;
 pub use decode::{decode_f32_bits, decode_f64, decode_i64, is_float};
 pub use reader::{TensorEntry, TensorFile};
-pub use writer::{check_tensor_name, write_bytes_atomic, TensorHeader, TensorWriter};
+pub use sharded::{
+    checkpoint_files, index_files, parse_size, plan_shards, shard_file_name, ShardedWriter, INDEX_FILE, SINGLE_FILE,
+};
+pub use writer::{check_tensor_name, write_bytes_atomic, TensorHeader, TensorOut, TensorWriter};
 
 use crate::contract::dtype::Dtype;
 use crate::error::{Error, Result};

@@ -134,6 +134,25 @@ impl TensorWriter {
     }
 }
 
+/// A streamed safetensors output ([`TensorWriter`], [`super::ShardedWriter`]): its header is
+/// written when it is created, then its tensors' data in header order, in pieces of any size.
+pub trait TensorOut: Send {
+    /// Appends the next `bytes` of tensor data.
+    fn write(&mut self, bytes: &[u8]) -> Result<()>;
+    /// Checks that all data was written and puts the output in place.
+    fn finish(self) -> Result<()>;
+}
+
+impl TensorOut for TensorWriter {
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        TensorWriter::write(self, bytes)
+    }
+
+    fn finish(self) -> Result<()> {
+        TensorWriter::finish(self)
+    }
+}
+
 /// Checks that `name` can name a tensor in a safetensors file: `__metadata__` is the header's
 /// metadata, so no reader could open a file with a tensor of that name.
 pub fn check_tensor_name(name: &str) -> Result<()> {

@@ -17,6 +17,9 @@
 //! # Ok::<(), nninit::Error>(())
 //! ```
 
+mod hf_config;
+mod like;
+mod output;
 pub mod presets;
 mod pretrained;
 mod resolved;
@@ -25,6 +28,9 @@ mod run;
 mod spec;
 mod tensor;
 
+pub use hf_config::{HfConfig, HF_MODEL_TYPES};
+pub use like::spec_like;
+pub use output::{write_fill_blocking, Destination, FillOutput};
 pub use pretrained::{FileReport, MergeReport, Pretrained};
 pub use resolved::{Model, ModelTensor, Source};
 pub use rules::{glob_match, resolve, rules_from_file, Rule};

@@ -3,14 +3,12 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
-use std::path::Path;
 use std::rc::Rc;
-use std::time::Instant;
 
 use crate::cpu::CpuBackend;
 use crate::error::{Error, Result};
 use crate::gpu::{callback, submit_checked, Callback, GpuFiller, GpuTarget, Waiting};
-use crate::io::{decode_f32_bits, decode_i64, TensorHeader, TensorWriter};
+use crate::io::{decode_f32_bits, decode_i64};
 use crate::scheme::{Fill, Region};
 
 use super::resolved::{named, Model, ModelTensor, Source};
@@ -132,64 +130,13 @@ impl Model {
         Ok(out)
     }
 
-    /// Writes the model to the safetensors file `path`, atomically, streaming pieces from
-    /// `backend` to disk; `progress(bytes done, bytes total)` is called after each piece. The
-    /// file's metadata is [`Model::metadata`] plus `extra`. It blocks: a writer thread writes
-    /// while the backend makes the next piece.
-    pub fn write_safetensors_blocking(
-        &self,
-        path: &Path,
-        backend: Backend<'_>,
-        extra: &HashMap<String, String>,
-        progress: &mut dyn FnMut(u64, u64),
-    ) -> Result<RunSummary> {
-        let started = Instant::now();
-        let headers: Vec<TensorHeader> = self
-            .tensors
-            .iter()
-            .map(|t| TensorHeader { name: t.name.clone(), dtype: t.element.safetensors(), shape: t.shape().to_vec() })
-            .collect();
-        let mut metadata = self.metadata();
-        metadata.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let mut writer = TensorWriter::create(path, &headers, &metadata)?;
-        let total = self.bytes();
-        // A writer thread takes the pieces, so making the next piece overlaps writing this one.
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
-        std::thread::scope(|scope| {
-            let written = scope.spawn(move || -> Result<TensorWriter> {
-                for piece in receiver {
-                    writer.write(&piece)?;
-                }
-                Ok(writer)
-            });
-            let mut done = 0u64;
-            let produced = self.produce_blocking(backend, Self::PIECE_BYTES, &mut |_, bytes| {
-                sender.send(bytes.to_vec()).map_err(|_| Error::SafeTensors("the writer thread stopped".into()))?;
-                done += bytes.len() as u64;
-                progress(done, total);
-                Ok(())
-            });
-            drop(sender);
-            let writer = written.join().map_err(|_| Error::SafeTensors("the writer thread panicked".into()))?;
-            // A write error explains a send error, so it comes first.
-            let writer = writer?;
-            produced?;
-            writer.finish()
-        })?;
-        Ok(RunSummary {
-            tensors: self.tensors.len(),
-            elements: self.elements(),
-            bytes: total,
-            seconds: started.elapsed().as_secs_f64(),
-            backend: backend.describe(),
-        })
-    }
-
-    /// The metadata an output file records: nninit's and the stream contract's versions, the
+    /// The metadata an output file records: `"format": "pt"` (transformers' loader requires
+    /// it), nninit's and the stream contract's versions, the
     /// seed, model and dtype, and per tensor `nninit.tensor.NAME`: its scheme as JSON with its
     /// `stream`, or the pretrained file and key it came from.
     pub fn metadata(&self) -> HashMap<String, String> {
         let mut metadata = HashMap::from([
+            ("format".to_string(), "pt".to_string()),
             ("nninit.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
             ("nninit.stream_version".to_string(), crate::contract::stream::STREAM_VERSION.to_string()),
             ("nninit.seed".to_string(), self.seed.to_string()),

@@ -39,9 +39,14 @@ pub struct ModelSpec {
 }
 
 impl ModelSpec {
-    /// Reads a spec from a JSON file.
+    /// Reads a spec from a JSON file: an nninit spec, or a Hugging Face `config.json` of the
+    /// Llama family (see [`super::HfConfig`]).
     pub fn from_file(path: &Path) -> Result<Self> {
-        read_json(path)
+        let json: serde_json::Value = read_json(path)?;
+        if super::HfConfig::is_hf_config(&json) {
+            return super::HfConfig::from_file(path)?.spec();
+        }
+        serde_json::from_value(json).map_err(|e| crate::Error::InvalidParameter(format!("{}: {e}", path.display())))
     }
 
     /// Total number of elements over all tensors (`None` when the sum overflows).

@@ -15,6 +15,7 @@ pub use fill::Fill;
 pub(crate) use fill::Prepared;
 pub(crate) use plan::Lowered;
 pub use plan::{calculate_gain, fans, FanMode, Plan};
+pub(crate) use region::batches;
 pub use region::{Region, Shard};
 
 use crate::error::{Error, Result};

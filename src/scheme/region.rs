@@ -124,6 +124,27 @@ impl Region {
     }
 }
 
+/// `segments` (empty ones dropped) cut into batches of at most `capacity` elements in all, in
+/// order: a segment longer than what is left of a batch continues in the next.
+pub(crate) fn batches(segments: Vec<Range<u64>>, capacity: u64) -> impl Iterator<Item = Vec<Range<u64>>> {
+    let capacity = capacity.max(1);
+    let mut pending: std::collections::VecDeque<_> = segments.into_iter().filter(|s| !s.is_empty()).collect();
+    std::iter::from_fn(move || {
+        let mut batch = Vec::new();
+        let mut in_batch = 0u64;
+        while in_batch < capacity {
+            let Some(segment) = pending.pop_front() else { break };
+            let take = (segment.end - segment.start).min(capacity - in_batch);
+            batch.push(segment.start..segment.start + take);
+            in_batch += take;
+            if take < segment.end - segment.start {
+                pending.push_front(segment.start + take..segment.end);
+            }
+        }
+        (!batch.is_empty()).then_some(batch)
+    })
+}
+
 impl From<Range<u64>> for Region {
     fn from(range: Range<u64>) -> Self {
         Region::Elements(range)

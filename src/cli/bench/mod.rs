@@ -11,6 +11,7 @@ use nninit::cpu::CpuBackend;
 use nninit::gpu::{adapters_blocking, describe, GpuContext};
 
 use super::plot::{bar_chart, Bar};
+use super::progress::Progress;
 use machine::{AdapterInfo, Machine};
 use measure::{Config, Row};
 
@@ -93,14 +94,17 @@ pub fn run(args: BenchArgs) -> nninit::Result<()> {
             config.reps
         );
     }
+    let progress = Progress::steps("bench", 1 + found.len() as u64);
+    progress.message("the CPU and its baselines");
     let mut rows = measure::cpu_rows(config, &cpu)?;
+    progress.step();
     for adapter in &found {
         let gpu = GpuContext::from_adapter_blocking(adapter, adapter.limits())?;
-        if !args.json {
-            eprintln!("measuring {} ...", describe(&gpu.info));
-        }
+        progress.message(&describe(&gpu.info));
         rows.extend(measure::gpu_rows(config, &gpu)?);
+        progress.step();
     }
+    drop(progress);
     let ratios = ratios(&rows);
     if args.json {
         let report = serde_json::json!({"machine": machine, "rows": rows, "ratios": ratios});

@@ -1,0 +1,250 @@
+//! Runs into files: a model, or one fill, streamed into a safetensors file or a Hugging Face
+//! sharded directory, atomically, with a writer thread writing one piece while the backend
+//! makes the next. Memory stays bounded (a few pieces) whatever the output's size.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::contract::dtype::Dtype;
+use crate::error::{Error, Result};
+use crate::io::{ShardedWriter, TensorHeader, TensorOut, TensorWriter};
+use crate::scheme::{Fill, Region};
+
+use super::resolved::Model;
+use super::run::{Backend, RunSummary};
+
+/// Where a run's tensors go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// One safetensors file, replaced atomically.
+    File(PathBuf),
+    /// A Hugging Face checkpoint directory (see [`crate::io::ShardedWriter`]): shards of at most
+    /// `max_shard_bytes` bytes of tensor data and `model.safetensors.index.json`. The directory
+    /// must not exist or be empty, unless `replace`.
+    Sharded {
+        /// The directory.
+        dir: PathBuf,
+        /// The largest shard, in bytes of tensor data (a larger tensor gets a shard alone).
+        max_shard_bytes: u64,
+        /// Replace a directory that exists and is not empty.
+        replace: bool,
+    },
+}
+
+impl Destination {
+    /// The file or directory.
+    pub fn path(&self) -> &Path {
+        match self {
+            Destination::File(path) => path,
+            Destination::Sharded { dir, .. } => dir,
+        }
+    }
+
+    /// Checks what can be checked before any work: that a sharded destination's directory may
+    /// be written (absent, empty, or `replace`).
+    pub fn check(&self) -> Result<()> {
+        match self {
+            Destination::File(_) => Ok(()),
+            Destination::Sharded { dir, replace, max_shard_bytes } => {
+                if *max_shard_bytes == 0 {
+                    return Err(Error::InvalidParameter("the shard size must be at least one byte".into()));
+                }
+                match std::fs::metadata(dir) {
+                    Ok(meta) if !meta.is_dir() => Err(Error::InvalidOutput(format!(
+                        "{} exists and is not a directory: refusing to replace it",
+                        dir.display()
+                    ))),
+                    Ok(_) if !replace && std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) => {
+                        Err(Error::InvalidOutput(format!(
+                            "{} exists and is not empty: refusing to replace it unless forced (--force)",
+                            dir.display()
+                        )))
+                    }
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+
+    fn create(&self, headers: &[TensorHeader], metadata: &HashMap<String, String>) -> Result<Out> {
+        Ok(match self {
+            Destination::File(path) => Out::File(TensorWriter::create(path, headers, metadata)?),
+            Destination::Sharded { dir, max_shard_bytes, replace } => {
+                Out::Sharded(ShardedWriter::create(dir, headers, metadata, *max_shard_bytes, *replace)?)
+            }
+        })
+    }
+}
+
+/// Either writer.
+enum Out {
+    File(TensorWriter),
+    Sharded(ShardedWriter),
+}
+
+impl TensorOut for Out {
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        match self {
+            Out::File(w) => TensorOut::write(w, bytes),
+            Out::Sharded(w) => w.write(bytes),
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        match self {
+            Out::File(w) => TensorOut::finish(w),
+            Out::Sharded(w) => w.finish(),
+        }
+    }
+}
+
+/// Where a run hands its bytes, in output order.
+type Produce<'p> = dyn FnMut(&[u8]) -> Result<()> + 'p;
+
+/// Creates `to` for `headers`, then runs `produce`, whose pieces a writer thread writes while
+/// the next one is made; `progress(done, total)` follows each piece.
+fn write_streamed(
+    to: &Destination,
+    headers: &[TensorHeader],
+    metadata: &HashMap<String, String>,
+    progress: &mut dyn FnMut(u64, u64),
+    produce: impl FnOnce(&mut Produce<'_>) -> Result<()>,
+) -> Result<u64> {
+    let total = headers.iter().try_fold(0u64, |n, h| n.checked_add(h.bytes()?).ok_or_else(too_large))?;
+    let mut writer = to.create(headers, metadata)?;
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+    std::thread::scope(|scope| {
+        let written = scope.spawn(move || -> Result<Out> {
+            for piece in receiver {
+                writer.write(&piece)?;
+            }
+            Ok(writer)
+        });
+        let mut done = 0u64;
+        progress(0, total);
+        let produced = produce(&mut |bytes: &[u8]| {
+            sender.send(bytes.to_vec()).map_err(|_| Error::SafeTensors("the writer thread stopped".into()))?;
+            done += bytes.len() as u64;
+            progress(done, total);
+            Ok(())
+        });
+        drop(sender);
+        let writer = written.join().map_err(|_| Error::SafeTensors("the writer thread panicked".into()))?;
+        // A write error explains a send error, so it comes first.
+        let writer = writer?;
+        produced?;
+        writer.finish()
+    })?;
+    Ok(total)
+}
+
+fn too_large() -> Error {
+    Error::InvalidShape("the output's data would exceed 2^64 bytes".into())
+}
+
+impl Model {
+    /// Writes the model to `to` (one safetensors file, or Hugging Face shards), atomically,
+    /// streaming pieces from `backend` to disk; `progress(bytes done, bytes total)` is called
+    /// after each piece. Every file's metadata is [`Model::metadata`] plus `extra`. It blocks: a
+    /// writer thread writes while the backend makes the next piece.
+    pub fn write_safetensors_blocking(
+        &self,
+        to: &Destination,
+        backend: Backend<'_>,
+        extra: &HashMap<String, String>,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<RunSummary> {
+        let started = Instant::now();
+        let headers: Vec<TensorHeader> = self
+            .tensors
+            .iter()
+            .map(|t| TensorHeader { name: t.name.clone(), dtype: t.element.safetensors(), shape: t.shape().to_vec() })
+            .collect();
+        let mut metadata = self.metadata();
+        metadata.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let bytes = write_streamed(to, &headers, &metadata, progress, |sink| {
+            self.produce_blocking(backend, Self::PIECE_BYTES, &mut |_, bytes| sink(bytes))
+        })?;
+        Ok(RunSummary {
+            tensors: self.tensors.len(),
+            elements: self.elements(),
+            bytes,
+            seconds: started.elapsed().as_secs_f64(),
+            backend: backend.describe(),
+        })
+    }
+}
+
+/// One tensor to write with [`write_fill_blocking`]: `region` of `fill` as `dtype`, stored as
+/// `name`.
+#[derive(Clone, Copy, Debug)]
+pub struct FillOutput<'a> {
+    /// The name it is stored under.
+    pub name: &'a str,
+    /// What to fill.
+    pub fill: &'a Fill,
+    /// Which part of it (a shard is stored with the shard's shape).
+    pub region: &'a Region,
+    /// The element type written.
+    pub dtype: Dtype,
+}
+
+impl FillOutput<'_> {
+    /// The stored tensor's shape: the region's (a shard's block, a range's length).
+    pub fn shape(&self) -> Result<Vec<usize>> {
+        let shape = self.fill.plan().map(|p| p.shape.clone());
+        match (self.region, shape) {
+            (Region::All, Some(shape)) => Ok(shape),
+            (Region::Shard(shard), Some(shape)) => shard.shape(&shape),
+            (Region::Elements(range), _) => {
+                self.fill.segments(self.region)?;
+                usize::try_from(range.end - range.start)
+                    .map(|n| vec![n])
+                    .map_err(|_| Error::InvalidShape(format!("elements {range:?} are too many")))
+            }
+            (_, None) => Err(Error::InvalidShape("raw words have no shape: give an element range".into())),
+        }
+    }
+}
+
+/// Fills one tensor on `backend` and writes it to `to` (a file, or Hugging Face shards),
+/// streamed and atomic as [`Model::write_safetensors_blocking`]: a tensor larger than memory
+/// passes through in pieces of [`Model::PIECE_BYTES`].
+///
+/// ```
+/// use nninit::model::{write_fill_blocking, Backend, Destination, FillOutput};
+/// use nninit::{cpu::CpuBackend, Dtype, Fill, Region, Scheme, Stream};
+/// let fill = Fill::new(&Scheme::normal(0.0, 0.02)?, &[64, 64], Stream::new(7, 0))?;
+/// let to = Destination::File(std::env::temp_dir().join("nninit-doc-fill.safetensors"));
+/// let tensor = FillOutput { name: "weight", fill: &fill, region: &Region::All, dtype: Dtype::Bf16 };
+/// let summary = write_fill_blocking(&to, &tensor, Backend::Cpu(&CpuBackend::new()), &Default::default(), &mut |_, _| {})?;
+/// assert_eq!(summary.bytes, 64 * 64 * 2);
+/// # Ok::<(), nninit::Error>(())
+/// ```
+pub fn write_fill_blocking(
+    to: &Destination,
+    tensor: &FillOutput<'_>,
+    backend: Backend<'_>,
+    metadata: &HashMap<String, String>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<RunSummary> {
+    let started = Instant::now();
+    let shape = tensor.shape()?;
+    let header = TensorHeader { name: tensor.name.to_string(), dtype: tensor.dtype.safetensors(), shape };
+    let elements = header.bytes()? / tensor.dtype.size();
+    let bytes = write_streamed(to, std::slice::from_ref(&header), metadata, progress, |sink| {
+        let FillOutput { fill, region, dtype, .. } = *tensor;
+        match backend {
+            Backend::Cpu(cpu) => cpu.fill_streamed(fill, region, dtype, Model::PIECE_BYTES, sink),
+            Backend::Gpu(gpu) => gpu.fill_streamed_blocking(fill, region, dtype, Model::PIECE_BYTES, sink),
+        }
+    })?;
+    Ok(RunSummary {
+        tensors: 1,
+        elements,
+        bytes,
+        seconds: started.elapsed().as_secs_f64(),
+        backend: backend.describe(),
+    })
+}
