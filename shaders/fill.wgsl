@@ -29,8 +29,8 @@ struct FillParams {
     invocations: u32,
     // Workgroups along x.
     groups_x: u32,
-    // Always 0. Read at run time, it keeps the compiler from fusing a product into an FMA, so
-    // values round exactly as on the CPU.
+    // Always 0. Read at run time into OPAQUE_ZERO (values.wgsl), it keeps the compiler from
+    // fusing a product into an FMA, so values round exactly as on the CPU.
     opaque_zero: u32,
     // DTYPE_F32, DTYPE_F16 or DTYPE_BF16 (the generated prelude).
     dtype: u32,
@@ -59,11 +59,9 @@ fn trunc_normal_params() -> TruncNormalParams {
     return TruncNormalParams(f0.x, f0.y, f0.z, f0.w, f1.x, f1.y, f1.z, f1.w, f2.x, f2.y, f2.z);
 }
 
-// `factor * x`, each product kept out of FMA contraction (see `unfused`).
+// `factor * x`, each product kept out of FMA contraction (see `mul_rn`).
 fn scaled(factor: f32, x: vec4<f32>) -> vec4<f32> {
-    let zero = params.opaque_zero;
-    return vec4<f32>(unfused(factor * x.x, zero), unfused(factor * x.y, zero),
-                     unfused(factor * x.z, zero), unfused(factor * x.w, zero));
+    return vec4<f32>(mul_rn(factor, x.x), mul_rn(factor, x.y), mul_rn(factor, x.z), mul_rn(factor, x.w));
 }
 
 // The values of one block's words.
@@ -81,9 +79,8 @@ fn block_values(words: vec4<u32>) -> vec4<u32> {
         }
         case OP_TRUNC_NORMAL: {
             let tn = trunc_normal_params();
-            let zero = params.opaque_zero;
-            return bitcast<vec4<u32>>(vec4<f32>(trunc_normal(words.x, tn, zero), trunc_normal(words.y, tn, zero),
-                                                trunc_normal(words.z, tn, zero), trunc_normal(words.w, tn, zero)));
+            return bitcast<vec4<u32>>(vec4<f32>(trunc_normal(words.x, tn), trunc_normal(words.y, tn),
+                                                trunc_normal(words.z, tn), trunc_normal(words.w, tn)));
         }
         default: {
             return words;
@@ -156,6 +153,7 @@ fn fill(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if t >= params.invocations {
         return;
     }
+    OPAQUE_ZERO = params.opaque_zero;
     let v = slot_values(t);
     if !GENERAL {
         // f32: slot q is element q - lead, in word dst_word + q - lead.

@@ -287,7 +287,7 @@ fn like_keeps_every_name_shape_and_dtype_and_uses_module_defaults() {
 #[test]
 fn streamed_fills_equal_fills_in_memory_on_every_backend() {
     let cpu = CpuBackend::new();
-    let fill = Fill::new(&Scheme::uniform(-1.0, 3.0).unwrap(), &[37, 53], Stream::new(8, 1)).unwrap();
+    let fill = Fill::new(&Scheme::trunc_normal(0.0, 1.0, -2.0, 2.0).unwrap(), &[37, 53], Stream::new(8, 1)).unwrap();
     let regions =
         [Region::All, Region::Elements(3..1900), Region::Shard(Shard { rows: Some(2..30), cols: Some(5..41) })];
     for region in &regions {

@@ -20,15 +20,16 @@ fn open_unit(w: u32) -> f32 {
     return (f32(w >> 9u) + 0.5) * (1.0 / 8388608.0);
 }
 
-// `unfused` (values.wgsl) keeps mean + std * z from becoming an FMA, as on the CPU.
-fn trunc_normal(w: u32, p: TruncNormalParams, opaque_zero: u32) -> f32 {
+// `mul_rn` (values.wgsl) keeps (1 - u) kappa from fusing with the 1 + x of ln_1p, and mean +
+// std * z from becoming an FMA, as on the CPU.
+fn trunc_normal(w: u32, p: TruncNormalParams) -> f32 {
     let u = open_unit(w);
     var z: f32;
     if u < p.u_split {
-        z = normal_quantile_from_ln(p.ln_cdf_beta + mathf_ln_1p(-((1.0 - u) * p.kappa_lo)));
+        z = normal_quantile_from_ln(p.ln_cdf_beta + mathf_ln_1p(-mul_rn(1.0 - u, p.kappa_lo)));
     } else {
-        z = -normal_quantile_from_ln(p.ln_sf_alpha + mathf_ln_1p(-(u * p.kappa_hi)));
+        z = -normal_quantile_from_ln(p.ln_sf_alpha + mathf_ln_1p(-mul_rn(u, p.kappa_hi)));
     }
     z = clamp(z, p.alpha, p.beta);
-    return clamp(p.mean + unfused(p.sd * z, opaque_zero), p.a, p.b);
+    return clamp(p.mean + mul_rn(p.sd, z), p.a, p.b);
 }

@@ -88,9 +88,136 @@ pub fn sincos_turn24(k: u32) -> (f32, f32) {
     (f32::from_bits(s.to_bits() ^ sin_sign), f32::from_bits(c.to_bits() ^ cos_sign))
 }
 
+/// The Rust twin of `shaders/lib/mathf.wgsl`'s correctly rounded division and square root from
+/// an adapter's estimate (the CPU's own `/` and `sqrt` are correctly rounded and need none):
+/// tested here with estimates off by up to three ulp.
+#[cfg(test)]
+mod rounding_twin {
+    fn split(x: f32) -> (i32, i32) {
+        let bits = x.to_bits();
+        (((bits & 0x007f_ffff) | 0x0080_0000) as i32, ((bits >> 23) & 0xff) as i32 - 150)
+    }
+
+    fn mulhilo(a: u32, b: u32) -> (u32, u32) {
+        let p = u64::from(a) * u64::from(b);
+        ((p >> 32) as u32, p as u32)
+    }
+
+    fn compare_scaled(x: u32, ex: i32, k: u32, b: u32, e: i32) -> i32 {
+        let p = mulhilo(k, b);
+        let s = ex - e;
+        let xs = if s >= 40 {
+            return 1;
+        } else if s >= 32 {
+            (x << (s - 32), 0)
+        } else if s > 0 {
+            (x >> (32 - s), x << s)
+        } else if s < 0 {
+            let t = (-s) as u32;
+            if t >= 24 || p.0 != 0 || p.1 >= (0x0100_0000 >> t) {
+                return -1;
+            }
+            let shifted = p.1 << t;
+            return if x < shifted { -1 } else { i32::from(x > shifted) };
+        } else {
+            (0, x)
+        };
+        if xs.0 != p.0 {
+            return if xs.0 > p.0 { 1 } else { -1 };
+        }
+        if xs.1 < p.1 {
+            -1
+        } else {
+            i32::from(xs.1 > p.1)
+        }
+    }
+
+    fn upper_mid(y: (i32, i32)) -> (i32, i32) {
+        (2 * y.0 + 1, y.1 - 1)
+    }
+
+    fn lower_mid(y: (i32, i32)) -> (i32, i32) {
+        if y.0 == 0x0080_0000 {
+            (4 * y.0 - 1, y.1 - 2)
+        } else {
+            (2 * y.0 - 1, y.1 - 1)
+        }
+    }
+
+    pub(super) fn div_rn_from(a: f32, b: f32, q0: f32) -> f32 {
+        if !(a.is_normal() && b.is_normal() && q0.is_normal()) {
+            return q0;
+        }
+        let sign = (a.to_bits() ^ b.to_bits()) & 0x8000_0000;
+        let (am, bm) = (split(a.abs()), split(b.abs()));
+        let mut q = q0.abs().to_bits();
+        for _ in 0..4 {
+            let y = split(f32::from_bits(q));
+            let up = upper_mid(y);
+            if compare_scaled(am.0 as u32, am.1, up.0 as u32, bm.0 as u32, up.1 + bm.1) > 0 {
+                q += 1;
+                continue;
+            }
+            let down = lower_mid(y);
+            if compare_scaled(am.0 as u32, am.1, down.0 as u32, bm.0 as u32, down.1 + bm.1) < 0 {
+                q -= 1;
+                continue;
+            }
+            break;
+        }
+        f32::from_bits(q | sign)
+    }
+
+    pub(super) fn sqrt_rn_from(x: f32, r0: f32) -> f32 {
+        if !(x > 0.0 && x.is_normal() && r0.is_normal()) {
+            return r0;
+        }
+        let xm = split(x);
+        let mut r = r0.abs().to_bits();
+        for _ in 0..4 {
+            let y = split(f32::from_bits(r));
+            let up = upper_mid(y);
+            if compare_scaled(xm.0 as u32, xm.1, up.0 as u32, up.0 as u32, 2 * up.1) > 0 {
+                r += 1;
+                continue;
+            }
+            let down = lower_mid(y);
+            if compare_scaled(xm.0 as u32, xm.1, down.0 as u32, down.0 as u32, 2 * down.1) < 0 {
+                r -= 1;
+                continue;
+            }
+            break;
+        }
+        f32::from_bits(r)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Estimates off by -3..=3 ulp, over random operands, mantissa edges (m = 2^23, 2^24 - 1)
+    /// and power-of-two results: corrected to the CPU's correctly rounded `/` and `sqrt`.
+    #[test]
+    fn division_and_sqrt_are_corrected_to_correct_rounding() {
+        let nudge = |x: f32, k: i32| f32::from_bits((x.to_bits() as i32 + k) as u32);
+        let stream = crate::Stream::new(5, 5);
+        let mut operands = vec![(1.0f32, 1.0f32), (4.0, 2.0), (1.0, 3.0), (8_388_608.0, 3.0), (16_777_215.0, 7.0)];
+        for b in 0..20_000u64 {
+            let w = stream.block(b);
+            let f = |w: u32| f32::from_bits(0x3000_0000 + w % 0x1f00_0000);
+            operands.push((f(w[0]), f(w[1])));
+            operands.push((f32::from_bits(0x3f80_0000 | (w[2] & 0x7f)), f32::from_bits(0x3f80_0000 | (w[3] >> 25))));
+        }
+        for &(a, b) in &operands {
+            for k in -3..=3 {
+                let (q, r) = (a / b, a.sqrt());
+                assert_eq!(rounding_twin::div_rn_from(a, b, nudge(q, k)), q, "{a} / {b}, estimate {k} ulp off");
+                assert_eq!(rounding_twin::div_rn_from(-a, b, -nudge(q, k)), -q, "-{a} / {b}");
+                assert_eq!(rounding_twin::sqrt_rn_from(a, nudge(r, k)), r, "sqrt {a}, estimate {k} ulp off");
+            }
+        }
+    }
 
     #[test]
     fn ln_is_within_two_ulps_of_libm() {

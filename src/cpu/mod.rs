@@ -16,8 +16,7 @@ const CONVERT_CHUNK: usize = 4096;
 
 /// Fills host memory with nninit's stream, on a fixed number of threads.
 ///
-/// Values are bit-identical to the GPU engine's where the README's table says so (raw words,
-/// uniform, constants, eye, dirac, orthogonal), and within its stated bound elsewhere.
+/// Values are bit-identical to the GPU engine's, every scheme and dtype (the README's table).
 ///
 /// ```
 /// use nninit::{cpu::CpuBackend, Dtype, Fill, Region, Scheme, Stream};
