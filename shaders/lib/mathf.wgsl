@@ -106,52 +106,29 @@ fn mathf_u32_to_f32_rne(w: u32) -> f32 {
     return f32(kept) * bitcast<f32>((127u + drop) << 23u);
 }
 
-// A positive, normal f32 as an integer mantissa in [2^23, 2^24) and an exponent: x = m 2^e.
-fn mathf_split(x: f32) -> vec2<i32> {
-    let bits = bitcast<u32>(x);
-    return vec2<i32>(i32((bits & 0x007fffffu) | 0x00800000u), i32((bits >> 23u) & 0xffu) - 150);
+// The high half of x by Veltkamp's split: x = hi + lo with 12 significant bits in hi and the rest
+// in lo, so products of halves are exact. Each step behind a barrier (a compiler would simplify
+// c - (c - x) to x).
+fn mathf_split_hi(x: f32) -> f32 {
+    let c = rounded(4097.0 * x);
+    return rounded(c - rounded(c - x));
 }
 
-// The sign of X 2^ex - K B 2^e for integers X < 2^24, K < 2^26, B < 2^26, computed exactly
-// (the product through the 64-bit `mulhilo`).
-fn mathf_compare_scaled(x: u32, ex: i32, k: u32, b: u32, e: i32) -> i32 {
-    let p = mulhilo(k, b);
-    let s = ex - e;
-    var xs = vec2<u32>(0u, x);
-    if s >= 40 {
-        return 1;
-    } else if s >= 32 {
-        xs = vec2<u32>(x << u32(s - 32), 0u);
-    } else if s > 0 {
-        xs = vec2<u32>(x >> u32(32 - s), x << u32(s));
-    } else if s < 0 {
-        // X 2^s < X < 2^24: compare X with P 2^t, t = -s, instead; P >= 1, so P 2^t >= 2^24 > X
-        // when t >= 24 or P >= 2^(24 - t).
-        let t = u32(-s);
-        if t >= 24u || p.x != 0u || p.y >= (0x01000000u >> t) {
-            return -1;
-        }
-        let shifted = p.y << t;
-        return select(select(0, 1, x > shifted), -1, x < shifted);
-    }
-    if xs.x != p.x {
-        return select(-1, 1, xs.x > p.x);
-    }
-    return select(select(0, 1, xs.y > p.y), -1, xs.y < p.y);
+// The rounding error of the f32 product p = RN(x * y): x * y - p, exactly (Dekker's product).
+fn mathf_product_error(x: f32, y: f32, p: f32) -> f32 {
+    let xh = mathf_split_hi(x);
+    let xl = rounded(x - xh);
+    let yh = mathf_split_hi(y);
+    let yl = rounded(y - yh);
+    return rounded(rounded(rounded(xh * yh - p) + xh * yl) + xl * yh) + xl * yl;
 }
 
-// The midpoints around a positive normal f32 y = m 2^e, as (K, exponent) with midpoint K 2^exponent:
-// (2m + 1) 2^(e - 1) above; (2m - 1) 2^(e - 1) below, or (4m - 1) 2^(e - 2) when m = 2^23 (the
-// next value down has the smaller exponent).
-fn mathf_upper_mid(y: vec2<i32>) -> vec2<i32> {
-    return vec2<i32>(2 * y.x + 1, y.y - 1);
-}
-
-fn mathf_lower_mid(y: vec2<i32>) -> vec2<i32> {
-    if y.x == 0x00800000 {
-        return vec2<i32>(4 * y.x - 1, y.y - 2);
-    }
-    return vec2<i32>(2 * y.x - 1, y.y - 1);
+// ulp(y) for a positive normal f32 y (a power of two), and the ulp of the next f32 below it.
+fn mathf_ulp(y: f32) -> vec2<f32> {
+    let bits = bitcast<u32>(y) & 0x7f800000u;
+    let ulp = bitcast<f32>(bits - (23u << 23u));
+    let at_power_of_two = (bitcast<u32>(y) & 0x007fffffu) == 0u;
+    return vec2<f32>(ulp, select(ulp, 0.5 * ulp, at_power_of_two));
 }
 
 fn mathf_is_normal(x: f32) -> bool {
@@ -160,33 +137,30 @@ fn mathf_is_normal(x: f32) -> bool {
 }
 
 // a / b correctly rounded (round to nearest; exact quotients of f32 are never ties), from the
-// adapter's estimate `q0`: stepped one ulp at a time (at most four) until a / b lies between the
-// midpoints around it, each comparison exact in integers. Zero, subnormal, infinite and NaN
-// operands or results are returned as estimated (the value path has none).
+// adapter's estimate `q0`: stepped one ulp at a time (at most three, as WGSL's 2.5 ulp allows)
+// until a / b lies between the midpoints around it. The test uses the remainder r = a - q b,
+// computed exactly with Dekker's product (it is an f32 when q is within an ulp of a / b):
+// a / b > q + u/2 exactly when r - b u/2 > 0, and a / b < q - u'/2 when r + b u'/2 < 0, where u
+// and u' are the ulps above and below q (scaling by them is exact, and a rounded sum keeps its
+// sign). Operands or results that are not normal f32 are returned as estimated (the value path
+// has none below 2^-126).
 fn mathf_div_rn_from(a: f32, b: f32, q0: f32) -> f32 {
-    if !(mathf_is_normal(a) && mathf_is_normal(b) && mathf_is_normal(q0)) {
-        return q0;
-    }
-    let sign = (bitcast<u32>(a) ^ bitcast<u32>(b)) & 0x80000000u;
-    let am = mathf_split(abs(a));
-    let bm = mathf_split(abs(b));
-    var q = bitcast<u32>(abs(q0));
-    for (var step = 0; step < 4; step++) {
-        let y = mathf_split(bitcast<f32>(q));
-        // a / b vs K 2^e  <=>  A 2^ea vs K B 2^(e + eb).
-        let up = mathf_upper_mid(y);
-        if mathf_compare_scaled(u32(am.x), am.y, u32(up.x), u32(bm.x), up.y + bm.y) > 0 {
-            q += 1u;
-            continue;
+    let x = abs(a);
+    let y = abs(b);
+    var q = abs(q0);
+    for (var step = 0; step < 3; step++) {
+        let p = rounded(q * y);
+        let r = rounded(x - p) - mathf_product_error(q, y, p);
+        let u = mathf_ulp(q);
+        let above = rounded(r - y * (0.5 * u.x)) > 0.0;
+        let below = rounded(r + y * (0.5 * u.y)) < 0.0;
+        if !(above || below) {
+            break;
         }
-        let down = mathf_lower_mid(y);
-        if mathf_compare_scaled(u32(am.x), am.y, u32(down.x), u32(bm.x), down.y + bm.y) < 0 {
-            q -= 1u;
-            continue;
-        }
-        break;
+        q = bitcast<f32>(select(bitcast<u32>(q) - 1u, bitcast<u32>(q) + 1u, above));
     }
-    return bitcast<f32>(q | sign);
+    let usable = mathf_is_normal(a) && mathf_is_normal(b) && mathf_is_normal(q0) && mathf_is_normal(q);
+    return select(q0, bitcast<f32>(bitcast<u32>(q) | ((bitcast<u32>(a) ^ bitcast<u32>(b)) & 0x80000000u)), usable);
 }
 
 fn mathf_div_rn(a: f32, b: f32) -> f32 {
@@ -194,29 +168,25 @@ fn mathf_div_rn(a: f32, b: f32) -> f32 {
 }
 
 // sqrt(x) correctly rounded (square roots of f32 are never ties), from the adapter's estimate
-// `r0`, as `mathf_div_rn_from`: x vs K^2 2^(2e) for each midpoint K 2^e. Values other than
-// positive normal ones are returned as estimated.
+// `r0`, as `mathf_div_rn_from`: with the exact remainder d = x - r^2 (Dekker), x > (r + u/2)^2
+// exactly when d - r u > 0 (both are whole multiples of u^2, so the u^2/4 term never decides),
+// and x < (r - u'/2)^2 when d + r u' <= 0. Values other than positive normal ones are returned
+// as estimated.
 fn mathf_sqrt_rn_from(x: f32, r0: f32) -> f32 {
-    if !(x > 0.0 && mathf_is_normal(x) && mathf_is_normal(r0)) {
-        return r0;
-    }
-    let xm = mathf_split(x);
-    var r = bitcast<u32>(abs(r0));
-    for (var step = 0; step < 4; step++) {
-        let y = mathf_split(bitcast<f32>(r));
-        let up = mathf_upper_mid(y);
-        if mathf_compare_scaled(u32(xm.x), xm.y, u32(up.x), u32(up.x), 2 * up.y) > 0 {
-            r += 1u;
-            continue;
+    var r = abs(r0);
+    for (var step = 0; step < 3; step++) {
+        let p = rounded(r * r);
+        let d = rounded(x - p) - mathf_product_error(r, r, p);
+        let u = mathf_ulp(r);
+        let above = rounded(d - r * u.x) > 0.0;
+        let below = rounded(d + r * u.y) <= 0.0;
+        if !(above || below) {
+            break;
         }
-        let down = mathf_lower_mid(y);
-        if mathf_compare_scaled(u32(xm.x), xm.y, u32(down.x), u32(down.x), 2 * down.y) < 0 {
-            r -= 1u;
-            continue;
-        }
-        break;
+        r = bitcast<f32>(select(bitcast<u32>(r) - 1u, bitcast<u32>(r) + 1u, above));
     }
-    return bitcast<f32>(r);
+    let usable = x > 0.0 && mathf_is_normal(x) && mathf_is_normal(r0) && mathf_is_normal(r);
+    return select(r0, r, usable);
 }
 
 fn mathf_sqrt_rn(x: f32) -> f32 {

@@ -90,105 +90,71 @@ pub fn sincos_turn24(k: u32) -> (f32, f32) {
 
 /// The Rust twin of `shaders/lib/mathf.wgsl`'s correctly rounded division and square root from
 /// an adapter's estimate (the CPU's own `/` and `sqrt` are correctly rounded and need none):
-/// tested here with estimates off by up to three ulp.
+/// tested here with estimates off by up to three ulp. Rust never contracts or reassociates, so the
+/// shaders' barriers have no counterpart here.
 #[cfg(test)]
 mod rounding_twin {
-    fn split(x: f32) -> (i32, i32) {
-        let bits = x.to_bits();
-        (((bits & 0x007f_ffff) | 0x0080_0000) as i32, ((bits >> 23) & 0xff) as i32 - 150)
+    fn split_hi(x: f32) -> f32 {
+        let c = 4097.0 * x;
+        c - (c - x)
     }
 
-    fn mulhilo(a: u32, b: u32) -> (u32, u32) {
-        let p = u64::from(a) * u64::from(b);
-        ((p >> 32) as u32, p as u32)
+    fn product_error(x: f32, y: f32, p: f32) -> f32 {
+        let (xh, yh) = (split_hi(x), split_hi(y));
+        let (xl, yl) = (x - xh, y - yh);
+        (((xh * yh - p) + xh * yl) + xl * yh) + xl * yl
     }
 
-    fn compare_scaled(x: u32, ex: i32, k: u32, b: u32, e: i32) -> i32 {
-        let p = mulhilo(k, b);
-        let s = ex - e;
-        let xs = if s >= 40 {
-            return 1;
-        } else if s >= 32 {
-            (x << (s - 32), 0)
-        } else if s > 0 {
-            (x >> (32 - s), x << s)
-        } else if s < 0 {
-            let t = (-s) as u32;
-            if t >= 24 || p.0 != 0 || p.1 >= (0x0100_0000 >> t) {
-                return -1;
-            }
-            let shifted = p.1 << t;
-            return if x < shifted { -1 } else { i32::from(x > shifted) };
-        } else {
-            (0, x)
-        };
-        if xs.0 != p.0 {
-            return if xs.0 > p.0 { 1 } else { -1 };
-        }
-        if xs.1 < p.1 {
-            -1
-        } else {
-            i32::from(xs.1 > p.1)
-        }
+    fn ulp(y: f32) -> (f32, f32) {
+        let bits = y.to_bits() & 0x7f80_0000;
+        let ulp = f32::from_bits(bits - (23 << 23));
+        (ulp, if y.to_bits() & 0x007f_ffff == 0 { 0.5 * ulp } else { ulp })
     }
 
-    fn upper_mid(y: (i32, i32)) -> (i32, i32) {
-        (2 * y.0 + 1, y.1 - 1)
-    }
-
-    fn lower_mid(y: (i32, i32)) -> (i32, i32) {
-        if y.0 == 0x0080_0000 {
-            (4 * y.0 - 1, y.1 - 2)
-        } else {
-            (2 * y.0 - 1, y.1 - 1)
-        }
+    fn step(q: f32, above: bool) -> f32 {
+        f32::from_bits(if above { q.to_bits() + 1 } else { q.to_bits() - 1 })
     }
 
     pub(super) fn div_rn_from(a: f32, b: f32, q0: f32) -> f32 {
-        if !(a.is_normal() && b.is_normal() && q0.is_normal()) {
-            return q0;
-        }
-        let sign = (a.to_bits() ^ b.to_bits()) & 0x8000_0000;
-        let (am, bm) = (split(a.abs()), split(b.abs()));
-        let mut q = q0.abs().to_bits();
-        for _ in 0..4 {
-            let y = split(f32::from_bits(q));
-            let up = upper_mid(y);
-            if compare_scaled(am.0 as u32, am.1, up.0 as u32, bm.0 as u32, up.1 + bm.1) > 0 {
-                q += 1;
-                continue;
+        let (x, y) = (a.abs(), b.abs());
+        let mut q = q0.abs();
+        for _ in 0..3 {
+            let p = q * y;
+            let r = (x - p) - product_error(q, y, p);
+            let u = ulp(q);
+            let above = r - y * (0.5 * u.0) > 0.0;
+            let below = r + y * (0.5 * u.1) < 0.0;
+            if !(above || below) {
+                break;
             }
-            let down = lower_mid(y);
-            if compare_scaled(am.0 as u32, am.1, down.0 as u32, bm.0 as u32, down.1 + bm.1) < 0 {
-                q -= 1;
-                continue;
-            }
-            break;
+            q = step(q, above);
         }
-        f32::from_bits(q | sign)
+        let usable = a.is_normal() && b.is_normal() && q0.is_normal() && q.is_normal();
+        if usable {
+            f32::from_bits(q.to_bits() | ((a.to_bits() ^ b.to_bits()) & 0x8000_0000))
+        } else {
+            q0
+        }
     }
 
     pub(super) fn sqrt_rn_from(x: f32, r0: f32) -> f32 {
-        if !(x > 0.0 && x.is_normal() && r0.is_normal()) {
-            return r0;
-        }
-        let xm = split(x);
-        let mut r = r0.abs().to_bits();
-        for _ in 0..4 {
-            let y = split(f32::from_bits(r));
-            let up = upper_mid(y);
-            if compare_scaled(xm.0 as u32, xm.1, up.0 as u32, up.0 as u32, 2 * up.1) > 0 {
-                r += 1;
-                continue;
+        let mut r = r0.abs();
+        for _ in 0..3 {
+            let p = r * r;
+            let d = (x - p) - product_error(r, r, p);
+            let u = ulp(r);
+            let above = d - r * u.0 > 0.0;
+            let below = d + r * u.1 <= 0.0;
+            if !(above || below) {
+                break;
             }
-            let down = lower_mid(y);
-            if compare_scaled(xm.0 as u32, xm.1, down.0 as u32, down.0 as u32, 2 * down.1) < 0 {
-                r -= 1;
-                continue;
-            }
-            break;
+            r = step(r, above);
         }
-        f32::from_bits(r)
+        if x > 0.0 && x.is_normal() && r0.is_normal() && r.is_normal() {
+            r
+        } else {
+            r0
+        }
     }
 }
 

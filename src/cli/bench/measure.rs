@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 /// One measured fill.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Row {
-    /// `gpu`, `cpu` or `baseline`.
+    /// `gpu`, `cpu`, `baseline` or `torch` (`torch.nn.init`, with `--torch`).
     pub backend: &'static str,
     /// The adapter's description, or `cpu`.
     pub adapter: String,
@@ -38,6 +38,9 @@ pub struct Row {
     pub kernel_seconds: Option<f64>,
     /// `bytes / kernel_seconds / 1e9`.
     pub kernel_gb_per_s: Option<f64>,
+    /// The tensor's shape, where it is not one flat run of elements (orthogonal, sparse).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape: Option<Vec<u64>>,
 }
 
 /// Sizes and repetitions.
@@ -47,6 +50,8 @@ pub struct Config {
     pub bytes: u64,
     /// Timed repetitions (after one warm-up).
     pub reps: usize,
+    /// Also the large structured case (orthogonal 4096 x 4096), seconds per repetition.
+    pub large: bool,
 }
 
 /// The random schemes measured, with their parameters.
@@ -76,7 +81,7 @@ fn timed(reps: usize, mut f: impl FnMut() -> nninit::Result<()>) -> nninit::Resu
 }
 
 #[allow(clippy::too_many_arguments)]
-fn row(
+pub fn row(
     backend: &'static str,
     adapter: String,
     scheme: &'static str,
@@ -100,6 +105,7 @@ fn row(
         elements_per_s: elements as f64 / seconds,
         kernel_seconds,
         kernel_gb_per_s: kernel_seconds.map(|k| bytes as f64 / k / 1e9),
+        shape: None,
     }
 }
 
@@ -143,6 +149,30 @@ pub fn cpu_rows(config: Config, cpu: &CpuBackend) -> nninit::Result<Vec<Row>> {
         let bf16 = Fill::new(&scheme, &[2 * words], Stream::new(1, 0))?;
         let seconds = timed(config.reps, || cpu.fill(&bf16, &Region::All, Dtype::Bf16, out))?;
         rows.push(row("cpu", cpu_name(), name, Dtype::Bf16, Some(threads), bytes, seconds, None));
+    }
+    rows.extend(structured_rows(config, cpu)?);
+    Ok(rows)
+}
+
+/// Orthogonal and sparse into memory on the CPU backend, host-side work included (the QR, the
+/// mask): what a user pays for `Fill::new` plus the fill.
+fn structured_rows(config: Config, cpu: &CpuBackend) -> nninit::Result<Vec<Row>> {
+    let mut cases = vec![("orthogonal", Scheme::orthogonal(1.0)?, [2048usize, 2048])];
+    if config.large {
+        cases.push(("orthogonal", Scheme::orthogonal(1.0)?, [4096, 4096]));
+    }
+    cases.push(("sparse", Scheme::sparse(0.9, 0.01)?, [4096, 4096]));
+    let mut rows = Vec::new();
+    for (name, scheme, shape) in cases {
+        let bytes = (shape[0] * shape[1] * 4) as u64;
+        let mut out = vec![1u8; bytes as usize];
+        let seconds = timed(config.reps, || {
+            let fill = Fill::new(&scheme, &shape, Stream::new(1, 0))?;
+            cpu.fill(&fill, &Region::All, Dtype::F32, &mut out)
+        })?;
+        let mut measured = row("cpu", "cpu".into(), name, Dtype::F32, Some(cpu.threads()), bytes, seconds, None);
+        measured.shape = Some(shape.iter().map(|&d| d as u64).collect());
+        rows.push(measured);
     }
     Ok(rows)
 }

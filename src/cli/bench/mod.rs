@@ -4,6 +4,7 @@
 mod machine;
 mod measure;
 mod timing;
+mod torch;
 
 use std::path::PathBuf;
 
@@ -36,6 +37,11 @@ pub struct BenchArgs {
     /// Only adapters whose name or backend contains this text; `none` for the CPU alone.
     #[arg(long)]
     adapter: Option<String>,
+    /// Also measure torch.nn.init (uniform_, normal_, trunc_normal_, kaiming_normal_, normal_ in
+    /// bf16, orthogonal_, sparse_) with this Python (default python3), on the same sizes and
+    /// thread count, as rows with backend `torch` and ratios against them.
+    #[arg(long, value_name = "PYTHON", num_args = 0..=1, default_missing_value = "python3")]
+    torch: Option<String>,
 }
 
 /// A ratio between two rows, and the target it should reach.
@@ -62,7 +68,8 @@ pub fn run(args: BenchArgs) -> nninit::Result<()> {
             return Err(nninit::Error::InvalidParameter(format!("--plot: folder {} does not exist", parent.display())));
         }
     }
-    let config = Config { bytes: mib << 20, reps: args.reps.unwrap_or(if args.quick { 3 } else { 7 }) };
+    let config =
+        Config { bytes: mib << 20, reps: args.reps.unwrap_or(if args.quick { 3 } else { 7 }), large: !args.quick };
     let cpu = CpuBackend::new();
     let wanted = |adapter: &wgpu::Adapter| match args.adapter.as_deref().map(str::to_lowercase) {
         None => true,
@@ -95,9 +102,21 @@ pub fn run(args: BenchArgs) -> nninit::Result<()> {
         );
     }
     let progress = Progress::steps("bench", 1 + found.len() as u64);
+    if let Some(python) = &args.torch {
+        // Fail early, before minutes of measuring, when Python or torch is missing.
+        torch::check(python)?;
+    }
     progress.message("the CPU and its baselines");
     let mut rows = measure::cpu_rows(config, &cpu)?;
     progress.step();
+    if let Some(python) = &args.torch {
+        progress.message("torch.nn.init");
+        let (torch_rows, version) = torch::torch_rows(python, config, cpu.threads(), args.quick)?;
+        if !args.json {
+            progress.suspend(|| outln!("torch {version} ({python}), {} threads", cpu.threads()));
+        }
+        rows.extend(torch_rows);
+    }
     for adapter in &found {
         let gpu = GpuContext::from_adapter_blocking(adapter, adapter.limits())?;
         progress.message(&describe(&gpu.info));
@@ -167,6 +186,24 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
         false,
     );
     push("cpu uniform bf16 / memset".into(), find("cpu", "cpu", "uniform", "bf16", threads), memset, None, false);
+    // Against torch.nn.init on the same threads (the targets).
+    for (scheme, dtype, target) in
+        [("uniform", "f32", 6.0), ("normal", "f32", 5.0), ("trunc_normal", "f32", 4.0), ("normal", "bf16", 5.0)]
+    {
+        let ours = find("cpu", "cpu", scheme, dtype, threads);
+        let torch = find("torch", "cpu", scheme, dtype, threads);
+        push(format!("cpu {scheme} {dtype} / torch {scheme}_"), ours, torch, Some(target), false);
+    }
+    // Structured work, same shape: orthogonal in at most 0.7x torch's time, sparse 10x faster.
+    for (scheme, side, target) in
+        [("orthogonal", 2048u64, None), ("orthogonal", 4096, Some(1.0 / 0.7)), ("sparse", 4096, Some(10.0))]
+    {
+        let shaped = |backend: &str| {
+            rows.iter()
+                .find(|r| r.backend == backend && r.scheme == scheme && r.shape.as_deref() == Some(&[side, side][..]))
+        };
+        push(format!("cpu {scheme} {side}x{side} / torch {scheme}_"), shaped("cpu"), shaped("torch"), target, false);
+    }
     let adapters: Vec<&str> = {
         let mut names: Vec<&str> = rows.iter().filter(|r| r.backend == "gpu").map(|r| r.adapter.as_str()).collect();
         names.dedup();
@@ -204,11 +241,15 @@ fn print_tables(rows: &[Row], ratios: &[Ratio], machine: &Machine) {
         "Gelem/s"
     );
     for r in rows {
+        let scheme = match &r.shape {
+            Some(shape) => format!("{} {}", r.scheme, shape.iter().map(u64::to_string).collect::<Vec<_>>().join("x")),
+            None => r.scheme.to_string(),
+        };
         outln!(
             "{:<9} {:<44} {:<13} {:<5} {:>7} {:>9.2} {:>10} {:>9.3}",
             r.backend,
             r.adapter,
-            r.scheme,
+            scheme,
             r.dtype,
             r.threads.map_or("-".into(), |t| t.to_string()),
             r.gb_per_s,
