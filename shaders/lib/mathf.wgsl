@@ -138,7 +138,8 @@ fn mathf_is_normal(x: f32) -> bool {
 
 // a / b correctly rounded (round to nearest; exact quotients of f32 are never ties), from the
 // adapter's estimate `q0`: stepped one ulp at a time (at most three, as WGSL's 2.5 ulp allows)
-// until a / b lies between the midpoints around it. The test uses the remainder r = a - q b,
+// until a / b lies between the midpoints around it; from a faithful estimate (within an ulp) one
+// step decides. The test uses the remainder r = a - q b,
 // computed exactly with Dekker's product (it is an f32 when q is within an ulp of a / b):
 // a / b > q + u/2 exactly when r - b u/2 > 0, and a / b < q - u'/2 when r + b u'/2 < 0, where u
 // and u' are the ulps above and below q (scaling by them is exact, and a rounded sum keeps its
@@ -154,10 +155,13 @@ fn mathf_div_rn_from(a: f32, b: f32, q0: f32) -> f32 {
         let u = mathf_ulp(q);
         let above = rounded(r - y * (0.5 * u.x)) > 0.0;
         let below = rounded(r + y * (0.5 * u.y)) < 0.0;
-        if !(above || below) {
+        // A faithful estimate (a / b between the neighbours of q: -b u' < r < b u) needs this one
+        // step at most, and the test says so exactly; only a worse one takes another.
+        let faithful = r < y * u.x && r > -(y * u.y);
+        q = select(q, bitcast<f32>(select(bitcast<u32>(q) - 1u, bitcast<u32>(q) + 1u, above)), above || below);
+        if faithful || !(above || below) {
             break;
         }
-        q = bitcast<f32>(select(bitcast<u32>(q) - 1u, bitcast<u32>(q) + 1u, above));
     }
     let usable = mathf_is_normal(a) && mathf_is_normal(b) && mathf_is_normal(q0) && mathf_is_normal(q);
     return select(q0, bitcast<f32>(bitcast<u32>(q) | ((bitcast<u32>(a) ^ bitcast<u32>(b)) & 0x80000000u)), usable);
@@ -180,10 +184,13 @@ fn mathf_sqrt_rn_from(x: f32, r0: f32) -> f32 {
         let u = mathf_ulp(r);
         let above = rounded(d - r * u.x) > 0.0;
         let below = rounded(d + r * u.y) <= 0.0;
-        if !(above || below) {
+        // Faithful (r - u' < sqrt(x) < r + u): d - 2 r u <= 0 and d + 2 r u' > u'^2, whole
+        // multiples of u'^2 compared through monotonic rounding; then this step was the last.
+        let faithful = rounded(d - 2.0 * r * u.x) <= 0.0 && rounded(d + 2.0 * r * u.y) > u.y * u.y;
+        r = select(r, bitcast<f32>(select(bitcast<u32>(r) - 1u, bitcast<u32>(r) + 1u, above)), above || below);
+        if faithful || !(above || below) {
             break;
         }
-        r = bitcast<f32>(select(bitcast<u32>(r) - 1u, bitcast<u32>(r) + 1u, above));
     }
     let usable = x > 0.0 && mathf_is_normal(x) && mathf_is_normal(r0) && mathf_is_normal(r);
     return select(r0, r, usable);

@@ -124,10 +124,13 @@ mod rounding_twin {
             let u = ulp(q);
             let above = r - y * (0.5 * u.0) > 0.0;
             let below = r + y * (0.5 * u.1) < 0.0;
-            if !(above || below) {
+            let faithful = r < y * u.0 && r > -(y * u.1);
+            if above || below {
+                q = step(q, above);
+            }
+            if faithful || !(above || below) {
                 break;
             }
-            q = step(q, above);
         }
         let usable = a.is_normal() && b.is_normal() && q0.is_normal() && q.is_normal();
         if usable {
@@ -145,10 +148,13 @@ mod rounding_twin {
             let u = ulp(r);
             let above = d - r * u.0 > 0.0;
             let below = d + r * u.1 <= 0.0;
-            if !(above || below) {
+            let faithful = d - 2.0 * r * u.0 <= 0.0 && d + 2.0 * r * u.1 > u.1 * u.1;
+            if above || below {
+                r = step(r, above);
+            }
+            if faithful || !(above || below) {
                 break;
             }
-            r = step(r, above);
         }
         if x > 0.0 && x.is_normal() && r0.is_normal() && r.is_normal() {
             r
