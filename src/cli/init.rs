@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use nninit::cpu::CpuBackend;
 use nninit::io::parse_size;
 use nninit::model::{
-    presets, rules_from_file, spec_like, Backend, Destination, ElementType, HfConfig, MergeReport, Model, ModelSpec,
-    Pretrained,
+    presets, rules_from_file, spec_like, Backend, Destination, ElementType, MergeReport, Model, ModelSpec, Pretrained,
 };
 use nninit::{Dtype, Error};
 
@@ -168,13 +167,8 @@ fn model_spec(args: &InitArgs, model: &str, explicit: Option<Dtype>) -> nninit::
     }
     let spec = match (is_file, transformer) {
         (true, _) => {
-            let json: serde_json::Value = read_json_file(Path::new(model))?;
-            if HfConfig::is_hf_config(&json) {
-                let config = HfConfig::from_file(Path::new(model))?;
-                let dtype = explicit.or(config.dtype).unwrap_or(Dtype::F32);
-                return Ok((config.spec()?, dtype));
-            }
-            ModelSpec::from_file(Path::new(model))?
+            let (spec, named) = ModelSpec::from_file_with_dtype(Path::new(model))?;
+            return Ok((spec, explicit.or(named).unwrap_or(Dtype::F32)));
         }
         (false, Some(mut config)) => {
             let t = &args.transformer;
@@ -191,12 +185,6 @@ fn model_spec(args: &InitArgs, model: &str, explicit: Option<Dtype>) -> nninit::
         (false, None) => presets::preset(model, args.num_class)?,
     };
     Ok((spec, explicit.unwrap_or(Dtype::F32)))
-}
-
-fn read_json_file(path: &Path) -> nninit::Result<serde_json::Value> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
-    serde_json::from_str(&text).map_err(|e| Error::InvalidParameter(format!("{}: {e}", path.display())))
 }
 
 /// Where the run writes: a file, or Hugging Face shards.

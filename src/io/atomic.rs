@@ -299,6 +299,12 @@ impl Drop for TempDir {
     }
 }
 
+/// Checks that the directory `path` names may be written as a whole: absent, an empty
+/// directory, or (with `replace`) any directory; never a file.
+pub fn check_output_dir(path: &Path, replace: bool) -> Result<()> {
+    resolve_dir_target(path, replace).map(drop)
+}
+
 /// The directory `path` names (symbolic links followed), checked to be absent, an empty
 /// directory, or (with `replace`) any directory.
 fn resolve_dir_target(path: &Path, replace: bool) -> Result<PathBuf> {

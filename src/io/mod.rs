@@ -12,7 +12,7 @@ mod writer;
 use std::collections::HashMap;
 use std::path::Path;
 
-pub use atomic::remove_unfinished;
+pub use atomic::{check_output_dir, remove_unfinished};
 pub use decode::{decode_f32_bits, decode_f64, decode_i64, is_float};
 pub use reader::{TensorEntry, TensorFile};
 pub use sharded::{

@@ -50,19 +50,7 @@ impl Destination {
                 if *max_shard_bytes == 0 {
                     return Err(Error::InvalidParameter("the shard size must be at least one byte".into()));
                 }
-                match std::fs::metadata(dir) {
-                    Ok(meta) if !meta.is_dir() => Err(Error::InvalidOutput(format!(
-                        "{} exists and is not a directory: refusing to replace it",
-                        dir.display()
-                    ))),
-                    Ok(_) if !replace && std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) => {
-                        Err(Error::InvalidOutput(format!(
-                            "{} exists and is not empty: refusing to replace it unless forced (--force)",
-                            dir.display()
-                        )))
-                    }
-                    _ => Ok(()),
-                }
+                crate::io::check_output_dir(dir, *replace)
             }
         }
     }
