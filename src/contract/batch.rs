@@ -6,22 +6,23 @@
 //! (AVX-512, AVX2, baseline) and picked at run time, so no `-C target-cpu` flag is needed.
 
 use super::constants::{PHILOX_M0 as M0, PHILOX_M1 as M1, PHILOX_ROUNDS, PHILOX_W0 as W0, PHILOX_W1 as W1};
+use super::isa::Lanes;
 use super::op::Op;
 use super::stream::{split_u64, Stream};
 use super::trunc_normal::{trunc_normal, TruncNormalParams};
 use super::values;
 
 /// Blocks evaluated side by side.
-const LANES: usize = 64;
+pub(crate) const LANES: usize = 64;
 
 super::isa::dispatch_by_isa! {
     /// Writes the 32-bit outputs (f32 bit patterns, or raw words for [`Op::Bits`]) of logical
-    /// elements `first .. first + out.len()` of `op` on `stream` into `out`.
+    /// elements `first .. first + out.len()` of `op` on `stream` into `out`, with `variant`'s code.
     pub(crate) fn fill_words(out: &mut [u32], first: u64, op: &Op, stream: Stream) => fill_words_generic
 }
 
 #[inline(always)]
-fn fill_words_generic(out: &mut [u32], first: u64, op: &Op, stream: Stream) {
+fn fill_words_generic<V: Lanes>(out: &mut [u32], first: u64, op: &Op, stream: Stream) {
     match *op {
         Op::Constant { val } => out.fill(val.to_bits()),
         Op::Diagonal(d) => {
@@ -30,12 +31,12 @@ fn fill_words_generic(out: &mut [u32], first: u64, op: &Op, stream: Stream) {
                 out[(i - first) as usize] = 1f32.to_bits();
             }
         }
-        Op::TruncNormal(p) => fill_lanes(out, first, stream, &TruncNormalWords(p)),
-        Op::Bits => fill_blocks(out, first, stream, |w| w),
+        Op::TruncNormal(p) => fill_lanes::<V>(out, first, stream, &TruncNormalWords(p)),
+        Op::Bits => fill_blocks::<V>(out, first, stream, |w| w),
         Op::Uniform { a, span } => {
-            fill_blocks(out, first, stream, |w| w.map(|w| values::uniform(w, a, span).to_bits()))
+            fill_blocks::<V>(out, first, stream, |w| w.map(|w| values::uniform(w, a, span).to_bits()))
         }
-        Op::Normal { mean, std } => fill_lanes(out, first, stream, &NormalPairs { mean, std }),
+        Op::Normal { mean, std } => fill_lanes::<V>(out, first, stream, &NormalPairs { mean, std }),
     }
 }
 
@@ -47,24 +48,24 @@ fn fill_words_generic(out: &mut [u32], first: u64, op: &Op, stream: Stream) {
 /// inlined into the caller, and so compiled with the caller's target features; a closure that
 /// large is not inlined, and runs scalar.
 #[inline(always)]
-fn fill_lanes(out: &mut [u32], first: u64, stream: Stream, op: &impl LanesOp) {
+fn fill_lanes<V: Lanes>(out: &mut [u32], first: u64, stream: Stream, op: &impl LanesOp) {
     let lead = ((4 - first % 4) % 4).min(out.len() as u64) as usize;
     let whole = (out.len() - lead) / (4 * LANES) * (4 * LANES);
     let (head, rest) = out.split_at_mut(lead);
     let (body, tail) = rest.split_at_mut(whole);
-    fill_blocks(head, first, stream, |w| op.block(w));
+    fill_blocks::<V>(head, first, stream, |w| op.block(w));
     let key = stream.key();
     let [s0, s1] = split_u64(stream.stream);
     let mut block = (first + lead as u64) / 4;
     for dst in body.chunks_exact_mut(4 * LANES) {
-        let mut words = philox_lanes(block, s0, s1, key);
+        let mut words = V::philox_lanes(block, s0, s1, key);
         op.lanes(&mut words);
         for j in 0..LANES {
             dst[4 * j..4 * j + 4].copy_from_slice(&[words[0][j], words[1][j], words[2][j], words[3][j]]);
         }
         block += LANES as u64;
     }
-    fill_blocks(tail, first + (lead + whole) as u64, stream, |w| op.block(w));
+    fill_blocks::<V>(tail, first + (lead + whole) as u64, stream, |w| op.block(w));
 }
 
 /// An operation on Philox blocks for [`fill_lanes`]: on one block, and in place on `LANES`
@@ -122,7 +123,7 @@ impl LanesOp for NormalPairs {
 
 /// Runs `block_op` on the Philox blocks covering the elements and keeps the words in range.
 #[inline(always)]
-fn fill_blocks(out: &mut [u32], first: u64, stream: Stream, block_op: impl Fn([u32; 4]) -> [u32; 4]) {
+fn fill_blocks<V: Lanes>(out: &mut [u32], first: u64, stream: Stream, block_op: impl Fn([u32; 4]) -> [u32; 4]) {
     let mut written = 0usize;
     // A leading partial block.
     let lead = (first % 4) as usize;
@@ -137,7 +138,7 @@ fn fill_blocks(out: &mut [u32], first: u64, stream: Stream, block_op: impl Fn([u
     let key = stream.key();
     let [s0, s1] = split_u64(stream.stream);
     while out.len() - written >= 4 * LANES {
-        let words = philox_lanes(block, s0, s1, key);
+        let words = V::philox_lanes(block, s0, s1, key);
         let dst = &mut out[written..written + 4 * LANES];
         for j in 0..LANES {
             let v = block_op([words[0][j], words[1][j], words[2][j], words[3][j]]);
@@ -157,9 +158,10 @@ fn fill_blocks(out: &mut [u32], first: u64, stream: Stream, block_op: impl Fn([u
 }
 
 /// Philox4x32-10 on blocks `block .. block + LANES`, word-major: `result[w][j]` is word `w` of
-/// block `block + j`.
+/// block `block + j`. Plain code that the compiler vectorizes: the baseline variant's, twin of
+/// the explicit SIMD in `philox_x86.rs`.
 #[inline(always)]
-fn philox_lanes(block: u64, s0: u32, s1: u32, key: [u32; 2]) -> [[u32; LANES]; 4] {
+pub(crate) fn philox_lanes_portable(block: u64, s0: u32, s1: u32, key: [u32; 2]) -> [[u32; LANES]; 4] {
     let mut c0 = [0u32; LANES];
     let mut c1 = [0u32; LANES];
     for j in 0..LANES {
@@ -192,12 +194,13 @@ fn philox_lanes(block: u64, s0: u32, s1: u32, key: [u32; 2]) -> [[u32; LANES]; 4
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::isa::CpuVariant;
 
     #[test]
     fn lanes_match_scalar_philox() {
         #![allow(clippy::needless_range_loop)]
         let stream = Stream::new(0xdead_beef_0123, 77);
-        let words = philox_lanes(u64::from(u32::MAX) - 3, 77, 0, stream.key());
+        let words = philox_lanes_portable(u64::from(u32::MAX) - 3, 77, 0, stream.key());
         for j in 0..LANES {
             let expected = stream.block(u64::from(u32::MAX) - 3 + j as u64);
             assert_eq!([words[0][j], words[1][j], words[2][j], words[3][j]], expected);
@@ -209,10 +212,12 @@ mod tests {
         let stream = Stream::new(5, 9);
         for first in [0u64, 1, 2, 3, 4, 5, 63, 64, 65, 1 << 33] {
             for len in [0usize, 1, 2, 3, 4, 5, 63, 64, 65, 200] {
-                let mut out = vec![0u32; len];
-                fill_words(&mut out, first, &Op::Bits, stream);
-                for (k, &w) in out.iter().enumerate() {
-                    assert_eq!(w, stream.word(first + k as u64), "first {first} len {len} k {k}");
+                for variant in CpuVariant::supported() {
+                    let mut out = vec![0u32; len];
+                    fill_words(variant, &mut out, first, &Op::Bits, stream);
+                    for (k, &w) in out.iter().enumerate() {
+                        assert_eq!(w, stream.word(first + k as u64), "{variant:?} first {first} len {len} k {k}");
+                    }
                 }
             }
         }

@@ -79,7 +79,7 @@ impl Dtype {
 
     /// Encodes f32 bit patterns into little-endian bytes of this dtype.
     pub fn encode_slice(self, words: &[u32], out: &mut [u8]) {
-        encode(self, words, out)
+        encode(super::isa::CpuVariant::best(), self, words, out)
     }
 }
 
@@ -88,9 +88,11 @@ super::isa::dispatch_by_isa! {
     fn encode(dtype: Dtype, words: &[u32], out: &mut [u8]) => encode_generic
 }
 
-/// [`Dtype::encode_slice`], compiled once per instruction set so the conversion vectorizes.
+/// [`Dtype::encode_slice`], compiled once per instruction set so the conversion vectorizes (the
+/// variant's type `V` is not needed: the compiler's flags are the difference).
+#[allow(clippy::extra_unused_type_parameters)]
 #[inline(always)]
-fn encode_generic(dtype: Dtype, words: &[u32], out: &mut [u8]) {
+fn encode_generic<V>(dtype: Dtype, words: &[u32], out: &mut [u8]) {
     match dtype {
         Dtype::F32 => {
             for (w, bytes) in words.iter().zip(out.chunks_exact_mut(4)) {

@@ -18,6 +18,8 @@ pub(crate) mod isa;
 pub(crate) mod mathf;
 pub(crate) mod op;
 pub(crate) mod philox;
+#[cfg(target_arch = "x86_64")]
+mod philox_x86;
 pub(crate) mod quantile;
 pub mod stats;
 pub(crate) mod stream;

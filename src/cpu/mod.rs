@@ -4,6 +4,7 @@ use std::ops::Range;
 
 use crate::contract::batch;
 use crate::contract::dtype::Dtype;
+pub use crate::contract::isa::{cpu_features, CpuVariant};
 use crate::contract::stream::Stream;
 use crate::error::{Error, Result};
 use crate::scheme::{Fill, Prepared, Region};
@@ -29,6 +30,7 @@ const CONVERT_CHUNK: usize = 4096;
 #[derive(Clone, Copy, Debug)]
 pub struct CpuBackend {
     threads: usize,
+    variant: CpuVariant,
 }
 
 impl Default for CpuBackend {
@@ -41,17 +43,42 @@ impl CpuBackend {
     /// A backend using every core the OS reports.
     pub fn new() -> Self {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Self { threads }
+        Self { threads, variant: CpuVariant::best() }
     }
 
     /// A backend using exactly `threads` threads (at least one).
     pub fn with_threads(threads: usize) -> Self {
-        Self { threads: threads.max(1) }
+        Self { threads: threads.max(1), variant: CpuVariant::best() }
+    }
+
+    /// The same backend running `variant`'s code (the same values, another speed), for tests and
+    /// benchmarks; [`Error::InvalidParameter`] if this CPU cannot run it.
+    ///
+    /// ```
+    /// use nninit::cpu::{CpuBackend, CpuVariant};
+    /// let baseline = CpuBackend::new().with_variant(CpuVariant::Baseline)?;
+    /// assert_eq!(baseline.variant(), CpuVariant::Baseline);
+    /// # Ok::<(), nninit::Error>(())
+    /// ```
+    pub fn with_variant(self, variant: CpuVariant) -> Result<Self> {
+        if !variant.is_supported() {
+            return Err(Error::InvalidParameter(format!(
+                "this CPU cannot run the {} variant (it can run: {})",
+                variant.name(),
+                CpuVariant::supported().iter().map(|v| v.name()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        Ok(Self { variant, ..self })
     }
 
     /// The number of threads used.
     pub fn threads(&self) -> usize {
         self.threads
+    }
+
+    /// The compiled variant used: [`CpuVariant::best`] unless set by [`CpuBackend::with_variant`].
+    pub fn variant(&self) -> CpuVariant {
+        self.variant
     }
 
     /// Writes `region` of `fill` into `out` as little-endian `dtype` (f32 values rounded to
@@ -116,11 +143,11 @@ impl CpuBackend {
 
     /// Writes logical elements `first ..` of `fill` into `out` (whole elements of `dtype`).
     fn fill_range(&self, out: &mut [u8], first: u64, fill: &Fill, dtype: Dtype) {
-        let (prepared, stream) = (fill.prepared(), fill.stream());
+        let (prepared, stream, variant) = (fill.prepared(), fill.stream(), self.variant);
         if dtype == Dtype::F32 {
             if let Ok(words) = bytemuck::try_cast_slice_mut::<u8, u32>(out) {
                 return self.for_each_chunk(words, 1, first, |part, part_first| {
-                    prepared_words(part, part_first, prepared, stream)
+                    prepared_words(variant, part, part_first, prepared, stream)
                 });
             }
         }
@@ -129,7 +156,8 @@ impl CpuBackend {
             let mut words = [0u32; CONVERT_CHUNK];
             for (i, bytes) in part.chunks_mut(CONVERT_CHUNK * size).enumerate() {
                 let n = bytes.len() / size;
-                prepared_words(&mut words[..n], part_first + (i * CONVERT_CHUNK) as u64, prepared, stream);
+                let part_first = part_first + (i * CONVERT_CHUNK) as u64;
+                prepared_words(variant, &mut words[..n], part_first, prepared, stream);
                 dtype.encode_slice(&words[..n], bytes);
             }
         });
@@ -166,15 +194,15 @@ impl CpuBackend {
 }
 
 /// One thread's part of a prepared fill, as f32 bit patterns (raw words for `Op::Bits`).
-fn prepared_words(out: &mut [u32], first: u64, prepared: &Prepared, stream: Stream) {
+fn prepared_words(variant: CpuVariant, out: &mut [u32], first: u64, prepared: &Prepared, stream: Stream) {
     match prepared {
-        Prepared::Elementwise(op) => batch::fill_words(out, first, op, stream),
+        Prepared::Elementwise(op) => batch::fill_words(variant, out, first, op, stream),
         Prepared::Values(values) => {
             let source = &values[first as usize..first as usize + out.len()];
             out.copy_from_slice(bytemuck::cast_slice(source));
         }
         Prepared::Sparse { op, mask } => {
-            batch::fill_words(out, first, op, stream);
+            batch::fill_words(variant, out, first, op, stream);
             mask.zero_out(out, first);
         }
         Prepared::Nothing => {}

@@ -10,6 +10,7 @@
 use faer::Mat;
 
 use crate::contract::batch;
+use crate::contract::isa::CpuVariant;
 use crate::contract::op::Op;
 use crate::contract::stream::Stream;
 use crate::error::{try_vec, Error, Result};
@@ -31,7 +32,7 @@ pub(crate) fn orthogonal_matrix(rows: u64, cols: u64, gain: f64, stream: Stream)
     drop(probe);
     let (rows, cols) = (rows as usize, cols as usize);
     let mut gaussian = try_vec(n as usize, 0u32, "orthogonal's Gaussian matrix")?;
-    batch::fill_words(&mut gaussian, 0, &Op::Normal { mean: 0.0, std: 1.0 }, stream);
+    batch::fill_words(CpuVariant::best(), &mut gaussian, 0, &Op::Normal { mean: 0.0, std: 1.0 }, stream);
     let gaussian: Vec<f32> = bytemuck::cast_vec(gaussian);
     let transposed = rows < cols;
     let (m, k) = if transposed { (cols, rows) } else { (rows, cols) };

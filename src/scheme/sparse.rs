@@ -9,6 +9,7 @@
 //! majority, the drawn rows are the non-zero ones. Columns are drawn in parallel.
 
 use crate::contract::batch;
+use crate::contract::isa::CpuVariant;
 use crate::contract::op::Op;
 use crate::contract::stream::Stream;
 use crate::error::{try_vec, Error, Result};
@@ -103,7 +104,7 @@ fn draw_columns(
     let mut words = try_vec(2 * k as usize, 0u32, "the sparse mask's draws")?;
     let mut taken = try_vec(rows.div_ceil(64) as usize, 0u64, "the sparse mask's draws")?;
     for c in columns {
-        batch::fill_words(&mut words, n + c * rows, &Op::Bits, stream);
+        batch::fill_words(CpuVariant::best(), &mut words, n + c * rows, &Op::Bits, stream);
         taken.fill(0);
         for (m, pair) in words.chunks_exact(2).enumerate() {
             let j = rows - k + m as u64;

@@ -9,6 +9,10 @@ pub struct Machine {
     pub date: String,
     /// The CPU's model name.
     pub cpu: String,
+    /// The CPU's instruction-set extensions that nninit can use (`/proc/cpuinfo` names).
+    pub cpu_features: Vec<&'static str>,
+    /// The CPU backend's compiled variant (`avx512`, `avx2` or `baseline`).
+    pub cpu_variant: &'static str,
     /// Threads the CPU backend uses.
     pub threads: usize,
     /// The operating system.
@@ -34,6 +38,8 @@ impl Machine {
         Self {
             date: utc_date(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)),
             cpu: cpu_model(),
+            cpu_features: nninit::cpu::cpu_features(),
+            cpu_variant: nninit::cpu::CpuVariant::best().name(),
             threads,
             os: std::env::consts::OS,
             nninit: env!("CARGO_PKG_VERSION"),

@@ -4,7 +4,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use nninit::cpu::CpuBackend;
+use nninit::cpu::{CpuBackend, CpuVariant};
 use nninit::gpu::{describe, GpuContext, GpuTarget};
 use nninit::{Dtype, Fill, Region, Scheme, Stream};
 
@@ -16,7 +16,8 @@ use rand::{Rng, SeedableRng};
 pub struct Row {
     /// `gpu`, `cpu`, `baseline` or `torch` (`torch.nn.init`, with `--torch`).
     pub backend: &'static str,
-    /// The adapter's description, or `cpu`.
+    /// The adapter's description, or `cpu` (the CPU backend's best variant), or `cpu (VARIANT)`
+    /// for another compiled variant of the CPU backend (`baseline`, `avx2`).
     pub adapter: String,
     /// The scheme, or for baselines `memset`, `rand-uniform`, `rand-normal`, `gpu-constant`.
     pub scheme: &'static str,
@@ -150,7 +151,32 @@ pub fn cpu_rows(config: Config, cpu: &CpuBackend) -> nninit::Result<Vec<Row>> {
         let seconds = timed(config.reps, || cpu.fill(&bf16, &Region::All, Dtype::Bf16, out))?;
         rows.push(row("cpu", cpu_name(), name, Dtype::Bf16, Some(threads), bytes, seconds, None));
     }
+    rows.extend(variant_rows(config, &mut buffer)?);
     rows.extend(structured_rows(config, cpu)?);
+    Ok(rows)
+}
+
+/// Uniform and normal f32 on one thread with each compiled variant of the CPU backend that
+/// this CPU runs besides the best one (whose one-thread uniform row is measured already): what
+/// the same core gains from each instruction set.
+fn variant_rows(config: Config, buffer: &mut [u32]) -> nninit::Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    let out: &mut [u8] = bytemuck::cast_slice_mut(buffer);
+    let bytes = out.len() as u64;
+    let best = CpuVariant::best();
+    let others = CpuVariant::supported().into_iter().filter(|&v| v != best);
+    for variant in others.chain([best]) {
+        let single = CpuBackend::with_threads(1).with_variant(variant)?;
+        let adapter = if variant == best { "cpu".to_string() } else { format!("cpu ({})", variant.name()) };
+        for (name, scheme) in schemes()? {
+            if name == "trunc_normal" || (name == "uniform" && variant == best) {
+                continue;
+            }
+            let fill = Fill::new(&scheme, &[out.len() / 4], Stream::new(1, 0))?;
+            let seconds = timed(config.reps, || single.fill(&fill, &Region::All, Dtype::F32, out))?;
+            rows.push(row("cpu", adapter.clone(), name, Dtype::F32, Some(1), bytes, seconds, None));
+        }
+    }
     Ok(rows)
 }
 

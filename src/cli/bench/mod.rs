@@ -93,8 +93,10 @@ pub fn run(args: BenchArgs) -> nninit::Result<()> {
     let machine = Machine::read(cpu.threads(), infos);
     if !args.json {
         outln!(
-            "{} | {} threads | {} | {} MiB per fill, median of {}",
+            "{} ({}; variant {}) | {} threads | {} | {} MiB per fill, median of {}",
             machine.cpu,
+            machine.cpu_features.join(" "),
+            machine.cpu_variant,
             machine.threads,
             machine.date,
             mib,
@@ -134,7 +136,10 @@ pub fn run(args: BenchArgs) -> nninit::Result<()> {
     if let Some(path) = &args.plot {
         let bars: Vec<Bar> =
             ratios.iter().map(|r| Bar { label: r.name.clone(), value: r.value, target: r.target }).collect();
-        let subtitle = format!("{} | {} threads | {} | {mib} MiB per fill", machine.cpu, machine.threads, machine.date);
+        let subtitle = format!(
+            "{} ({}) | {} threads | {} | {mib} MiB per fill",
+            machine.cpu, machine.cpu_variant, machine.threads, machine.date
+        );
         bar_chart("nninit bench: throughput ratios (red: target)", &subtitle, &bars).save(path)?;
     }
     Ok(())
@@ -186,6 +191,20 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
         false,
     );
     push("cpu uniform bf16 / memset".into(), find("cpu", "cpu", "uniform", "bf16", threads), memset, None, false);
+    // The same core with each compiled variant: the best one over the others.
+    let best = nninit::cpu::CpuVariant::best().name();
+    for variant in nninit::cpu::CpuVariant::supported() {
+        let adapter = format!("cpu ({})", variant.name());
+        for scheme in ["uniform", "normal"] {
+            push(
+                format!("cpu {scheme} f32 1 thread {best} / {}", variant.name()),
+                find("cpu", "cpu", scheme, "f32", Some(1)),
+                find("cpu", &adapter, scheme, "f32", Some(1)),
+                None,
+                false,
+            );
+        }
+    }
     // Against torch.nn.init on the same threads (the targets).
     for (scheme, dtype, target) in
         [("uniform", "f32", 6.0), ("normal", "f32", 5.0), ("trunc_normal", "f32", 4.0), ("normal", "bf16", 5.0)]

@@ -1,0 +1,134 @@
+//! Philox4x32-10 on many blocks at once with explicit AVX2: the AVX2 variant of
+//! [`Lanes::philox_lanes`].
+//!
+//! x86 has no 32x32→64-bit multiply on 32-bit lanes. `vpmuludq` multiplies the even 32-bit lanes
+//! into 64-bit products; the odd lanes are swapped down with `vpshufd` (a shuffle, which runs
+//! beside the multiplies rather than on their ports) and multiplied too, and two shifts and two
+//! blends put the high and low halves back into 32-bit lanes. Blocks are evaluated two vectors
+//! side by side, so the multiplies' latency overlaps. Measured on one Sapphire Rapids core, this
+//! is about 15% faster than the compiler's vectorization of the portable twin
+//! ([`super::batch::philox_lanes_portable`]) with AVX2; with AVX-512 the compiler's own code was
+//! faster than the same scheme on 512-bit vectors, so that variant keeps it. The tests compare
+//! this function with [`super::philox::philox4x32_10`].
+
+use super::batch::LANES;
+use super::constants::{PHILOX_M0 as M0, PHILOX_M1 as M1, PHILOX_ROUNDS, PHILOX_W0 as W0, PHILOX_W1 as W1};
+use super::isa::{Avx2, Lanes};
+
+/// Philox's rounds, as an array length.
+const ROUNDS: usize = PHILOX_ROUNDS as usize;
+
+/// The round keys of one stream: `(k0, k1)` for each of the ten rounds.
+#[inline(always)]
+fn round_keys(key: [u32; 2]) -> [[u32; 2]; ROUNDS] {
+    let mut keys = [key; ROUNDS];
+    for r in 1..ROUNDS {
+        keys[r] = [keys[r - 1][0].wrapping_add(W0), keys[r - 1][1].wrapping_add(W1)];
+    }
+    keys
+}
+
+/// The low and high counter words of blocks `block .. block + N`.
+#[inline(always)]
+fn counters<const N: usize>(block: u64) -> ([u32; N], [u32; N]) {
+    let (mut c0, mut c1) = ([0u32; N], [0u32; N]);
+    for j in 0..N {
+        let b = block.wrapping_add(j as u64);
+        c0[j] = b as u32;
+        c1[j] = (b >> 32) as u32;
+    }
+    (c0, c1)
+}
+
+/// Philox on `LANES` blocks with AVX2: 8 lanes a vector, 2 vectors side by side.
+#[target_feature(enable = "avx2")]
+fn philox_lanes_avx2(block: u64, s0: u32, s1: u32, key: [u32; 2]) -> [[u32; LANES]; 4] {
+    use std::arch::x86_64::*;
+    const WIDTH: usize = 8;
+    const GROUPS: usize = 2;
+    const GROUP: usize = WIDTH * GROUPS;
+    const _: () = assert!(LANES.is_multiple_of(GROUP));
+    /// `(high, low)` 32-bit halves of `a * m` lane by lane, `m` in each 64-bit lane: `vpmuludq`
+    /// on the even lanes and on the odd ones swapped down (`vpshufd`, off the multiplier's
+    /// ports), the halves shifted into place and blended.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn mulhilo(a: __m256i, m: __m256i) -> (__m256i, __m256i) {
+        let even = _mm256_mul_epu32(a, m);
+        let odd = _mm256_mul_epu32(_mm256_shuffle_epi32::<0b10_11_00_01>(a), m);
+        let hi = _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(even), odd);
+        let lo = _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd));
+        (hi, lo)
+    }
+    let keys = round_keys(key);
+    let (m0, m1) = (_mm256_set1_epi64x(i64::from(M0)), _mm256_set1_epi64x(i64::from(M1)));
+    let (s0, s1) = (_mm256_set1_epi32(s0 as i32), _mm256_set1_epi32(s1 as i32));
+    let mut out = [[0u32; LANES]; 4];
+    for g in (0..LANES).step_by(GROUP) {
+        let (lo, hi) = counters::<GROUP>(block.wrapping_add(g as u64));
+        let mut c = [[s0; 4]; GROUPS];
+        for (i, c) in c.iter_mut().enumerate() {
+            // SAFETY: `lo` and `hi` hold GROUP words, read WIDTH at a time in range.
+            unsafe {
+                c[0] = _mm256_loadu_si256(lo.as_ptr().add(i * WIDTH).cast());
+                c[1] = _mm256_loadu_si256(hi.as_ptr().add(i * WIDTH).cast());
+            }
+            c[3] = s1;
+        }
+        for [k0, k1] in keys {
+            let (k0, k1) = (_mm256_set1_epi32(k0 as i32), _mm256_set1_epi32(k1 as i32));
+            for c in c.iter_mut() {
+                let (hi0, lo0) = mulhilo(c[0], m0);
+                let (hi1, lo1) = mulhilo(c[2], m1);
+                let n0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c[1]), k0);
+                let n2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c[3]), k1);
+                *c = [n0, lo1, n2, lo0];
+            }
+        }
+        for (i, c) in c.iter().enumerate() {
+            for (w, out) in out.iter_mut().enumerate() {
+                // SAFETY: `out[w]` holds LANES words; `g + i * WIDTH + WIDTH <= LANES`.
+                unsafe { _mm256_storeu_si256(out.as_mut_ptr().add(g + i * WIDTH).cast(), c[w]) };
+            }
+        }
+    }
+    out
+}
+
+impl Lanes for Avx2 {
+    #[inline(always)]
+    fn philox_lanes(block: u64, s0: u32, s1: u32, key: [u32; 2]) -> [[u32; LANES]; 4] {
+        // SAFETY: `Avx2`'s methods are only called from functions compiled with AVX2 after the
+        // CPU was checked for it (`dispatch_by_isa`).
+        unsafe { philox_lanes_avx2(block, s0, s1, key) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::isa::CpuVariant;
+    use crate::contract::philox::philox4x32_10;
+
+    #[test]
+    #[allow(clippy::needless_range_loop)]
+    fn avx2_lanes_match_scalar_philox() {
+        if !CpuVariant::Avx2.is_supported() {
+            eprintln!("this CPU has no AVX2: the AVX2 Philox is not run here");
+            return;
+        }
+        for (block, s0, s1, key) in [
+            (0u64, 0u32, 0u32, [0u32, 0u32]),
+            (u64::from(u32::MAX) - 20, 7, 9, [0xdead_beef, 0x0123_4567]),
+            (u64::MAX - 30, u32::MAX, u32::MAX, [u32::MAX, u32::MAX]),
+        ] {
+            // SAFETY: the CPU has AVX2, checked above.
+            let words = unsafe { philox_lanes_avx2(block, s0, s1, key) };
+            for j in 0..LANES {
+                let b = block.wrapping_add(j as u64);
+                let expected = philox4x32_10([b as u32, (b >> 32) as u32, s0, s1], key);
+                assert_eq!([words[0][j], words[1][j], words[2][j], words[3][j]], expected, "block {b}");
+            }
+        }
+    }
+}
