@@ -231,13 +231,19 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
     for adapter in adapters {
         let short = adapter.split(" (").next().unwrap_or(adapter).to_string()
             + adapter.rsplit_once('(').map_or("", |(_, b)| if b.starts_with("Gl") { " gl" } else { " vulkan" });
-        for dtype in ["f32", "bf16"] {
-            let constant = find("baseline", adapter, "gpu-constant", dtype, None);
-            for scheme in ["uniform", "normal"] {
-                let target = (scheme == "uniform" && dtype == "f32").then_some(0.6);
-                let ours = find("gpu", adapter, scheme, dtype, None);
-                push(format!("{short} {scheme} {dtype} / constant"), ours, constant, target, true);
-            }
+        // Each against the f32 constant fill, the adapter's write rate (the targets).
+        let constant = find("baseline", adapter, "gpu-constant", "f32", None);
+        for (scheme, dtype, target) in [
+            ("uniform", "f32", Some(0.6)),
+            ("normal", "f32", Some(0.5)),
+            ("gpu-constant", "bf16", Some(0.8)),
+            ("uniform", "bf16", Some(0.5)),
+            ("normal", "bf16", None),
+        ] {
+            let backend = if scheme == "gpu-constant" { "baseline" } else { "gpu" };
+            let ours = find(backend, adapter, scheme, dtype, None);
+            let scheme = scheme.trim_start_matches("gpu-");
+            push(format!("{short} {scheme} {dtype} / constant f32"), ours, constant, target, true);
         }
     }
     out
