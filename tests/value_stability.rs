@@ -21,6 +21,27 @@ const PINNED_VERSION: u32 = 1;
 /// A tensor large enough for indices above 2^33.
 const BIG: [usize; 2] = [1 << 20, 1 << 14];
 
+/// Every case's id.
+const CASES: [&str; 17] = [
+    "words",
+    "uniform",
+    "normal",
+    "trunc_normal",
+    "trunc_normal_narrow",
+    "trunc_normal_tail",
+    "constant",
+    "ones",
+    "zeros",
+    "eye",
+    "dirac",
+    "xavier_uniform",
+    "xavier_normal",
+    "kaiming_uniform",
+    "kaiming_normal",
+    "orthogonal",
+    "sparse",
+];
+
 /// The schemes and shapes pinned, by id.
 fn case(id: &str) -> (Option<Scheme>, Vec<usize>) {
     let s = |r: nninit::Result<Scheme>| Some(r.unwrap());
@@ -268,23 +289,7 @@ fn every_cpu_variant_gives_the_same_bits() {
     assert!(variants.contains(&CpuVariant::Baseline) && variants.contains(&CpuVariant::best()));
     #[cfg(target_arch = "x86_64")]
     assert!(std::arch::is_x86_feature_detected!("avx2") == variants.contains(&CpuVariant::Avx2));
-    let ids = [
-        "words",
-        "uniform",
-        "normal",
-        "trunc_normal",
-        "trunc_normal_narrow",
-        "trunc_normal_tail",
-        "constant",
-        "eye",
-        "dirac",
-        "xavier_normal",
-        "kaiming_uniform",
-        "kaiming_normal",
-        "orthogonal",
-        "sparse",
-    ];
-    for id in ids {
+    for id in CASES {
         for which in 0..3u8 {
             let fill = fill_of(id, which);
             let elements = fill.elements().unwrap_or(u64::MAX);
@@ -395,27 +400,8 @@ fn points(id: &str) -> Vec<(u8, u64)> {
 
 /// Every case at every point, as `PINS` rows from the current CPU backend.
 fn derived_pins() -> Vec<String> {
-    let ids = [
-        "words",
-        "uniform",
-        "normal",
-        "trunc_normal",
-        "trunc_normal_narrow",
-        "trunc_normal_tail",
-        "constant",
-        "ones",
-        "zeros",
-        "eye",
-        "dirac",
-        "xavier_uniform",
-        "xavier_normal",
-        "kaiming_uniform",
-        "kaiming_normal",
-        "orthogonal",
-        "sparse",
-    ];
     let mut rows = Vec::new();
-    for id in ids {
+    for id in CASES {
         for (which, index) in points(id) {
             let fill = fill_of(id, which);
             let (f, h, b) = (

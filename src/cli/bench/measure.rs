@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use nninit::cpu::{CpuBackend, CpuVariant};
 use nninit::gpu::{describe, GpuContext, GpuTarget};
+use nninit::model::{presets, Backend, Model};
 use nninit::{Dtype, Fill, Region, Scheme, Stream};
 
 use super::timing::GpuTimer;
@@ -19,7 +20,8 @@ pub struct Row {
     /// The adapter's description, or `cpu` (the CPU backend's best variant), or `cpu (VARIANT)`
     /// for another compiled variant of the CPU backend (`baseline`, `avx2`).
     pub adapter: String,
-    /// The scheme, or for baselines `memset`, `rand-uniform`, `rand-normal`, `gpu-constant`.
+    /// The scheme, or for baselines `memset`, `rand-uniform`, `rand-normal`, `gpu-constant`, or
+    /// for a whole model its preset (`resnet50`, `transformer-1b`).
     pub scheme: &'static str,
     /// `f32` or `bf16`.
     pub dtype: &'static str,
@@ -153,6 +155,30 @@ pub fn cpu_rows(config: Config, cpu: &CpuBackend) -> nninit::Result<Vec<Row>> {
     }
     rows.extend(variant_rows(config, &mut buffer)?);
     rows.extend(structured_rows(config, cpu)?);
+    rows.extend(model_rows(config, cpu)?);
+    Ok(rows)
+}
+
+/// Whole models into memory on the CPU backend, from the preset's name to every tensor's bytes
+/// (`Model::new` and `Model::to_host`): ResNet-50 in f32 and, without `--quick`, Llama-3.2-1B's
+/// shapes (`transformer-1b`) in bf16. The row's scheme is the preset's name.
+fn model_rows(config: Config, cpu: &CpuBackend) -> nninit::Result<Vec<Row>> {
+    let mut cases = vec![("resnet50", Dtype::F32)];
+    if config.large {
+        cases.push(("transformer-1b", Dtype::Bf16));
+    }
+    let mut rows = Vec::new();
+    for (name, dtype) in cases {
+        let mut bytes = 0u64;
+        let seconds = timed(config.reps, || {
+            let model = Model::new(&presets::preset(name, None)?, 1, dtype)?;
+            let tensors = model.to_host_blocking(Backend::Cpu(cpu))?;
+            bytes = tensors.iter().map(|t| t.len() as u64).sum();
+            black_box(tensors);
+            Ok(())
+        })?;
+        rows.push(row("cpu", "cpu".into(), name, dtype, Some(cpu.threads()), bytes, seconds, None));
+    }
     Ok(rows)
 }
 

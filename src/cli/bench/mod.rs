@@ -223,6 +223,14 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
         };
         push(format!("cpu {scheme} {side}x{side} / torch {scheme}_"), shaped("cpu"), shaped("torch"), target, false);
     }
+    // A whole model into memory: nninit's preset against torchvision's constructor.
+    push(
+        "cpu resnet50 f32 / torchvision resnet50()".into(),
+        find("cpu", "cpu", "resnet50", "f32", threads),
+        find("torch", "cpu", "resnet50", "f32", threads),
+        None,
+        false,
+    );
     let adapters: Vec<&str> = {
         let mut names: Vec<&str> = rows.iter().filter(|r| r.backend == "gpu").map(|r| r.adapter.as_str()).collect();
         names.dedup();

@@ -55,6 +55,7 @@ pub fn torch_rows(python: &str, config: Config, threads: usize, quick: bool) -> 
             "kaiming_normal" => "kaiming_normal",
             "orthogonal" => "orthogonal",
             "sparse" => "sparse",
+            "resnet50" => "resnet50",
             other => return Err(Error::InvalidParameter(format!("--torch: unexpected scheme {other}"))),
         };
         let dtype = if r.dtype == "bf16" { Dtype::Bf16 } else { Dtype::F32 };

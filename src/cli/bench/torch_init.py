@@ -47,4 +47,16 @@ for scheme, dtype, shape, f in cases:
     seconds = median_seconds(f, t)
     rows.append({"scheme": scheme, "dtype": dtype, "shape": shape, "bytes": t.numel() * t.element_size(),
                  "elements": t.numel(), "seconds": seconds})
+# A whole model into memory, where torchvision is installed: resnet50() builds the modules and
+# runs their reset_parameters (torch.nn.init) in f32; bytes are the state dict's.
+try:
+    import torchvision
+except ImportError:
+    torchvision = None
+if torchvision is not None:
+    model = torchvision.models.resnet50()
+    size = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    seconds = median_seconds(lambda _: torchvision.models.resnet50(), None)
+    rows.append({"scheme": "resnet50", "dtype": "f32", "shape": [], "bytes": size,
+                 "elements": size // 4, "seconds": seconds})
 print(json.dumps({"torch": torch.__version__, "rows": rows}))
