@@ -157,18 +157,24 @@ fn fill_blocks<V: Lanes>(out: &mut [u32], first: u64, stream: Stream, block_op: 
     }
 }
 
+/// The low and high counter words of blocks `block .. block + N`.
+#[inline(always)]
+pub(crate) fn counters<const N: usize>(block: u64) -> ([u32; N], [u32; N]) {
+    let (mut c0, mut c1) = ([0u32; N], [0u32; N]);
+    for j in 0..N {
+        let b = block.wrapping_add(j as u64);
+        c0[j] = b as u32;
+        c1[j] = (b >> 32) as u32;
+    }
+    (c0, c1)
+}
+
 /// Philox4x32-10 on blocks `block .. block + LANES`, word-major: `result[w][j]` is word `w` of
 /// block `block + j`. Plain code that the compiler vectorizes: the baseline variant's, twin of
 /// the explicit SIMD in `philox_x86.rs`.
 #[inline(always)]
 pub(crate) fn philox_lanes_portable(block: u64, s0: u32, s1: u32, key: [u32; 2]) -> [[u32; LANES]; 4] {
-    let mut c0 = [0u32; LANES];
-    let mut c1 = [0u32; LANES];
-    for j in 0..LANES {
-        let b = block.wrapping_add(j as u64);
-        c0[j] = b as u32;
-        c1[j] = (b >> 32) as u32;
-    }
+    let (mut c0, mut c1) = counters::<LANES>(block);
     let mut c2 = [s0; LANES];
     let mut c3 = [s1; LANES];
     let (mut k0, mut k1) = (key[0], key[1]);

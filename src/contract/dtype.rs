@@ -79,12 +79,17 @@ impl Dtype {
 
     /// Encodes f32 bit patterns into little-endian bytes of this dtype.
     pub fn encode_slice(self, words: &[u32], out: &mut [u8]) {
-        encode(super::isa::CpuVariant::best(), self, words, out)
+        self.encode_slice_with(super::isa::CpuVariant::best(), words, out)
+    }
+
+    /// [`Dtype::encode_slice`] with `variant`'s compiled code (the CPU backend's own variant).
+    pub(crate) fn encode_slice_with(self, variant: super::isa::CpuVariant, words: &[u32], out: &mut [u8]) {
+        encode(variant, self, words, out)
     }
 }
 
 super::isa::dispatch_by_isa! {
-    /// [`Dtype::encode_slice`] for the best instruction set the CPU has.
+    /// [`Dtype::encode_slice`] with `variant`'s instruction set.
     fn encode(dtype: Dtype, words: &[u32], out: &mut [u8]) => encode_generic
 }
 

@@ -158,7 +158,7 @@ impl CpuBackend {
                 let n = bytes.len() / size;
                 let part_first = part_first + (i * CONVERT_CHUNK) as u64;
                 prepared_words(variant, &mut words[..n], part_first, prepared, stream);
-                dtype.encode_slice(&words[..n], bytes);
+                dtype.encode_slice_with(variant, &words[..n], bytes);
             }
         });
     }

@@ -139,16 +139,11 @@ pub fn cpu_rows(config: Config, cpu: &CpuBackend) -> nninit::Result<Vec<Row>> {
     let seconds = rand_fill_seconds(config.reps, floats, normal)?;
     rows.push(row("baseline", cpu_name(), "rand-normal", Dtype::F32, Some(1), bytes, seconds, None));
 
-    let single = CpuBackend::with_threads(1);
     for (name, scheme) in schemes()? {
         let fill = Fill::new(&scheme, &[words], Stream::new(1, 0))?;
         let out: &mut [u8] = bytemuck::cast_slice_mut(&mut buffer);
         let seconds = timed(config.reps, || cpu.fill(&fill, &Region::All, Dtype::F32, out))?;
         rows.push(row("cpu", cpu_name(), name, Dtype::F32, Some(threads), bytes, seconds, None));
-        if name == "uniform" {
-            let seconds = timed(config.reps, || single.fill(&fill, &Region::All, Dtype::F32, out))?;
-            rows.push(row("cpu", cpu_name(), name, Dtype::F32, Some(1), bytes, seconds, None));
-        }
         let bf16 = Fill::new(&scheme, &[2 * words], Stream::new(1, 0))?;
         let seconds = timed(config.reps, || cpu.fill(&bf16, &Region::All, Dtype::Bf16, out))?;
         rows.push(row("cpu", cpu_name(), name, Dtype::Bf16, Some(threads), bytes, seconds, None));
@@ -183,19 +178,18 @@ fn model_rows(config: Config, cpu: &CpuBackend) -> nninit::Result<Vec<Row>> {
 }
 
 /// Uniform and normal f32 on one thread with each compiled variant of the CPU backend that
-/// this CPU runs besides the best one (whose one-thread uniform row is measured already): what
-/// the same core gains from each instruction set.
+/// this CPU runs: what the same core gains from each instruction set. The best variant's rows
+/// have adapter `cpu`, the others `cpu (VARIANT)`.
 fn variant_rows(config: Config, buffer: &mut [u32]) -> nninit::Result<Vec<Row>> {
     let mut rows = Vec::new();
     let out: &mut [u8] = bytemuck::cast_slice_mut(buffer);
     let bytes = out.len() as u64;
-    let best = CpuVariant::best();
-    let others = CpuVariant::supported().into_iter().filter(|&v| v != best);
-    for variant in others.chain([best]) {
+    for variant in CpuVariant::supported() {
         let single = CpuBackend::with_threads(1).with_variant(variant)?;
-        let adapter = if variant == best { "cpu".to_string() } else { format!("cpu ({})", variant.name()) };
+        let adapter =
+            if variant == CpuVariant::best() { "cpu".to_string() } else { format!("cpu ({})", variant.name()) };
         for (name, scheme) in schemes()? {
-            if name == "trunc_normal" || (name == "uniform" && variant == best) {
+            if name == "trunc_normal" {
                 continue;
             }
             let fill = Fill::new(&scheme, &[out.len() / 4], Stream::new(1, 0))?;

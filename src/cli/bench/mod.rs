@@ -193,7 +193,7 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
     push("cpu uniform bf16 / memset".into(), find("cpu", "cpu", "uniform", "bf16", threads), memset, None, false);
     // The same core with each compiled variant: the best one over the others.
     let best = nninit::cpu::CpuVariant::best().name();
-    for variant in nninit::cpu::CpuVariant::supported() {
+    for variant in nninit::cpu::CpuVariant::supported().into_iter().filter(|v| v.name() != best) {
         let adapter = format!("cpu ({})", variant.name());
         for scheme in ["uniform", "normal"] {
             push(
