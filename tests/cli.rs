@@ -3,17 +3,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn nninit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nninit")).args(args).output().expect("run nninit")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nninit-cli-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn tensor(path: &Path, name: &str) -> (Vec<usize>, Vec<f32>, std::collections::HashMap<String, String>) {
@@ -28,7 +22,8 @@ fn tensor(path: &Path, name: &str) -> (Vec<usize>, Vec<f32>, std::collections::H
 
 #[test]
 fn fill_is_the_same_on_the_cpu_and_on_every_adapter() {
-    let dir = temp_dir("same");
+    let scratch = common::scratch("cli-same");
+    let dir = scratch.path();
     let cpu = dir.join("cpu.safetensors");
     let fill = ["fill", "uniform", "--shape", "33,17,3", "--seed", "5", "--a", "-0.5", "--b", "2"];
     let out = nninit(&[&fill[..], &["--device", "cpu", "--out", cpu.to_str().unwrap()]].concat());
@@ -51,7 +46,8 @@ fn fill_is_the_same_on_the_cpu_and_on_every_adapter() {
 
 #[test]
 fn fill_without_seed_prints_one_that_repeats_the_run() {
-    let dir = temp_dir("seed");
+    let scratch = common::scratch("cli-seed");
+    let dir = scratch.path();
     let first = dir.join("a.safetensors");
     let fill = ["fill", "normal", "--shape", "100", "--std", "0.02", "--device", "cpu", "--name", "w"];
     let out = nninit(&[&fill[..], &["--out", first.to_str().unwrap()]].concat());
@@ -66,7 +62,8 @@ fn fill_without_seed_prints_one_that_repeats_the_run() {
 
 #[test]
 fn errors_are_one_line_with_no_file_written_or_overwritten() {
-    let dir = temp_dir("errors");
+    let scratch = common::scratch("cli-errors");
+    let dir = scratch.path();
     let existing = dir.join("existing.safetensors");
     std::fs::write(&existing, b"keep me").unwrap();
     let path = existing.to_str().unwrap();
@@ -122,7 +119,7 @@ fn errors_are_one_line_with_no_file_written_or_overwritten() {
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
     std::fs::write(&existing, b"keep me").unwrap();
-    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
 }
 
@@ -148,7 +145,8 @@ fn raw_tensor(path: &Path, name: &str) -> (safetensors::Dtype, Vec<usize>, Vec<u
 
 #[test]
 fn half_precision_files_and_shards_are_slices_of_the_full_tensor() {
-    let dir = temp_dir("shards");
+    let scratch = common::scratch("cli-shards");
+    let dir = scratch.path();
     let path = |n: &str| dir.join(n).to_str().unwrap().to_string();
     for (dtype, st, size) in [
         ("bf16", safetensors::Dtype::BF16, 2usize),
@@ -208,7 +206,8 @@ fn half_precision_files_and_shards_are_slices_of_the_full_tensor() {
 
 #[test]
 fn init_writes_a_model_that_a_printed_spec_reproduces() {
-    let dir = temp_dir("init");
+    let scratch = common::scratch("cli-init");
+    let dir = scratch.path();
     let preset = dir.join("preset.safetensors");
     let run = |model: &str, out: &Path, extra: &[&str]| {
         let args = ["init", "--model", model, "--seed", "3", "--device", "cpu", "--out", out.to_str().unwrap()];
@@ -242,13 +241,14 @@ fn init_writes_a_model_that_a_printed_spec_reproduces() {
     assert!(stderr.contains("no rule covers tensor model.layers.0.input_layernorm.weight"), "{stderr}");
     assert!(!failed.exists());
     let leftovers =
-        std::fs::read_dir(&dir).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp"));
+        std::fs::read_dir(dir).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp"));
     assert_eq!(leftovers.count(), 0);
 }
 
 #[test]
 fn init_merges_pretrained_files_with_a_prefix_and_honest_counts() {
-    let dir = temp_dir("pretrained");
+    let scratch = common::scratch("cli-pretrained");
+    let dir = scratch.path();
     let resnet = dir.join("resnet50.safetensors");
     let args = ["init", "--model", "resnet50", "--seed", "1", "--device", "cpu", "--out", resnet.to_str().unwrap()];
     assert!(nninit(&args).status.success());
@@ -285,7 +285,8 @@ fn init_merges_pretrained_files_with_a_prefix_and_honest_counts() {
 
 #[test]
 fn bench_json_has_every_baseline_and_adapter_and_a_chart() {
-    let dir = temp_dir("bench");
+    let scratch = common::scratch("cli-bench");
+    let dir = scratch.path();
     let chart = dir.join("ratios.png");
     let out = nninit(&["bench", "--quick", "--mib", "2", "--reps", "1", "--json", "--plot", chart.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -319,7 +320,8 @@ fn bench_json_has_every_baseline_and_adapter_and_a_chart() {
 
 #[test]
 fn inspect_checks_files_and_fails_on_request() {
-    let dir = temp_dir("inspect");
+    let scratch = common::scratch("cli-inspect");
+    let dir = scratch.path();
     let model = dir.join("model.safetensors");
     let args =
         ["init", "--model", "transformer-tiny", "--seed", "8", "--device", "cpu", "--out", model.to_str().unwrap()];
@@ -393,7 +395,8 @@ fn completions_and_logging() {
 
 #[test]
 fn structured_metadata_is_json() {
-    let dir = temp_dir("metadata");
+    let scratch = common::scratch("cli-metadata");
+    let dir = scratch.path();
     let out = dir.join("shard.safetensors");
     let args = ["fill", "normal", "--shape", "8,6", "--rows", "2:5", "--seed", "1", "--device", "cpu"];
     let run = nninit(&[&args[..], &["--out", out.to_str().unwrap()]].concat());
@@ -410,7 +413,8 @@ fn structured_metadata_is_json() {
 
 #[test]
 fn fill_init_and_adapters_print_one_json_document() {
-    let dir = temp_dir("json");
+    let scratch = common::scratch("cli-json");
+    let dir = scratch.path();
     let out = dir.join("w.safetensors");
     let run = nninit(&[
         "fill",

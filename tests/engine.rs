@@ -15,8 +15,8 @@ use nninit::io::TensorFile;
 fn engine_weights_equal_nninit_init_bit_for_bit_on_every_adapter() {
     // The adapters must be there (common::contexts checks NNINIT_REQUIRE_BACKENDS).
     let expected_adapters = common::contexts().len();
-    let dir = std::env::temp_dir().join(format!("nninit-engine-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = common::scratch("engine");
+    let dir = scratch.path();
     let spec_path = dir.join("mlp.json");
     std::fs::write(&spec_path, serde_json::to_string(&engine::mlp_spec().unwrap()).unwrap()).unwrap();
     let file_path = dir.join("mlp.safetensors");
@@ -44,5 +44,5 @@ fn engine_weights_equal_nninit_init_bit_for_bit_on_every_adapter() {
         let worst = run.output.iter().zip(&cpu_out).map(|(g, c)| (g - c).abs()).fold(0f32, f32::max);
         assert!(worst <= 1e-4, "{}: forward pass differs from the CPU by {worst:e}", run.adapter);
     }
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }

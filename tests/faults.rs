@@ -3,8 +3,10 @@
 //! writer); `--out` is written through links and never replaces what is not a regular file; bad
 //! input is a one-line error, never an abort or a hang.
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,13 +16,6 @@ use nninit::{Dtype, Error};
 
 fn nninit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nninit")).args(args).output().expect("run nninit")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nninit-faults-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// Names in `dir` other than `keep`: what a run left beside its target.
@@ -46,11 +41,12 @@ fn assert_one_line_error(out: &Output, contains: &str) {
 
 #[test]
 fn a_tensor_named_like_the_metadata_is_refused() {
-    let dir = temp_dir("metadata");
+    let scratch = common::scratch("faults-metadata");
+    let dir = scratch.path();
     let out = dir.join("w.safetensors");
     let run = nninit(&["fill", "normal", "--shape", "4", "--name", "__metadata__", "--out", out.to_str().unwrap()]);
     assert_one_line_error(&run, "__metadata__ is reserved");
-    assert!(leftovers(&dir, &[]).is_empty());
+    assert!(leftovers(dir, &[]).is_empty());
     let spec = ModelSpec {
         name: "m".into(),
         tensors: vec![TensorSpec::new("__metadata__", &[4], LayerKind::Other)],
@@ -61,7 +57,8 @@ fn a_tensor_named_like_the_metadata_is_refused() {
 
 #[test]
 fn a_spec_without_tensors_is_refused() {
-    let dir = temp_dir("empty");
+    let scratch = common::scratch("faults-empty");
+    let dir = scratch.path();
     let spec = dir.join("empty.json");
     std::fs::write(&spec, r#"{"name": "nothing", "tensors": []}"#).unwrap();
     let out = dir.join("m.safetensors");
@@ -85,7 +82,8 @@ fn counts_that_overflow_are_errors_not_wraps() {
 
 #[test]
 fn pretrained_f64_values_beyond_f32_are_refused_with_the_tensor_name() {
-    let dir = temp_dir("f64");
+    let scratch = common::scratch("faults-f64");
+    let dir = scratch.path();
     let pretrained = dir.join("big.safetensors");
     let data: Vec<u8> = [1.0f64, 1e300].iter().flat_map(|x| x.to_le_bytes()).collect();
     let header = nninit::io::TensorHeader { name: "w".into(), dtype: safetensors::Dtype::F64, shape: vec![2] };
@@ -114,12 +112,13 @@ fn pretrained_f64_values_beyond_f32_are_refused_with_the_tensor_name() {
     ]);
     assert_one_line_error(&run, "w: the f64 value 1e300 is beyond f32's range");
     assert!(!out.exists());
-    assert_eq!(leftovers(&dir, &["big.safetensors", "spec.json"]), Vec::<String>::new());
+    assert_eq!(leftovers(dir, &["big.safetensors", "spec.json"]), Vec::<String>::new());
 }
 
 #[test]
 fn out_through_a_symlink_writes_the_target_and_keeps_the_link() {
-    let dir = temp_dir("symlink");
+    let scratch = common::scratch("faults-symlink");
+    let dir = scratch.path();
     let target = dir.join("real.safetensors");
     std::fs::write(&target, b"old").unwrap();
     let link = dir.join("link.safetensors");
@@ -136,14 +135,15 @@ fn out_through_a_symlink_writes_the_target_and_keeps_the_link() {
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert!(dir.join("new.safetensors").is_file());
     assert!(std::fs::symlink_metadata(&dangling).unwrap().file_type().is_symlink());
-    let mut names = leftovers(&dir, &[]);
+    let mut names = leftovers(dir, &[]);
     names.sort();
     assert_eq!(names, ["dangling.safetensors", "link.safetensors", "new.safetensors", "real.safetensors"]);
 }
 
 #[test]
 fn out_that_is_not_a_regular_file_is_refused_and_left_alone() {
-    let dir = temp_dir("special");
+    let scratch = common::scratch("faults-special");
+    let dir = scratch.path();
     let fifo = dir.join("fifo");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     let folder = dir.join("folder");
@@ -166,7 +166,7 @@ fn out_that_is_not_a_regular_file_is_refused_and_left_alone() {
     use std::os::unix::fs::FileTypeExt;
     assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
     assert!(folder.is_dir());
-    let mut names = leftovers(&dir, &[]);
+    let mut names = leftovers(dir, &[]);
     names.sort();
     let expected: Vec<&str> = ["device", "fifo", "folder"].into_iter().filter(|n| dir.join(n).exists()).collect();
     assert_eq!(names, expected);
@@ -174,7 +174,8 @@ fn out_that_is_not_a_regular_file_is_refused_and_left_alone() {
 
 #[test]
 fn racing_writers_leave_one_whole_file() {
-    let dir = temp_dir("race");
+    let scratch = common::scratch("faults-race");
+    let dir = scratch.path();
     let target = dir.join("w.safetensors");
     // Two writers with different data, started together, many times: the file is always one
     // writer's complete output, never a mix, and nothing is left beside it.
@@ -192,7 +193,7 @@ fn racing_writers_leave_one_whole_file() {
         let file = TensorFile::open(&target).unwrap();
         let data = file.read_all(file.entry("w").unwrap()).unwrap();
         assert!(payloads.contains(&data), "round {round}: a mixed file");
-        assert_eq!(leftovers(&dir, &["w.safetensors"]), Vec::<String>::new(), "round {round}");
+        assert_eq!(leftovers(dir, &["w.safetensors"]), Vec::<String>::new(), "round {round}");
     }
     // Two processes writing whole models with different seeds into the same place.
     let mut references = Vec::new();
@@ -231,7 +232,7 @@ fn racing_writers_leave_one_whole_file() {
             assert!(out.status.success(), "round {round}: {}", String::from_utf8_lossy(&out.stderr));
         }
         assert!(references.contains(&std::fs::read(&target).unwrap()), "round {round}: a mixed file");
-        let left = leftovers(&dir, &["w.safetensors", "seed1.safetensors", "seed2.safetensors"]);
+        let left = leftovers(dir, &["w.safetensors", "seed1.safetensors", "seed2.safetensors"]);
         assert_eq!(left, Vec::<String>::new(), "round {round}");
     }
 }
@@ -260,12 +261,13 @@ fn wait_for_temp(dir: &Path, keep: &[&str]) {
 
 #[test]
 fn signals_mid_write_leave_the_old_file_and_nothing_beside_it() {
-    let dir = temp_dir("signals");
+    let scratch = common::scratch("faults-signals");
+    let dir = scratch.path();
     let out = dir.join("model.safetensors");
     std::fs::write(&out, b"the old file").unwrap();
     for signal in ["INT", "TERM"] {
         let child = long_init(&out);
-        wait_for_temp(&dir, &["model.safetensors"]);
+        wait_for_temp(dir, &["model.safetensors"]);
         assert!(Command::new("kill")
             .args([&format!("-{signal}"), &child.id().to_string()])
             .status()
@@ -274,25 +276,26 @@ fn signals_mid_write_leave_the_old_file_and_nothing_beside_it() {
         let result = child.wait_with_output().unwrap();
         assert_eq!(result.status.code(), Some(130), "SIG{signal}: {}", String::from_utf8_lossy(&result.stderr));
         assert_eq!(std::fs::read(&out).unwrap(), b"the old file", "SIG{signal}");
-        assert_eq!(leftovers(&dir, &["model.safetensors"]), Vec::<String>::new(), "SIG{signal}");
+        assert_eq!(leftovers(dir, &["model.safetensors"]), Vec::<String>::new(), "SIG{signal}");
     }
     // SIGKILL cannot be handled: the temporary file stays, and the next run into the same place
     // removes it (its writer no longer holds its lock).
     let mut child = long_init(&out);
-    wait_for_temp(&dir, &["model.safetensors"]);
+    wait_for_temp(dir, &["model.safetensors"]);
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(std::fs::read(&out).unwrap(), b"the old file");
-    assert_eq!(leftovers(&dir, &["model.safetensors"]).len(), 1, "the killed run's temporary file");
+    assert_eq!(leftovers(dir, &["model.safetensors"]).len(), 1, "the killed run's temporary file");
     std::thread::sleep(Duration::from_millis(2100));
     let run = fill_ones(&out);
     assert!(run.status.success());
-    assert_eq!(leftovers(&dir, &["model.safetensors"]), Vec::<String>::new());
+    assert_eq!(leftovers(dir, &["model.safetensors"]), Vec::<String>::new());
 }
 
 #[test]
 fn a_write_that_fails_half_way_leaves_the_old_file_and_nothing_beside_it() {
-    let dir = temp_dir("half");
+    let scratch = common::scratch("faults-half");
+    let dir = scratch.path();
     let out = dir.join("model.safetensors");
     std::fs::write(&out, b"the old file").unwrap();
     // A file size limit of 1 MiB (2048 blocks of 512 bytes in sh's `ulimit -f`, or more if the
@@ -310,12 +313,13 @@ fn a_write_that_fails_half_way_leaves_the_old_file_and_nothing_beside_it() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert_eq!(std::fs::read(&out).unwrap(), b"the old file");
-    assert_eq!(leftovers(&dir, &["model.safetensors"]), Vec::<String>::new());
+    assert_eq!(leftovers(dir, &["model.safetensors"]), Vec::<String>::new());
 }
 
 #[test]
 fn running_out_of_memory_is_an_error_not_an_abort() {
-    let dir = temp_dir("memory");
+    let scratch = common::scratch("faults-memory");
+    let dir = scratch.path();
     let out = dir.join("w.safetensors");
     // A 4 GB address space: a 30000 x 30000 orthogonal matrix (3.6 GB, and as much again for its
     // QR) cannot be had.
@@ -336,5 +340,5 @@ fn running_out_of_memory_is_an_error_not_an_abort() {
     );
     assert_one_line_error(&run, "out of memory");
     assert!(!out.exists());
-    assert_eq!(leftovers(&dir, &[]), Vec::<String>::new());
+    assert_eq!(leftovers(dir, &[]), Vec::<String>::new());
 }

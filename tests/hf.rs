@@ -4,7 +4,7 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use nninit::cpu::CpuBackend;
@@ -27,13 +27,6 @@ fn fails(out: &Output, says: &str) {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains(says), "{stderr:?} lacks {says:?}");
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nninit-hf-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn s(path: &Path) -> &str {
@@ -78,7 +71,8 @@ fn write_json(path: &Path, json: &serde_json::Value) {
 
 #[test]
 fn shards_hold_the_unsharded_files_bytes_with_an_index_and_format_pt() {
-    let dir = temp_dir("shards");
+    let scratch = common::scratch("hf-shards");
+    let dir = scratch.path();
     let config = dir.join("config.json");
     write_json(&config, &llama_config(&[]));
     let single = dir.join("single.safetensors");
@@ -123,7 +117,8 @@ fn shards_hold_the_unsharded_files_bytes_with_an_index_and_format_pt() {
 
 #[test]
 fn sharded_output_refuses_a_non_empty_directory_unless_forced_and_leaves_nothing_behind() {
-    let dir = temp_dir("refuse");
+    let scratch = common::scratch("hf-refuse");
+    let dir = scratch.path();
     let out = dir.join("out");
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("keep.txt"), b"mine").unwrap();
@@ -154,7 +149,7 @@ fn sharded_output_refuses_a_non_empty_directory_unless_forced_and_leaves_nothing
     let args = ["init", "--model", "transformer-tiny", "--max-shard-size", "50KB", "--out", s(&empty)];
     ok(&nninit(&args));
     // No temporary file or directory is left beside the outputs.
-    let left: Vec<_> = std::fs::read_dir(&dir)
+    let left: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with('.'))
@@ -222,7 +217,8 @@ fn llama_family_configs_give_transformers_names_shapes_and_init() {
 
 #[test]
 fn a_config_json_on_the_command_line_and_its_errors() {
-    let dir = temp_dir("config");
+    let scratch = common::scratch("hf-config");
+    let dir = scratch.path();
     let config = dir.join("config.json");
     write_json(&config, &llama_config(&[("torch_dtype", "bfloat16".into())]));
     let out = dir.join("m.safetensors");
@@ -241,7 +237,8 @@ fn a_config_json_on_the_command_line_and_its_errors() {
 
 #[test]
 fn like_keeps_every_name_shape_and_dtype_and_uses_module_defaults() {
-    let dir = temp_dir("like");
+    let scratch = common::scratch("hf-like");
+    let dir = scratch.path();
     // A ResNet-50 checkpoint (convs, batch norms with i64 counts, a linear head), sharded.
     let original = dir.join("resnet");
     let args = ["init", "--model", "resnet50", "--seed", "4", "--dtype", "bf16", "--max-shard-size", "20MB"];
@@ -327,7 +324,8 @@ fn streamed_fills_equal_fills_in_memory_on_every_backend() {
         }
     }
     // Through the writer: the file holds the shard with its shape.
-    let dir = temp_dir("stream");
+    let scratch = common::scratch("hf-stream");
+    let dir = scratch.path();
     let path = dir.join("w.safetensors");
     let region = Region::Shard(Shard { rows: Some(1..9), cols: None });
     let tensor = nninit::model::FillOutput { name: "w", fill: &fill, region: &region, dtype: Dtype::F16 };

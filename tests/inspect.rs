@@ -1,20 +1,16 @@
 //! `nninit::inspect` against files whose contents are known: nninit's own (every check must
 //! pass), tampered copies (the matching check must fail), and files without metadata.
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nninit::cpu::CpuBackend;
 use nninit::inspect::{inspect, Check, Made};
 use nninit::io::{write_atomic, TensorData, TensorFile};
 use nninit::model::{Backend, ElementType, LayerKind, Model, ModelSpec, Rule, TensorSpec};
 use nninit::{Dtype, Scheme};
-
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nninit-inspect-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
 
 /// One tensor per kind of check, large enough for the KS tests to have power.
 fn spec() -> ModelSpec {
@@ -48,11 +44,11 @@ fn spec() -> ModelSpec {
     ModelSpec { name: "checks".into(), tensors, rules }
 }
 
-fn write_model(dtype: Dtype, name: &str) -> (Model, PathBuf) {
+fn write_model(dtype: Dtype, name: &str) -> (Model, tempfile::TempPath) {
     let plan = Model::new(&spec(), 11, dtype).unwrap();
-    let path = temp(name);
+    let path = common::scratch_file(name);
     plan.write_safetensors_blocking(
-        &nninit::model::Destination::File(path.clone()),
+        &nninit::model::Destination::File(path.to_path_buf()),
         Backend::Cpu(&CpuBackend::new()),
         &HashMap::new(),
         &mut |_, _| {},
@@ -90,7 +86,7 @@ fn every_check_passes_on_nninit_files_in_every_dtype() {
 }
 
 /// Rewrites `path` with tensor `name`'s values passed through `change`, keeping the metadata.
-fn tamper(path: &Path, name: &str, out: &str, change: impl Fn(&mut [f32])) -> PathBuf {
+fn tamper(path: &Path, name: &str, out: &str, change: impl Fn(&mut [f32])) -> tempfile::TempPath {
     let file = TensorFile::open(path).unwrap();
     let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
     for entry in file.entries().iter().filter(|e| e.dtype == safetensors::Dtype::F32) {
@@ -104,7 +100,7 @@ fn tamper(path: &Path, name: &str, out: &str, change: impl Fn(&mut [f32])) -> Pa
     }
     let tensors: Vec<TensorData> =
         owned.iter().map(|(n, d, s, b)| TensorData { name: n, dtype: *d, shape: s, data: b }).collect();
-    let target = temp(out);
+    let target = common::scratch_file(out);
     write_atomic(&target, &tensors, file.metadata()).unwrap();
     target
 }
@@ -199,7 +195,7 @@ fn the_rounded_ks_statistic_of_nan_samples_ends() {
 fn files_without_metadata_get_statistics_only() {
     // As PyTorch's safetensors.torch.save_file writes them: no nninit metadata.
     let values: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.731).sin() * 3.0).collect();
-    let path = temp("plain.safetensors");
+    let path = common::scratch_file("plain.safetensors");
     let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
     write_atomic(
         &path,
@@ -238,7 +234,7 @@ fn rounded_ks_matches_the_continuous_one_without_rounding() {
 fn other_dtypes_are_decoded_or_refused_per_tensor() {
     use nninit::io::{TensorHeader, TensorWriter};
     use safetensors::Dtype as St;
-    let path = temp("other-dtypes.safetensors");
+    let path = common::scratch_file("other-dtypes.safetensors");
     let headers = [
         TensorHeader { name: "fp8".into(), dtype: St::F8_E4M3, shape: vec![4] },
         TensorHeader { name: "fp4".into(), dtype: St::F4, shape: vec![4] },

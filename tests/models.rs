@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use nninit::cpu::CpuBackend;
 use nninit::io::{write_atomic, TensorData, TensorFile};
@@ -17,12 +16,6 @@ fn cpu() -> CpuBackend {
 
 fn f32s(bytes: &[u8]) -> Vec<f32> {
     bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
-}
-
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nninit-models-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
 }
 
 fn shape_of<'a>(spec: &'a ModelSpec, name: &str) -> &'a [usize] {
@@ -290,10 +283,10 @@ fn gpu_and_cpu_give_the_same_model_in_any_piece_size() {
 #[test]
 fn model_files_round_trip_with_their_schemes() {
     let plan = Model::new(&mixed_spec(), 5, Dtype::F16).unwrap();
-    let path = temp("mixed.safetensors");
+    let path = common::scratch_file("mixed.safetensors");
     let summary = plan
         .write_safetensors_blocking(
-            &nninit::model::Destination::File(path.clone()),
+            &nninit::model::Destination::File(path.to_path_buf()),
             Backend::Cpu(&cpu()),
             &HashMap::new(),
             &mut |_, _| {},
@@ -321,9 +314,9 @@ fn model_files_round_trip_with_their_schemes() {
     assert_eq!(file.metadata()["nninit.seed"], "5");
     assert_eq!(file.metadata()["nninit.stream_version"], "1");
     // The same plan gives the same file, byte for byte.
-    let again = temp("mixed-again.safetensors");
+    let again = common::scratch_file("mixed-again.safetensors");
     plan.write_safetensors_blocking(
-        &nninit::model::Destination::File(again.clone()),
+        &nninit::model::Destination::File(again.to_path_buf()),
         Backend::Cpu(&cpu()),
         &HashMap::new(),
         &mut |_, _| {},
@@ -343,7 +336,7 @@ fn pretrained_merge_copies_counts_and_checks_shapes() {
     let bn_var: Vec<u8> = (0..64u16).flat_map(|i| half::bf16::from_f32(1.0 + i as f32 / 8.0).to_le_bytes()).collect();
     let fc = vec![0.5f32; 10];
     let count = 41i64.to_le_bytes();
-    let path = temp("pretrained.safetensors");
+    let path = common::scratch_file("pretrained.safetensors");
     let tensors = [
         TensorData { name: "conv1.weight", dtype: Dtype::F32, shape: &[64, 3, 7, 7], data: &f32_bytes(&conv1) },
         TensorData { name: "bn1.running_var", dtype: Dtype::Bf16, shape: &[64], data: &bn_var },
@@ -351,7 +344,7 @@ fn pretrained_merge_copies_counts_and_checks_shapes() {
     ];
     write_atomic(&path, &tensors, &HashMap::new()).unwrap();
     // write_atomic writes floats only; add the i64 buffer with the streaming writer.
-    let int_path = temp("pretrained-int.safetensors");
+    let int_path = common::scratch_file("pretrained-int.safetensors");
     let header = nninit::io::TensorHeader {
         name: "bn1.num_batches_tracked".into(),
         dtype: safetensors::Dtype::I64,
@@ -366,7 +359,7 @@ fn pretrained_merge_copies_counts_and_checks_shapes() {
     let mut plan = fresh.clone();
     let files = [
         Pretrained::parse(&format!("resnet.={}", path.display())),
-        Pretrained { prefix: "resnet.".into(), path: int_path.clone() },
+        Pretrained { prefix: "resnet.".into(), path: int_path.to_path_buf() },
     ];
     let report = plan.merge_pretrained(&files).unwrap();
     assert_eq!((report.loaded, report.initialized), (3, spec.tensors.len() - 3));
@@ -400,14 +393,14 @@ fn pretrained_merge_copies_counts_and_checks_shapes() {
     let mut unprefixed = fresh.clone();
     let report = unprefixed.merge_pretrained(&[Pretrained::parse(&path.display().to_string())]).unwrap();
     assert_eq!((report.loaded, report.files[0].ignored.len()), (0, 3));
-    let wrong = temp("wrong.safetensors");
+    let wrong = common::scratch_file("wrong.safetensors");
     let tensor =
         TensorData { name: "conv1.weight", dtype: Dtype::F32, shape: &[64, 3, 3, 3], data: &[0u8; 64 * 27 * 4] };
     write_atomic(&wrong, &[tensor], &HashMap::new()).unwrap();
     let e = fresh.clone().merge_pretrained(&[Pretrained::parse(&format!("resnet.={}", wrong.display()))]).unwrap_err();
     assert!(e.to_string().starts_with("resnet.conv1.weight: the model's shape is [64, 3, 7, 7]"), "{e}");
     // A float tensor where the model keeps integers is an error too.
-    let float_count = temp("float-count.safetensors");
+    let float_count = common::scratch_file("float-count.safetensors");
     let tensor = TensorData { name: "bn1.num_batches_tracked", dtype: Dtype::F32, shape: &[], data: &[0u8; 4] };
     write_atomic(&float_count, &[tensor], &HashMap::new()).unwrap();
     let e = fresh.clone().merge_pretrained(&[Pretrained::parse(&format!("resnet.={}", float_count.display()))]);

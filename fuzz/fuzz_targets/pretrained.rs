@@ -31,4 +31,5 @@ fuzz_target!(|data: &[u8]| {
             let _ = model.to_host_blocking(Backend::Cpu(&CpuBackend::with_threads(1)));
         }
     }
+    let _ = std::fs::remove_file(&path);
 });

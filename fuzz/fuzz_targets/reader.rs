@@ -9,7 +9,12 @@ fuzz_target!(|data: &[u8]| {
     if std::fs::write(&path, data).is_err() {
         return;
     }
-    if let Ok(file) = nninit::io::TensorFile::open(&path) {
+    check(&path);
+    let _ = std::fs::remove_file(&path);
+});
+
+fn check(path: &std::path::Path) {
+    if let Ok(file) = nninit::io::TensorFile::open(path) {
         for entry in file.entries() {
             // Bounded work per input: the statistics of small tensors, the bytes of any.
             if entry.elements() <= 1 << 16 {
@@ -20,4 +25,4 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-});
+}

@@ -6,6 +6,23 @@ use std::sync::OnceLock;
 use nninit::gpu::{read_buffer_blocking, GpuContext, GpuTarget};
 use nninit::{Dtype, Fill, Region, Scheme, Stream};
 
+/// A scratch folder named for the test (`nninit-{name}-…` under the system temp dir), removed
+/// with everything in it when the returned guard drops, whether the test passes or panics.
+pub fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("nninit-{name}-")).tempdir().expect("a scratch folder")
+}
+
+/// A scratch file path (`nninit-…{name}` under the system temp dir, created empty), removed when
+/// the returned guard drops; it derefs to `&Path`.
+pub fn scratch_file(name: &str) -> tempfile::TempPath {
+    tempfile::Builder::new()
+        .prefix("nninit-")
+        .suffix(&format!("-{name}"))
+        .tempfile()
+        .expect("a scratch file")
+        .into_temp_path()
+}
+
 /// The guard word put around (and under) every written range.
 pub const GUARD: u32 = 0xA5A5_5A5A;
 
