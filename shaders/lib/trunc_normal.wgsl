@@ -21,15 +21,15 @@ fn open_unit(w: u32) -> f32 {
 }
 
 // `mul_rn` (values.wgsl) keeps (1 - u) kappa from fusing with the 1 + x of ln_1p, and mean +
-// std * z from becoming an FMA, as on the CPU.
+// std * z from becoming an FMA, as on the CPU. The side (below or above the median) selects the
+// inputs of one evaluation, so invocations on different sides do not diverge.
 fn trunc_normal(w: u32, p: TruncNormalParams) -> f32 {
     let u = open_unit(w);
-    var z: f32;
-    if u < p.u_split {
-        z = normal_quantile_from_ln(p.ln_cdf_beta + mathf_ln_1p(-mul_rn(1.0 - u, p.kappa_lo)));
-    } else {
-        z = -normal_quantile_from_ln(p.ln_sf_alpha + mathf_ln_1p(-mul_rn(u, p.kappa_hi)));
-    }
-    z = clamp(z, p.alpha, p.beta);
+    let lower = u < p.u_split;
+    let ln_start = select(p.ln_sf_alpha, p.ln_cdf_beta, lower);
+    let v = select(u, 1.0 - u, lower);
+    let kappa = select(p.kappa_hi, p.kappa_lo, lower);
+    let q = normal_quantile_from_ln(ln_start + mathf_ln_1p(-mul_rn(v, kappa)));
+    let z = clamp(select(-q, q, lower), p.alpha, p.beta);
     return clamp(p.mean + mul_rn(p.sd, z), p.a, p.b);
 }

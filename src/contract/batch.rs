@@ -8,8 +8,9 @@
 use super::constants::{PHILOX_M0 as M0, PHILOX_M1 as M1, PHILOX_ROUNDS, PHILOX_W0 as W0, PHILOX_W1 as W1};
 use super::isa::Lanes;
 use super::op::Op;
+use super::quantile;
 use super::stream::{split_u64, Stream};
-use super::trunc_normal::{trunc_normal, TruncNormalParams};
+use super::trunc_normal::{self, trunc_normal, TruncNormalParams};
 use super::values;
 
 /// Blocks evaluated side by side.
@@ -86,9 +87,25 @@ impl LanesOp for TruncNormalWords {
 
     #[inline(always)]
     fn lanes(&self, words: &mut [[u32; LANES]; 4]) {
+        // A copy outside the loop: inside it, a choice between two fields read through `self`
+        // would be compiled as a choice of addresses and a gather.
+        let params = self.0;
+        // Stage by stage over the lane (see `trunc_normal::ln_p`).
         for lane in words.iter_mut() {
-            for w in lane.iter_mut() {
-                *w = trunc_normal(*w, &self.0).to_bits();
+            let mut x = [0f32; LANES];
+            let mut factor = [0f32; LANES];
+            let mut region = [0u32; LANES];
+            for (x, &w) in x.iter_mut().zip(lane.iter()) {
+                *x = trunc_normal::ln_p(w, &params);
+            }
+            for j in 0..LANES {
+                (x[j], factor[j], region[j]) = quantile::argument(x[j]);
+            }
+            for j in 0..LANES {
+                x[j] = quantile::rational(x[j], factor[j], region[j]);
+            }
+            for (w, &q) in lane.iter_mut().zip(&x) {
+                *w = trunc_normal::from_quantile(*w, q, &params).to_bits();
             }
         }
     }

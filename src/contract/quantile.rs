@@ -9,32 +9,84 @@ use super::constants::{
     QUANTILE_FAR_DEN as FAR_DEN, QUANTILE_FAR_NUM as FAR_NUM, QUANTILE_NEAR_DEN as NEAR_DEN,
     QUANTILE_NEAR_NUM as NEAR_NUM,
 };
-use super::mathf::{self, horner};
+use super::mathf;
 
-/// `Phi^-1(p)` for `p = e^ln_p <= 0.925`.
+/// `Phi^-1(p)` for `p = e^ln_p <= 0.925`: [`argument`], then [`rational`].
 ///
-/// Branch-free: all three approximations (central, near tail, far tail) are evaluated and one is
-/// selected, so loops over many values vectorize. Each value is computed exactly as the WGSL twin's branches compute it.
+/// Branch-free, so loops over many values vectorize, and with one rational function per value:
+/// the region (central, near tail, far tail) picks the argument, the coefficients and the
+/// numerator's factor (`q`, or `-1` for the tails' `-(num / den)`, which rounds identically), and
+/// the one numerator, denominator and division follow. Each value is computed exactly as the WGSL
+/// twin's branches compute it (`tests::selection_equals_the_branches` checks this bit for bit).
 #[inline(always)]
 pub fn normal_quantile_from_ln(ln_p: f32) -> f32 {
-    let q = mathf::exp(ln_p) - 0.5;
-    let r = 0.180_625 - q * q;
-    let central = horner(r, &CENTRAL_NUM) * q / horner(r, &CENTRAL_DEN);
+    let (x, factor, region) = argument(ln_p);
+    rational(x, factor, region)
+}
 
+/// The region of `ln p`, as [`argument`] returns it.
+pub const CENTRAL: u32 = 0;
+/// The near tail, `sqrt(-ln p) <= 5`.
+pub const NEAR: u32 = 1;
+/// The far tail.
+pub const FAR: u32 = 2;
+
+/// The first stage of [`normal_quantile_from_ln`]: the rational function's argument, the
+/// numerator's factor and the region ([`CENTRAL`], [`NEAR`] or [`FAR`]). A loop over many values
+/// may run each stage over all of them in turn (shorter dependency chains); the values are the same.
+#[inline(always)]
+pub fn argument(ln_p: f32) -> (f32, f32, u32) {
+    let central = ln_p >= LN_CENTRAL_MIN;
+    let q = mathf::exp(ln_p) - 0.5;
     let r = (-ln_p).max(0.0).sqrt();
-    let near = -(horner(r - 1.6, &NEAR_NUM) / horner(r - 1.6, &NEAR_DEN));
-    let far = -(horner(r - 5.0, &FAR_NUM) / horner(r - 5.0, &FAR_DEN));
-    let tail = if r <= 5.0 { near } else { far };
-    if ln_p >= LN_CENTRAL_MIN {
-        central
+    let near = r <= 5.0;
+    let x = if central {
+        0.180_625 - q * q
+    } else if near {
+        r - 1.6
     } else {
-        tail
+        r - 5.0
+    };
+    let factor = if central { q } else { -1.0 };
+    let region = if central {
+        CENTRAL
+    } else if near {
+        NEAR
+    } else {
+        FAR
+    };
+    (x, factor, region)
+}
+
+/// The second stage of [`normal_quantile_from_ln`]: `num(x) * factor / den(x)` with the region's
+/// coefficients, Horner's rule as `mathf::horner`.
+#[inline(always)]
+pub fn rational(x: f32, factor: f32, region: u32) -> f32 {
+    let (central, near) = (region == CENTRAL, region == NEAR);
+    let pick = |k: usize, c: &[f32; 8], n: &[f32; 8], f: &[f32; 8]| select(central, c[k], select(near, n[k], f[k]));
+    let mut num = pick(0, &CENTRAL_NUM, &NEAR_NUM, &FAR_NUM);
+    let mut den = pick(0, &CENTRAL_DEN, &NEAR_DEN, &FAR_DEN);
+    for k in 1..8 {
+        num = num * x + pick(k, &CENTRAL_NUM, &NEAR_NUM, &FAR_NUM);
+        den = den * x + pick(k, &CENTRAL_DEN, &NEAR_DEN, &FAR_DEN);
+    }
+    num * factor / den
+}
+
+/// `if c { a } else { b }`, written so that it compiles to a blend.
+#[inline(always)]
+fn select(c: bool, a: f32, b: f32) -> f32 {
+    if c {
+        a
+    } else {
+        b
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::mathf::horner;
     use crate::contract::stats::log_ndtr;
 
     /// Inverts `log_ndtr` by bisection in f64: an independent reference.
@@ -49,6 +101,38 @@ mod tests {
             }
         }
         0.5 * (lo + hi)
+    }
+
+    /// The three regions as separate branches, as the WGSL twin (`quantile.wgsl`) writes them.
+    fn branches(ln_p: f32) -> f32 {
+        if ln_p >= LN_CENTRAL_MIN {
+            let q = mathf::exp(ln_p) - 0.5;
+            let r = 0.180_625 - q * q;
+            return horner(r, &CENTRAL_NUM) * q / horner(r, &CENTRAL_DEN);
+        }
+        let r = (-ln_p).sqrt();
+        if r <= 5.0 {
+            -(horner(r - 1.6, &NEAR_NUM) / horner(r - 1.6, &NEAR_DEN))
+        } else {
+            -(horner(r - 5.0, &FAR_NUM) / horner(r - 5.0, &FAR_DEN))
+        }
+    }
+
+    #[test]
+    fn selection_equals_the_branches() {
+        // Every 97th f32 from ln 0.925 down to -1500 (over a million values, every region
+        // and both region boundaries' neighbourhoods), then the boundaries' own neighbours.
+        let top = 0.925f32.ln().to_bits();
+        let bottom = (-1500.0f32).to_bits();
+        let mut values: Vec<f32> = (top..=bottom).step_by(97).map(f32::from_bits).collect();
+        for edge in [LN_CENTRAL_MIN, -25.0] {
+            let b = edge.to_bits();
+            values.extend((b - 64..b + 64).map(f32::from_bits));
+        }
+        for ln_p in values {
+            let (got, want) = (normal_quantile_from_ln(ln_p), branches(ln_p));
+            assert_eq!(got.to_bits(), want.to_bits(), "ln p = {ln_p:e}: {got:e} against {want:e}");
+        }
     }
 
     #[test]

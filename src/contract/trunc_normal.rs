@@ -118,17 +118,36 @@ pub fn open_unit(word: u32) -> f32 {
     ((word >> 9) as f32 + 0.5) * (1.0 / 8_388_608.0)
 }
 
-/// The truncated normal value of one word.
+/// The truncated normal value of one word: [`ln_p`], then the quantile, then [`from_quantile`].
 ///
 /// The two tails' formulas differ only in their inputs, which are selected before one
 /// evaluation, so the CPU loop is branch-free and vectorizes; the WGSL twin branches.
 #[inline(always)]
 pub fn trunc_normal(word: u32, p: &TruncNormalParams) -> f32 {
+    from_quantile(word, normal_quantile_from_ln(ln_p(word, p)), p)
+}
+
+/// `ln p` for the word: the log of the standard normal probability whose quantile the element is
+/// (the lower tail's, or the upper tail's below the median of the truncated distribution).
+///
+/// With [`from_quantile`], the stages of [`trunc_normal`]: a loop over many words runs each stage
+/// over all of them in turn, so that many short dependency chains, not one long one, are in
+/// flight (`batch.rs`); the values are the same.
+#[inline(always)]
+pub fn ln_p(word: u32, p: &TruncNormalParams) -> f32 {
+    let TruncNormalParams { ln_cdf_beta, kappa_lo, ln_sf_alpha, kappa_hi, u_split, .. } = *p;
     let u = open_unit(word);
-    let lower = u < p.u_split;
-    let (ln_start, v, kappa) =
-        if lower { (p.ln_cdf_beta, 1.0 - u, p.kappa_lo) } else { (p.ln_sf_alpha, u, p.kappa_hi) };
-    let q = normal_quantile_from_ln(ln_start + mathf::ln_1p(-(v * kappa)));
+    let lower = u < u_split;
+    let ln_start = if lower { ln_cdf_beta } else { ln_sf_alpha };
+    let kappa = if lower { kappa_lo } else { kappa_hi };
+    let v = if lower { 1.0 - u } else { u };
+    ln_start + mathf::ln_1p(-(v * kappa))
+}
+
+/// The element from its word and `q = Phi^-1(p)` of the word's [`ln_p`].
+#[inline(always)]
+pub fn from_quantile(word: u32, q: f32, p: &TruncNormalParams) -> f32 {
+    let lower = open_unit(word) < p.u_split;
     let z = if lower { q } else { -q };
     // `max` then `min`, as WGSL's `clamp` (f32::clamp's bounds check would stop vectorization).
     let z = z.max(p.alpha).min(p.beta);

@@ -102,17 +102,24 @@ fn write_streamed(
     let total = headers.iter().try_fold(0u64, |n, h| n.checked_add(h.bytes()?).ok_or_else(too_large))?;
     let mut writer = to.create(headers, metadata)?;
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+    // Written pieces come back to be filled again: a new piece is copied into memory that is
+    // already mapped, not into a fresh allocation whose every page faults on first touch.
+    let (recycle, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
         let written = scope.spawn(move || -> Result<Out> {
             for piece in receiver {
                 writer.write(&piece)?;
+                let _ = recycle.send(piece);
             }
             Ok(writer)
         });
         let mut done = 0u64;
         progress(0, total);
         let produced = produce(&mut |bytes: &[u8]| {
-            sender.send(bytes.to_vec()).map_err(|_| Error::SafeTensors("the writer thread stopped".into()))?;
+            let mut piece = recycled.try_recv().unwrap_or_default();
+            piece.clear();
+            piece.extend_from_slice(bytes);
+            sender.send(piece).map_err(|_| Error::SafeTensors("the writer thread stopped".into()))?;
             done += bytes.len() as u64;
             progress(done, total);
             Ok(())
