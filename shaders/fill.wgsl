@@ -9,8 +9,9 @@
 override OP: u32 = 0u;
 
 override WG_SIZE: u32 = 256u;
-// false: the lean kernel for f32 (the compiler drops the 16-bit path); true: 16-bit elements.
-override GENERAL: bool = true;
+// The stored element type, fixed per pipeline: DTYPE_F32 (the lean kernel: the compiler drops the
+// 16-bit path), DTYPE_F16 or DTYPE_BF16 (the compiler drops the other 16-bit encoder).
+override DTYPE: u32 = 0u;
 
 // One dispatch's parameters: `FillParams` in src/gpu/params.rs. build.rs checks at compile time
 // that both have the same members at the same offsets.
@@ -19,6 +20,9 @@ struct FillParams {
     stream: vec2<u32>,
     // Logical index of the window's first element (u64 as lo, hi).
     first_element: vec2<u32>,
+    // Invocation t's slots start `shift` words into Philox block first_block + t (u64,
+    // wrapping: the block before 0 only feeds slots that are never written).
+    first_block: vec2<u32>,
     // Slot of the first element in invocation 0 (see src/gpu/windows.rs).
     lead: u32,
     // Elements to write.
@@ -32,12 +36,7 @@ struct FillParams {
     // Always 0. Read at run time into OPAQUE_ZERO (values.wgsl), it keeps the compiler from
     // fusing a product into an FMA, so values round exactly as on the CPU.
     opaque_zero: u32,
-    // DTYPE_F32, DTYPE_F16 or DTYPE_BF16 (the generated prelude).
-    dtype: u32,
-    // Invocation t's slots start `shift` words into Philox block first_block + t (u64,
-    // wrapping: the block before 0 only feeds slots that are never written).
     shift: u32,
-    first_block: vec2<u32>,
     // The operation's f32 parameters: uniform (a, span), normal (mean, std), trunc_normal (a
     // TruncNormalParams, members in order).
     f: array<vec4<f32>, 3>,
@@ -125,8 +124,8 @@ fn slot_values(t: u32) -> vec4<u32> {
         default: {
             // The slots start `shift` words into block first_block + t and may run into the next.
             let b0 = block_at(t, 0u);
-            // f32 windows always start on a block (!GENERAL): no second block.
-            if !GENERAL || params.shift == 0u {
+            // f32 windows always start on a block: no second block.
+            if DTYPE == DTYPE_F32 || params.shift == 0u {
                 v = b0;
             } else {
                 let b1 = block_at(t, 1u);
@@ -155,7 +154,7 @@ fn fill(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     OPAQUE_ZERO = params.opaque_zero;
     let v = slot_values(t);
-    if !GENERAL {
+    if DTYPE == DTYPE_F32 {
         // f32: slot q is element q - lead, in word dst_word + q - lead.
         for (var k = 0u; k < 4u; k++) {
             let q = 4u * t + k;
@@ -173,7 +172,7 @@ fn fill(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         for (var h = 0u; h < 2u; h++) {
             let q = 4u * t + 2u * w + h;
             if q >= params.lead && q - params.lead < params.count {
-                word |= encode_half(v[2u * w + h], params.dtype) << (16u * h);
+                word |= encode_half(v[2u * w + h], DTYPE) << (16u * h);
                 keep &= ~(0xffffu << (16u * h));
             }
         }

@@ -438,6 +438,31 @@ fn the_engine_case_fills_an_arena_in_one_submission() {
 }
 
 #[test]
+fn an_arena_without_copy_dst_is_a_typed_error_for_i64_counters() {
+    // The i64 counters are written with Queue::write_buffer, which needs COPY_DST: without it,
+    // wgpu would panic (its default error handler); record_into says so instead.
+    let plan = Model::new(&mixed_spec(), 31, Dtype::F32).unwrap();
+    let layout = plan.arena_layout(256);
+    for ctx in common::contexts() {
+        let arena = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("storage only"),
+            size: layout.size,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        let targets: Vec<_> = layout
+            .offsets
+            .iter()
+            .map(|&byte_offset| nninit::model::TensorTarget { buffer: &arena, byte_offset })
+            .collect();
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        let e = plan.record_into(&ctx.filler, &mut encoder, &targets).unwrap_err();
+        assert!(matches!(e, nninit::Error::InvalidTarget(_)), "{e}");
+        assert!(e.to_string().contains("bn.num_batches_tracked") && e.to_string().contains("COPY_DST"), "{e}");
+    }
+}
+
+#[test]
 fn the_readme_spec_example_parses_and_plans() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let json = readme.split("```json\n").nth(1).unwrap().split("```").next().unwrap();

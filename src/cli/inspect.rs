@@ -47,12 +47,7 @@ pub fn run(args: InspectArgs) -> nninit::Result<super::Outcome> {
         let inspected = inspect(&file, entry);
         progress.step();
         match inspected {
-            Ok(report) => {
-                if !args.json {
-                    progress.suspend(|| print_report(&report));
-                }
-                reports.push(report);
-            }
+            Ok(report) => reports.push(report),
             // A dtype nninit cannot decode leaves that tensor out, not the file.
             Err(Error::SafeTensors(why)) => {
                 if !args.json {
@@ -65,6 +60,11 @@ pub fn run(args: InspectArgs) -> nninit::Result<super::Outcome> {
         }
     }
     drop(progress);
+    // Each KS check's verdict depends on all of them (Holm), so reports print once all are in.
+    nninit::inspect::adjust_for_multiple_tests(&mut reports);
+    if !args.json {
+        reports.iter().for_each(print_report);
+    }
     if let Some(dir) = &args.plot {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.display().to_string(), source })?;
         let progress = Progress::steps("plot", reports.len() as u64);

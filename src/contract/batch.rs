@@ -194,6 +194,8 @@ pub(crate) fn philox_lanes_portable(block: u64, s0: u32, s1: u32, key: [u32; 2])
     let (mut c0, mut c1) = counters::<LANES>(block);
     let mut c2 = [s0; LANES];
     let mut c3 = [s1; LANES];
+    // The key schedule of `philox::round_keys`, kept in two scalars: read from its array, this
+    // loop ran 15% slower (uniform f32, AVX-512, one thread).
     let (mut k0, mut k1) = (key[0], key[1]);
     for r in 0..PHILOX_ROUNDS {
         if r > 0 {

@@ -20,6 +20,9 @@ pub enum Dtype {
 }
 
 impl Dtype {
+    /// Every dtype, in declaration order.
+    pub const ALL: [Dtype; 3] = [Dtype::F32, Dtype::F16, Dtype::Bf16];
+
     /// Bytes per element.
     pub const fn size(self) -> u64 {
         match self {

@@ -24,20 +24,24 @@ fn round(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
     [hi1 ^ ctr[1] ^ key[0], lo1, hi0 ^ ctr[3] ^ key[1], lo0]
 }
 
+/// Philox's rounds, as an array length.
+pub(crate) const ROUNDS: usize = PHILOX_ROUNDS as usize;
+
+/// The key schedule, the one copy every evaluator uses: round 1 uses the raw key, and the key is
+/// bumped by (`W0`, `W1`) before each later round.
+#[inline(always)]
+pub(crate) fn round_keys(key: [u32; 2]) -> [[u32; 2]; ROUNDS] {
+    let mut keys = [key; ROUNDS];
+    for r in 1..ROUNDS {
+        keys[r] = [keys[r - 1][0].wrapping_add(W0), keys[r - 1][1].wrapping_add(W1)];
+    }
+    keys
+}
+
 /// Philox4x32-10: four 32-bit output words for one counter under one key.
-///
-/// Round 1 uses the raw key; the key is bumped by (`W0`, `W1`) before each later round.
 #[inline(always)]
 pub(crate) fn philox4x32_10(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
-    let mut ctr = counter;
-    let mut key = key;
-    for r in 0..PHILOX_ROUNDS {
-        if r > 0 {
-            key = [key[0].wrapping_add(W0), key[1].wrapping_add(W1)];
-        }
-        ctr = round(ctr, key);
-    }
-    ctr
+    round_keys(key).into_iter().fold(counter, round)
 }
 
 #[cfg(test)]

@@ -12,21 +12,9 @@
 //! this function with [`super::philox::philox4x32_10`].
 
 use super::batch::{counters, LANES};
-use super::constants::{PHILOX_M0 as M0, PHILOX_M1 as M1, PHILOX_ROUNDS, PHILOX_W0 as W0, PHILOX_W1 as W1};
+use super::constants::{PHILOX_M0 as M0, PHILOX_M1 as M1};
 use super::isa::{Avx2, Lanes};
-
-/// Philox's rounds, as an array length.
-const ROUNDS: usize = PHILOX_ROUNDS as usize;
-
-/// The round keys of one stream: `(k0, k1)` for each of the ten rounds.
-#[inline(always)]
-fn round_keys(key: [u32; 2]) -> [[u32; 2]; ROUNDS] {
-    let mut keys = [key; ROUNDS];
-    for r in 1..ROUNDS {
-        keys[r] = [keys[r - 1][0].wrapping_add(W0), keys[r - 1][1].wrapping_add(W1)];
-    }
-    keys
-}
+use super::philox::round_keys;
 
 /// Philox on `LANES` blocks with AVX2: 8 lanes a vector, 2 vectors side by side.
 #[target_feature(enable = "avx2")]

@@ -26,19 +26,14 @@ impl GpuContext {
     /// An adapter's place in [`GpuContext::best_where`]'s order (lower is better): discrete GPU,
     /// integrated GPU, Vulkan software, other GPUs, GL software.
     pub fn rank(info: &wgpu::AdapterInfo) -> u32 {
-        rank(info)
-    }
-}
-
-/// Preference order: discrete GPU, integrated GPU, Vulkan software, other GPUs, GL software.
-fn rank(info: &wgpu::AdapterInfo) -> u32 {
-    use wgpu::{Backend, DeviceType};
-    match (info.device_type, info.backend) {
-        (DeviceType::DiscreteGpu, _) => 0,
-        (DeviceType::IntegratedGpu, _) => 1,
-        (DeviceType::Cpu, Backend::Vulkan) => 2,
-        (DeviceType::VirtualGpu | DeviceType::Other, _) => 3,
-        (DeviceType::Cpu, _) => 4,
+        use wgpu::{Backend, DeviceType};
+        match (info.device_type, info.backend) {
+            (DeviceType::DiscreteGpu, _) => 0,
+            (DeviceType::IntegratedGpu, _) => 1,
+            (DeviceType::Cpu, Backend::Vulkan) => 2,
+            (DeviceType::VirtualGpu | DeviceType::Other, _) => 3,
+            (DeviceType::Cpu, _) => 4,
+        }
     }
 }
 
@@ -71,7 +66,7 @@ impl GpuContext {
     /// when there is none.
     pub async fn best_where(accept: impl Fn(&wgpu::AdapterInfo) -> bool) -> Result<Self> {
         let mut found: Vec<_> = adapters().await.into_iter().filter(|a| accept(&a.get_info())).collect();
-        found.sort_by_key(|a| rank(&a.get_info()));
+        found.sort_by_key(|a| Self::rank(&a.get_info()));
         let adapter = found.into_iter().next().ok_or_else(|| {
             Error::NoAdapter("install a Vulkan or GL driver (e.g. mesa-vulkan-drivers), or use --device cpu".into())
         })?;

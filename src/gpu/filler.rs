@@ -155,13 +155,17 @@ impl GpuFiller {
             label: Some("nninit fill"),
             source: wgpu::ShaderSource::Wgsl(shaders::fill_module(multiply).into()),
         });
-        // Per op: the f32 block kernel (index 2 * op) and the general kernel (2 * op + 1).
+        // Per op and stored dtype (index 3 * op + dtype's position in Dtype::ALL): the f32 kernel
+        // and the two 16-bit ones, each with only its own encoder.
         let pipelines = KernelOp::ALL
             .iter()
-            .flat_map(|&op| [0.0, 1.0].map(move |general| (op, general)))
-            .map(|(op, general)| {
-                let constants =
-                    [("OP", op as u32 as f64), ("WG_SIZE", f64::from(workgroup_size)), ("GENERAL", general)];
+            .flat_map(|&op| Dtype::ALL.map(move |dtype| (op, dtype)))
+            .map(|(op, dtype)| {
+                let constants = [
+                    ("OP", op as u32 as f64),
+                    ("WG_SIZE", f64::from(workgroup_size)),
+                    ("DTYPE", f64::from(dtype.kernel_code())),
+                ];
                 compute_pipeline(device, &layout, &module, "fill", &constants)
             })
             .collect();
@@ -249,7 +253,7 @@ impl GpuFiller {
         piece_bytes: u64,
         sink: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
-        self.fill_pieces(fill, region, dtype, piece_bytes, Waiting::Async, sink).await
+        self.fill_pieces(fill, fill.segments(region)?, dtype, piece_bytes, Waiting::Async, sink).await
     }
 
     /// [`GpuFiller::fill_streamed`], blocking.
@@ -261,7 +265,8 @@ impl GpuFiller {
         piece_bytes: u64,
         sink: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
-        pollster::block_on(self.fill_pieces(fill, region, dtype, piece_bytes, Waiting::Blocking, sink))
+        let segments = fill.segments(region)?;
+        pollster::block_on(self.fill_pieces(fill, segments, dtype, piece_bytes, Waiting::Blocking, sink))
     }
 
     async fn fill_to_host_waiting(
@@ -271,7 +276,8 @@ impl GpuFiller {
         dtype: Dtype,
         waiting: Waiting,
     ) -> Result<Vec<u8>> {
-        let count: u64 = fill.segments(region)?.iter().map(|s| s.end - s.start).sum();
+        let segments = fill.segments(region)?;
+        let count: u64 = segments.iter().map(|s| s.end - s.start).sum();
         let bytes = count
             .checked_mul(dtype.size())
             .filter(|&b| b <= isize::MAX as u64)
@@ -283,21 +289,21 @@ impl GpuFiller {
             out.extend_from_slice(piece);
             Ok(())
         };
-        self.fill_pieces(fill, region, dtype, HOST_FILL_CHUNK, waiting, &mut sink).await?;
+        self.fill_pieces(fill, segments, dtype, HOST_FILL_CHUNK, waiting, &mut sink).await?;
         Ok(out)
     }
 
-    /// Fills the region in batches through one bounded device buffer and reads each batch back.
+    /// Fills the logical element ranges `segments` of `fill` in batches through one bounded
+    /// device buffer and reads each batch back.
     async fn fill_pieces(
         &self,
         fill: &Fill,
-        region: &Region,
+        segments: Vec<Range<u64>>,
         dtype: Dtype,
         piece_bytes: u64,
         waiting: Waiting,
         sink: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
-        let segments = fill.segments(region)?;
         let size = dtype.size();
         let count: u64 = segments.iter().map(|s| s.end - s.start).sum();
         let bytes = count.saturating_mul(size);
@@ -424,9 +430,9 @@ impl GpuFiller {
                 invocations: w.invocations,
                 groups_x: w.groups.0,
                 opaque_zero: 0,
-                dtype: dtype.kernel_code(),
                 shift: slot_origin(w).1,
                 first_block: split_u64(slot_origin(w).0),
+                padding: 0,
                 f,
                 u,
             };
@@ -461,8 +467,7 @@ impl GpuFiller {
         let mut pass = encoder
             .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("nninit fill"), timestamp_writes: None });
         // f32 windows are always block-aligned (lead = first % 4): the lean kernel serves them.
-        let general = usize::from(dtype != Dtype::F32);
-        pass.set_pipeline(&self.pipelines[2 * kernel_op as usize + general]);
+        pass.set_pipeline(&self.pipelines[Dtype::ALL.len() * kernel_op as usize + dtype as usize]);
         for ((w, _), bind_group) in windows.iter().zip(&bind_groups) {
             pass.set_bind_group(0, bind_group, &[]);
             pass.dispatch_workgroups(w.groups.0, w.groups.1, 1);

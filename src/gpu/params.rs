@@ -10,6 +10,8 @@ pub(crate) struct FillParams {
     pub stream: [u32; 2],
     /// Logical index of the window's first element (lo, hi).
     pub first_element: [u32; 2],
+    /// The Philox block holding invocation 0's first slot, wrapping below 0 (lo, hi).
+    pub first_block: [u32; 2],
     /// Slot of the first element in invocation 0.
     pub lead: u32,
     /// Elements to write.
@@ -22,12 +24,10 @@ pub(crate) struct FillParams {
     pub groups_x: u32,
     /// Always zero; see the shader.
     pub opaque_zero: u32,
-    /// Output dtype: a `DTYPE_*` code of `constants.rs`.
-    pub dtype: u32,
     /// Invocation `t`'s slots start `shift` words into Philox block `first_block + t`.
     pub shift: u32,
-    /// The Philox block holding invocation 0's first slot, wrapping below 0 (lo, hi).
-    pub first_block: [u32; 2],
+    /// Unused: WGSL aligns `f` (an array of `vec4`) to 16 bytes.
+    pub padding: u32,
     /// The operation's f32 parameters.
     pub f: [[f32; 4]; 3],
     /// The operation's u32 parameters.

@@ -12,7 +12,9 @@ use crate::scheme::{Fill, Lowered, Plan};
 use super::distribution::Distribution;
 use super::{for_each_bytes, for_each_piece};
 
-/// A KS test fails below this p-value.
+/// A KS test fails below this p-value; over several tensors, below it after Holm's adjustment
+/// ([`adjust_for_multiple_tests`]), so that a correct file of hundreds of tensors fails with
+/// probability at most this, not once in a few runs.
 pub const KS_THRESHOLD: f64 = 0.001;
 /// At most this many values (evenly strided) go into a KS test.
 const KS_SAMPLES: u64 = 1 << 20;
@@ -28,8 +30,13 @@ pub enum Check {
     Ks {
         /// The statistic D (of the finite values sampled).
         statistic: f64,
-        /// Its asymptotic p-value; the check passes at or above [`KS_THRESHOLD`].
+        /// Its asymptotic p-value.
         p_value: f64,
+        /// The p-value adjusted for the other KS tests of the same inspection (Holm's step-down
+        /// method over `tests` tests); the check passes at or above [`KS_THRESHOLD`].
+        p_adjusted: f64,
+        /// The KS tests it was adjusted over (1: on its own, `p_adjusted == p_value`).
+        tests: usize,
         /// Values tested.
         samples: usize,
         /// NaNs and infinities in the whole tensor: any fails the check, since no scheme makes one.
@@ -73,7 +80,7 @@ impl Check {
     /// Whether the check passed (a skipped check does not fail).
     pub fn passed(&self) -> bool {
         match *self {
-            Check::Ks { p_value, non_finite, .. } => p_value >= KS_THRESHOLD && non_finite == 0,
+            Check::Ks { p_adjusted, non_finite, .. } => p_adjusted >= KS_THRESHOLD && non_finite == 0,
             Check::Exact { mismatches, .. } => mismatches == 0,
             Check::Orthogonality { max_error, tolerance } => max_error <= tolerance,
             // Values so small that they round to zero in f16 may add a few zeros.
@@ -86,13 +93,17 @@ impl Check {
     pub fn describe(&self) -> String {
         let verdict = if self.passed() { "ok" } else { "FAILED" };
         match self {
-            Check::Ks { statistic, p_value, samples, non_finite } => {
+            Check::Ks { statistic, p_value, p_adjusted, tests, samples, non_finite } => {
                 let non_finite = match non_finite {
                     0 => String::new(),
                     n => format!("; {n} NaN or infinite values"),
                 };
+                let adjusted = match tests {
+                    1 => String::new(),
+                    n => format!(", {p_adjusted:.4} adjusted over {n} KS tests (Holm)"),
+                };
                 format!(
-                    "KS D = {statistic:.5}, p = {p_value:.4} ({samples} values; fails below {KS_THRESHOLD}{non_finite}): {verdict}"
+                    "KS D = {statistic:.5}, p = {p_value:.4}{adjusted} ({samples} values; fails below {KS_THRESHOLD}{non_finite}): {verdict}"
                 )
             }
             Check::Exact { mismatches, elements } => {
@@ -212,7 +223,8 @@ impl<'a> KsSample<'a> {
         let cdf = |x| self.distribution.cdf(x);
         let statistic = ks_statistic_rounded(&self.values, cdf, |v| rounding_cell(v, dtype));
         let samples = self.values.len();
-        Check::Ks { statistic, p_value: ks_p_value(statistic, samples), samples, non_finite }
+        let p_value = ks_p_value(statistic, samples);
+        Check::Ks { statistic, p_value, p_adjusted: p_value, tests: 1, samples, non_finite }
     }
 }
 
@@ -311,4 +323,57 @@ fn orthogonality_error(file: &TensorFile, entry: &TensorEntry, rows: usize, cols
 #[cfg(not(feature = "orthogonal"))]
 fn orthogonality_error(_: &TensorFile, _: &TensorEntry, _: usize, _: usize, _: f64) -> Result<f64> {
     Err(crate::Error::InvalidParameter("the orthogonality check needs the `orthogonal` feature".into()))
+}
+
+/// Adjusts the p-values of every KS check in `reports` for one another with Holm's step-down
+/// method: the `i`-th smallest of `m` becomes `max over j <= i of min(1, (m - j + 1) p_(j))`.
+/// A check then fails when its adjusted p-value is below [`KS_THRESHOLD`], so the chance that any
+/// check of a correct file fails stays at most `KS_THRESHOLD` (with no assumption on how the
+/// tests depend on one another), where testing each at that level would fail a file of 300
+/// tensors one run in four.
+pub fn adjust_for_multiple_tests(reports: &mut [super::TensorReport]) {
+    let mut checks: Vec<&mut Check> =
+        reports.iter_mut().flat_map(|r| r.checks.iter_mut()).filter(|c| matches!(c, Check::Ks { .. })).collect();
+    let raw: Vec<f64> = checks
+        .iter()
+        .map(|c| match c {
+            Check::Ks { p_value, .. } => *p_value,
+            _ => unreachable!("only KS checks are collected"),
+        })
+        .collect();
+    let m = raw.len();
+    for (check, adjusted) in checks.iter_mut().zip(holm(&raw)) {
+        if let Check::Ks { p_adjusted, tests, .. } = check {
+            *p_adjusted = adjusted;
+            *tests = m;
+        }
+    }
+}
+
+/// Holm's adjusted p-values, in the order given.
+fn holm(p: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let mut adjusted = vec![0.0; p.len()];
+    let mut running = 0f64;
+    for (j, &i) in order.iter().enumerate() {
+        running = running.max(((p.len() - j) as f64 * p[i]).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn holm_by_hand() {
+        // Sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1: 0.02, 0.03, 0.06, 0.04, then the
+        // running maximum: 0.02, 0.03, 0.06, 0.06; back in the given order.
+        let got = super::holm(&[0.01, 0.04, 0.03, 0.005]);
+        let want = [0.03, 0.06, 0.06, 0.02];
+        assert!(got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-15), "{got:?}");
+        // Capped at 1; one test is its own p-value.
+        assert_eq!(super::holm(&[0.6, 0.7]), [1.0, 1.0]);
+        assert_eq!(super::holm(&[0.25]), [0.25]);
+    }
 }

@@ -18,7 +18,7 @@ mod distribution;
 mod made;
 mod summary;
 
-pub use checks::{Check, KS_THRESHOLD};
+pub use checks::{adjust_for_multiple_tests, Check, KS_THRESHOLD};
 
 use checks::KsSample;
 pub use distribution::Distribution;

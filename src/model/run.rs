@@ -175,7 +175,8 @@ impl Model {
     /// Records every tensor into caller-owned buffers (the engine case): element-wise schemes
     /// as kernels in `encoder`, orthogonal and sparse with their host-side work done first,
     /// pretrained values uploaded and converted by the same kernels, i64 constants written
-    /// through the filler's queue (they land before `encoder`'s commands when it is submitted).
+    /// through the filler's queue (they land before `encoder`'s commands when it is submitted;
+    /// their buffer needs `COPY_DST` usage, or the call is an [`Error::InvalidTarget`]).
     /// Nothing waits.
     pub fn record_into(
         &self,
@@ -198,6 +199,12 @@ impl Model {
                     let end = target.byte_offset.checked_add(t.bytes());
                     if end.is_none_or(|end| end > target.buffer.size()) {
                         return Err(Error::InvalidTarget(format!("{}: overruns its buffer", t.name)));
+                    }
+                    if !target.buffer.usage().contains(wgpu::BufferUsages::COPY_DST) {
+                        return Err(Error::InvalidTarget(format!(
+                            "{}: i64 data is written with Queue::write_buffer, so its buffer needs COPY_DST usage",
+                            t.name
+                        )));
                     }
                     let bytes = host_bytes(t, 0..t.elements())?;
                     filler.queue().write_buffer(target.buffer, target.byte_offset, &bytes);

@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use nninit::cpu::{CpuBackend, CpuVariant};
 use nninit::gpu::{describe, GpuContext, GpuTarget};
-use nninit::model::{presets, Backend, Model};
+use nninit::model::{presets, Backend, Model, TensorTarget};
 use nninit::{Dtype, Fill, Region, Scheme, Stream};
 
-use super::timing::GpuTimer;
+use super::timing::{GpuTimer, Timing};
 use rand::{Rng, SeedableRng};
 
 /// One measured fill.
@@ -200,16 +200,21 @@ fn variant_rows(config: Config, buffer: &mut [u32]) -> nninit::Result<Vec<Row>> 
     Ok(rows)
 }
 
-/// Orthogonal and sparse into memory on the CPU backend, host-side work included (the QR, the
-/// mask): what a user pays for `Fill::new` plus the fill.
-fn structured_rows(config: Config, cpu: &CpuBackend) -> nninit::Result<Vec<Row>> {
+/// The structured cases: orthogonal at 2048² (and 4096² without `--quick`) and sparse at 4096².
+fn structured_cases(config: Config) -> nninit::Result<Vec<(&'static str, Scheme, [usize; 2])>> {
     let mut cases = vec![("orthogonal", Scheme::orthogonal(1.0)?, [2048usize, 2048])];
     if config.large {
         cases.push(("orthogonal", Scheme::orthogonal(1.0)?, [4096, 4096]));
     }
     cases.push(("sparse", Scheme::sparse(0.9, 0.01)?, [4096, 4096]));
+    Ok(cases)
+}
+
+/// Orthogonal and sparse into memory on the CPU backend, host-side work included (the QR, the
+/// mask): what a user pays for `Fill::new` plus the fill.
+fn structured_rows(config: Config, cpu: &CpuBackend) -> nninit::Result<Vec<Row>> {
     let mut rows = Vec::new();
-    for (name, scheme, shape) in cases {
+    for (name, scheme, shape) in structured_cases(config)? {
         let bytes = (shape[0] * shape[1] * 4) as u64;
         let mut out = vec![1u8; bytes as usize];
         let seconds = timed(config.reps, || {
@@ -220,6 +225,57 @@ fn structured_rows(config: Config, cpu: &CpuBackend) -> nninit::Result<Vec<Row>>
         measured.shape = Some(shape.iter().map(|&d| d as u64).collect());
         rows.push(measured);
     }
+    Ok(rows)
+}
+
+/// The median wall time of `run` (one warm-up first), and the median GPU time where every run
+/// reports one.
+fn timed_gpu(reps: usize, mut run: impl FnMut() -> nninit::Result<Timing>) -> nninit::Result<(f64, Option<f64>)> {
+    run()?;
+    let timings = (0..reps.max(1)).map(|_| run()).collect::<nninit::Result<Vec<_>>>()?;
+    let wall = median(timings.iter().map(|t| t.wall).collect());
+    Ok((wall, timings.iter().map(|t| t.gpu).collect::<Option<Vec<f64>>>().map(median)))
+}
+
+/// Orthogonal, sparse and the `resnet50` preset (f32, one arena buffer, one submission) into
+/// one adapter's memory. The wall time includes the host-side work (`Fill::new`'s QR and mask,
+/// `Model::new`) as the CPU rows do; the kernel time is the GPU's part alone.
+fn gpu_structured_rows(config: Config, gpu: &GpuContext, timer: &GpuTimer, adapter: &str) -> nninit::Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    let usage = wgpu::BufferUsages::STORAGE;
+    for (name, scheme, shape) in structured_cases(config)? {
+        let bytes = (shape[0] * shape[1] * 4) as u64;
+        let buffer = pollster::block_on(nninit::gpu::create_buffer_checked(&gpu.device, "nninit bench", bytes, usage))?;
+        let target = GpuTarget::new(&buffer, Dtype::F32);
+        let (wall, kernel) = timed_gpu(config.reps, || {
+            let started = Instant::now();
+            let fill = Fill::new(&scheme, &shape, Stream::new(1, 0))?;
+            let timing = timer.time(&gpu.device, &gpu.queue, |encoder| gpu.filler.record(encoder, &fill, &target))?;
+            Ok(Timing { wall: started.elapsed().as_secs_f64(), gpu: timing.gpu })
+        })?;
+        let mut measured = row("gpu", adapter.to_string(), name, Dtype::F32, None, bytes, wall, kernel);
+        measured.shape = Some(shape.iter().map(|&d| d as u64).collect());
+        rows.push(measured);
+    }
+    let spec = presets::preset("resnet50", None)?;
+    let layout =
+        Model::new(&spec, 1, Dtype::F32)?.arena_layout(gpu.device.limits().min_storage_buffer_offset_alignment.into());
+    // COPY_DST: the model's i64 counters are written through the queue.
+    let arena_usage = usage | wgpu::BufferUsages::COPY_DST;
+    let arena =
+        pollster::block_on(nninit::gpu::create_buffer_checked(&gpu.device, "nninit bench", layout.size, arena_usage))?;
+    let targets: Vec<TensorTarget<'_>> =
+        layout.offsets.iter().map(|&byte_offset| TensorTarget { buffer: &arena, byte_offset }).collect();
+    let mut bytes = 0;
+    let (wall, kernel) = timed_gpu(config.reps, || {
+        let started = Instant::now();
+        let model = Model::new(&spec, 1, Dtype::F32)?;
+        bytes = model.bytes();
+        let timing =
+            timer.time(&gpu.device, &gpu.queue, |encoder| model.record_into(&gpu.filler, encoder, &targets))?;
+        Ok(Timing { wall: started.elapsed().as_secs_f64(), gpu: timing.gpu })
+    })?;
+    rows.push(row("gpu", adapter.to_string(), "resnet50", Dtype::F32, None, bytes, wall, kernel));
     Ok(rows)
 }
 
@@ -252,7 +308,8 @@ fn memset_threads(bytes: &mut [u8], threads: usize) {
 }
 
 /// One adapter: its constant fill (the adapter's write limit) and each random scheme, in f32
-/// and bf16, timed by wall clock and by GPU timestamps where the adapter has them.
+/// and bf16, timed by wall clock and by GPU timestamps where the adapter has them; then the
+/// structured schemes and a whole model (`gpu_structured_rows`).
 pub fn gpu_rows(config: Config, gpu: &GpuContext) -> nninit::Result<Vec<Row>> {
     let bytes = config.bytes.min(gpu.device.limits().max_buffer_size) / 8 * 8;
     let usage = wgpu::BufferUsages::STORAGE;
@@ -265,14 +322,14 @@ pub fn gpu_rows(config: Config, gpu: &GpuContext) -> nninit::Result<Vec<Row>> {
         let target = GpuTarget::new(&buffer, dtype);
         for (name, scheme) in constant.iter().cloned().chain(schemes()?) {
             let fill = Fill::new(&scheme, &[(bytes / dtype.size()) as usize], Stream::new(1, 0))?;
-            let run = || timer.time(&gpu.device, &gpu.queue, |encoder| gpu.filler.record(encoder, &fill, &target));
-            run()?;
-            let timings = (0..config.reps.max(1)).map(|_| run()).collect::<nninit::Result<Vec<_>>>()?;
-            let wall = median(timings.iter().map(|t| t.wall).collect());
-            let kernel = timings.iter().map(|t| t.gpu).collect::<Option<Vec<f64>>>().map(median);
+            let (wall, kernel) = timed_gpu(config.reps, || {
+                timer.time(&gpu.device, &gpu.queue, |encoder| gpu.filler.record(encoder, &fill, &target))
+            })?;
             let backend = if name == "gpu-constant" { "baseline" } else { "gpu" };
             rows.push(row(backend, adapter.clone(), name, dtype, None, bytes, wall, kernel));
         }
     }
+    drop(buffer);
+    rows.extend(gpu_structured_rows(config, gpu, &timer, &adapter)?);
     Ok(rows)
 }
