@@ -466,7 +466,7 @@ impl GpuFiller {
             .collect();
         let mut pass = encoder
             .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("nninit fill"), timestamp_writes: None });
-        // f32 windows are always block-aligned (lead = first % 4): the lean kernel serves them.
+        // f32 windows are always block-aligned (lead = first % 4): the f32 kernel needs no second block.
         pass.set_pipeline(&self.pipelines[Dtype::ALL.len() * kernel_op as usize + dtype as usize]);
         for ((w, _), bind_group) in windows.iter().zip(&bind_groups) {
             pass.set_bind_group(0, bind_group, &[]);
