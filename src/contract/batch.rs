@@ -128,11 +128,18 @@ impl LanesOp for NormalPairs {
     #[inline(always)]
     fn lanes(&self, words: &mut [[u32; LANES]; 4]) {
         let [w0, w1, w2, w3] = words;
+        let (mean, std) = (self.mean, self.std);
+        // In two stages over the lane (radius, then angle), as `TruncNormalWords`: shorter
+        // dependency chains in flight. The values are `values::normal_pair`'s.
         for (even, odd) in [(w0, w1), (w2, w3)] {
+            let mut r = [0f32; LANES];
+            for (r, &w) in r.iter_mut().zip(even.iter()) {
+                *r = values::radius(w);
+            }
             for j in 0..LANES {
-                let (a, b) = values::normal_pair(even[j], odd[j], self.mean, self.std);
-                even[j] = a.to_bits();
-                odd[j] = b.to_bits();
+                let (z0, z1) = values::polar_to_pair(r[j], odd[j]);
+                even[j] = (mean + std * z0).to_bits();
+                odd[j] = (mean + std * z1).to_bits();
             }
         }
     }

@@ -30,8 +30,20 @@ pub fn uniform(word: u32, a: f32, span: f32) -> f32 {
 /// `r = sqrt(-2 ln u1)`, result `(r cos(2 pi u2), r sin(2 pi u2))`.
 #[inline(always)]
 pub fn standard_normal_pair(w_even: u32, w_odd: u32) -> (f32, f32) {
+    polar_to_pair(radius(w_even), w_odd)
+}
+
+/// Box-Muller's radius `sqrt(-2 ln u1)` from the even word: the first stage of
+/// [`standard_normal_pair`] (a loop over many pairs may run the stages one after the other).
+#[inline(always)]
+pub fn radius(w_even: u32) -> f32 {
     let u1 = w_even as f32 * TWO_POW_M32 + TWO_POW_M33;
-    let r = (-2.0 * mathf::ln(u1)).sqrt();
+    (-2.0 * mathf::ln(u1)).sqrt()
+}
+
+/// The second stage of [`standard_normal_pair`]: `(r cos(2 pi u2), r sin(2 pi u2))`.
+#[inline(always)]
+pub fn polar_to_pair(r: f32, w_odd: u32) -> (f32, f32) {
     let (sin, cos) = mathf::sincos_turn24(w_odd >> 8);
     (r * cos, r * sin)
 }
