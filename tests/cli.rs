@@ -331,6 +331,10 @@ fn inspect_checks_files_and_fails_on_request() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("21 tensors, 21 checked against how they were made, 0 failed"), "{stdout}");
+    // Every KS verdict is adjusted over all the KS tests of the run (Holm).
+    let ks_lines = stdout.lines().filter(|l| l.contains("KS D = ")).count();
+    let adjusted = format!("adjusted over {ks_lines} KS tests (Holm)");
+    assert!(ks_lines > 1 && stdout.lines().filter(|l| l.contains(&adjusted)).count() == ks_lines, "{stdout}");
     assert!(plots.join("model.embed_tokens.weight.png").exists());
     assert_eq!(std::fs::read_dir(&plots).unwrap().count(), 21);
     for plot in std::fs::read_dir(&plots).unwrap() {
