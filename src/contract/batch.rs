@@ -130,7 +130,7 @@ impl LanesOp for NormalPairs {
         let [w0, w1, w2, w3] = words;
         let (mean, std) = (self.mean, self.std);
         // In two stages over the lane (radius, then angle), as `TruncNormalWords`: shorter
-        // dependency chains in flight. The values are `values::normal_pair`'s.
+        // dependency chains in flight; the same operations as `values::normal_pair`.
         for (even, odd) in [(w0, w1), (w2, w3)] {
             let mut r = [0f32; LANES];
             for (r, &w) in r.iter_mut().zip(even.iter()) {
@@ -138,8 +138,8 @@ impl LanesOp for NormalPairs {
             }
             for j in 0..LANES {
                 let (z0, z1) = values::polar_to_pair(r[j], odd[j]);
-                even[j] = (mean + std * z0).to_bits();
-                odd[j] = (mean + std * z1).to_bits();
+                even[j] = values::scaled(z0, mean, std).to_bits();
+                odd[j] = values::scaled(z1, mean, std).to_bits();
             }
         }
     }

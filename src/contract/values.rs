@@ -52,7 +52,13 @@ pub fn polar_to_pair(r: f32, w_odd: u32) -> (f32, f32) {
 #[inline(always)]
 pub fn normal_pair(w_even: u32, w_odd: u32, mean: f32, std: f32) -> (f32, f32) {
     let (z0, z1) = standard_normal_pair(w_even, w_odd);
-    (mean + std * z0, mean + std * z1)
+    (scaled(z0, mean, std), scaled(z1, mean, std))
+}
+
+/// `mean + std * z`: a standard normal value moved and scaled (two roundings, no FMA).
+#[inline(always)]
+pub fn scaled(z: f32, mean: f32, std: f32) -> f32 {
+    mean + std * z
 }
 
 #[cfg(test)]

@@ -15,8 +15,9 @@
 //!   the reflectors below it (their unit diagonal implied).
 //! - Q is formed from the identity by applying the blocks of reflectors last to first, each only to
 //!   the columns it can change (`Q[j.., j..]`: the columns before `j` are still those of the
-//!   identity, zero in rows `j..`). That is `orgqr`'s saving, a third of the flops of applying
-//!   every block to all of Q (faer's `compute_thin_Q`), with the same results bit for bit.
+//!   identity, zero in rows `j..`). That is `orgqr`'s saving: a third fewer flops than applying
+//!   every block to all of Q (faer's `compute_thin_Q`). The results agree with it within a few
+//!   ulps, not bit for bit: faer's products block their sums by the shape of the product.
 //! - When `rows < cols`, column-major Q is the row-major result; otherwise one blocked transpose
 //!   writes it out. The signs and `gain` are applied on the way.
 
