@@ -26,16 +26,26 @@ fn main() {
     println!("cargo:rerun-if-changed=src/contract/constants.rs");
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let mut reflected = None;
-    let modules = [("fill", constants::FILL_MODULE), ("philox_kat", constants::PHILOX_KAT_MODULE)];
+    let modules = [
+        ("fill", constants::FILL_MODULE),
+        ("philox_kat", constants::PHILOX_KAT_MODULE),
+        ("rounding_check", constants::ROUNDING_CHECK_MODULE),
+    ];
     for (module, files) in modules {
-        for mulhilo in constants::MULHILO_VARIANTS {
-            let variant = mulhilo.trim_start_matches("mulhilo_");
+        // A module without Philox has one variant, named after the module alone.
+        let variants: &[&str] =
+            if files.iter().any(|f| f.contains("{mulhilo}")) { &constants::MULHILO_VARIANTS } else { &[""] };
+        for &mulhilo in variants {
             let (source, parts) = compose(files, mulhilo);
             let parsed = validate(&source, &parts, mulhilo == "mulhilo_native");
             if module == "fill" {
                 reflected.get_or_insert(parsed);
             }
-            std::fs::write(out_dir.join(format!("{module}_{variant}.wgsl")), &source).expect("write OUT_DIR");
+            let name = match mulhilo.strip_prefix("mulhilo_") {
+                Some(variant) => format!("{module}_{variant}.wgsl"),
+                None => format!("{module}.wgsl"),
+            };
+            std::fs::write(out_dir.join(name), &source).expect("write OUT_DIR");
         }
     }
     let checks = layout_checks(&reflected.expect("the fill module was validated"));

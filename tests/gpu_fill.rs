@@ -6,6 +6,7 @@ mod common;
 use common::{contexts, cpu_words, fill_guarded, fill_guarded_as, flat, record_and_wait};
 use nninit::gpu::{GpuContext, GpuFiller, GpuTarget, Multiply};
 use nninit::{Dtype, Error, Fill, Region, Scheme, Stream};
+use wgpu::util::DeviceExt as _;
 
 /// (first element, count, word offset in the buffer, words after): odd offsets and lengths,
 /// a carry into the counter's high word, and a huge element index.
@@ -116,6 +117,86 @@ fn normal_derived_values_are_bit_identical_to_the_cpu() {
         }
     }
     eprintln!("{compared} normal-derived f32 values compared, every one bit-identical");
+}
+
+/// The correction of lib/mathf.wgsl to a correctly rounded `/` and `sqrt`, run on each adapter
+/// from estimates off by up to 60 ulp. The software adapters round both correctly themselves, so
+/// the value tests above never exercise it; this does, as a GPU with a 2.5-ulp division would.
+/// Operands over most of f32's exponents (results stay normal), significand edges and quotients
+/// a hair from a midpoint included.
+#[test]
+fn division_and_sqrt_are_corrected_from_wrong_estimates_on_every_adapter() {
+    const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/rounding_check.wgsl"));
+    const OFF_BY: [i32; 13] = [-60, -41, -17, -3, -2, -1, 0, 1, 2, 3, 9, 33, 60];
+    let nudge = |x: f32, k: i32| f32::from_bits(x.to_bits().wrapping_add_signed(k));
+    let source = Stream::new(7, 3);
+    let mut cases: Vec<[u32; 4]> = Vec::new();
+    for i in 0..40_000u64 {
+        let w = source.block(i);
+        let any = |w: u32| f32::from_bits(0x2800_0000 + w % 0x2f00_0000);
+        let edge =
+            |w: u32| f32::from_bits(((w >> 24) % 90 + 90) << 23 | [0, 0x7f_ffff, 1, 0x7f_fffe][(w & 3) as usize]);
+        let (a, b) = match i % 3 {
+            0 => (any(w[0]), any(w[1])),
+            1 => (edge(w[0]), any(w[1])),
+            _ => (any(w[0]), edge(w[1])),
+        };
+        let (k, l) = (OFF_BY[(w[2] % 13) as usize], OFF_BY[(w[3] % 13) as usize]);
+        cases.push([a.to_bits(), b.to_bits(), nudge(a / b, k).to_bits(), nudge(a.sqrt(), l).to_bits()]);
+        // Quotients a hair from a midpoint, where the f32 estimate of the distance to the right
+        // significand cannot tell the side: m_a 2^23 = m_b (m + 1/2 +- 1/(2 m_b)) for odd m_b,
+        // that is m_a = +-2^-24 mod m_b (2^-1 is (m_b + 1) / 2 modulo an odd m_b).
+        let mb = u64::from(w[1] | 0x0080_0001) & 0x00ff_ffff;
+        let half = mb / 2 + 1;
+        let inverse = (0..23).fold(half, |p, _| p * half % mb);
+        let ma = [inverse, mb - inverse][(w[0] & 1) as usize] + mb;
+        if ma < 1 << 24 {
+            let significand = |m: u64, e: u32| f32::from_bits(e << 23 | (m as u32 & 0x7f_ffff));
+            let (a, b) = (significand(ma, 127 + w[2] % 20), significand(mb, 120 + w[3] % 20));
+            cases.push([a.to_bits(), b.to_bits(), nudge(a / b, k).to_bits(), nudge(a.sqrt(), l).to_bits()]);
+        }
+    }
+    for ctx in contexts() {
+        let name = nninit::gpu::describe(&ctx.info);
+        let device = &ctx.device;
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("rounding_check"),
+            source: wgpu::ShaderSource::Wgsl(SOURCE.into()),
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("rounding_check"),
+            layout: None,
+            module: &module,
+            entry_point: Some("rounding_check"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        let buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("rounding_check"),
+            contents: bytemuck::cast_slice(&cases),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        });
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("rounding_check"),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &[wgpu::BindGroupEntry { binding: 0, resource: buffer.as_entire_binding() }],
+        });
+        record_and_wait(ctx, |encoder| {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups(cases.len().div_ceil(64) as u32, 1, 1);
+            Ok(())
+        })
+        .unwrap();
+        let bytes = nninit::gpu::read_buffer_blocking(device, &ctx.queue, &buffer, 0..buffer.size()).unwrap();
+        let out: Vec<[u32; 4]> = bytemuck::pod_collect_to_vec(&bytes);
+        for (case, got) in cases.iter().zip(&out) {
+            let [a, b, q0, r0] = case.map(f32::from_bits);
+            assert_eq!(f32::from_bits(got[0]), a / b, "{name}: {a:e} / {b:e} from the estimate {q0:e}");
+            assert_eq!(f32::from_bits(got[1]), a.sqrt(), "{name}: sqrt {a:e} from the estimate {r0:e}");
+        }
+    }
 }
 
 #[test]

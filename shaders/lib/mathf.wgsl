@@ -11,12 +11,10 @@
 // ln(x) for positive, finite, normal x.
 fn mathf_ln(x: f32) -> f32 {
     let bits = bitcast<u32>(x);
-    var e = i32((bits >> 23u) & 0xffu) - 127;
-    var m = bitcast<f32>((bits & 0x007fffffu) | 0x3f800000u);
-    if m > SQRT_2 {
-        m *= 0.5;
-        e += 1;
-    }
+    let m1 = bitcast<f32>((bits & 0x007fffffu) | 0x3f800000u);
+    let high = m1 > SQRT_2;
+    let e = i32((bits >> 23u) & 0xffu) - 127 + select(0, 1, high);
+    let m = select(m1, 0.5 * m1, high);
     let f = rounded(m - 1.0);
     let z = f * f;
     var p = LN_POLY[0];
@@ -90,45 +88,11 @@ fn mathf_sincos_turn24(k: u32) -> vec2<f32> {
                      bitcast<f32>(bitcast<u32>(cos_theta) ^ cos_sign));
 }
 
-// f32(w) rounded to nearest-even, computed exactly with integers (WGSL lets the conversion
-// round either way).
+// f32(w) rounded to nearest-even (WGSL lets the conversion round either way): the top 24 bits
+// and the low 8 are each converted exactly, and their sum, an f32 addition, rounds once, as
+// IEEE 754 requires (the product by 256 is exact, so contracting it into an FMA changes nothing).
 fn mathf_u32_to_f32_rne(w: u32) -> f32 {
-    if w < 0x01000000u {
-        return f32(w);
-    }
-    let drop = 8u - countLeadingZeros(w);
-    var kept = w >> drop;
-    let rest = w & ((1u << drop) - 1u);
-    let half = 1u << (drop - 1u);
-    if rest > half || (rest == half && (kept & 1u) == 1u) {
-        kept += 1u;
-    }
-    return f32(kept) * bitcast<f32>((127u + drop) << 23u);
-}
-
-// The high half of x by Veltkamp's split: x = hi + lo with 12 significant bits in hi and the rest
-// in lo, so products of halves are exact. Each step behind a barrier (a compiler would simplify
-// c - (c - x) to x).
-fn mathf_split_hi(x: f32) -> f32 {
-    let c = rounded(4097.0 * x);
-    return rounded(c - rounded(c - x));
-}
-
-// The rounding error of the f32 product p = RN(x * y): x * y - p, exactly (Dekker's product).
-fn mathf_product_error(x: f32, y: f32, p: f32) -> f32 {
-    let xh = mathf_split_hi(x);
-    let xl = rounded(x - xh);
-    let yh = mathf_split_hi(y);
-    let yl = rounded(y - yh);
-    return rounded(rounded(rounded(xh * yh - p) + xh * yl) + xl * yh) + xl * yl;
-}
-
-// ulp(y) for a positive normal f32 y (a power of two), and the ulp of the next f32 below it.
-fn mathf_ulp(y: f32) -> vec2<f32> {
-    let bits = bitcast<u32>(y) & 0x7f800000u;
-    let ulp = bitcast<f32>(bits - (23u << 23u));
-    let at_power_of_two = (bitcast<u32>(y) & 0x007fffffu) == 0u;
-    return vec2<f32>(ulp, select(ulp, 0.5 * ulp, at_power_of_two));
+    return f32(w >> 8u) * 256.0 + f32(w & 0xffu);
 }
 
 fn mathf_is_normal(x: f32) -> bool {
@@ -136,64 +100,70 @@ fn mathf_is_normal(x: f32) -> bool {
     return e != 0u && e != 0xffu;
 }
 
-// a / b correctly rounded (round to nearest; exact quotients of f32 are never ties), from the
-// adapter's estimate `q0`: stepped one ulp at a time (at most three, as WGSL's 2.5 ulp allows)
-// until a / b lies between the midpoints around it; from a faithful estimate (within an ulp) one
-// step decides. The test uses the remainder r = a - q b,
-// computed exactly with Dekker's product (it is an f32 when q is within an ulp of a / b):
-// a / b > q + u/2 exactly when r - b u/2 > 0, and a / b < q - u'/2 when r + b u'/2 < 0, where u
-// and u' are the ulps above and below q (scaling by them is exact, and a rounded sum keeps its
-// sign). Operands or results that are not normal f32 are returned as estimated (the value path
-// has none below 2^-126).
+// Correctly rounded division and square root, from the adapter's estimate (WGSL allows 2.5 ulp
+// for `/` and more for `sqrt`; the CPU's are correctly rounded). The result's binade follows
+// from the operands' exponents and significands alone, so only its 24-bit significand m is
+// unknown; the estimate gives a first m, and the remainder of that m, an integer that fits in
+// 32 bits while the estimate is within 60 ulp, is computed exactly with wrapping u32 products
+// (only its low 32 bits are needed, as it is small). Its quotient j by the derivative, in f32,
+// is the distance to the right m within one; one comparison of the new remainder fixes that one.
+// No float operation decides anything, so neither contraction nor the adapter's rounding can
+// change the result; there is no loop and no branch. Operands or results that are not normal
+// f32 are returned as estimated (the value path has none below 2^-126).
+
+// The 24-bit significand of positive `y` as seen from the binade of biased exponent `e`: its own
+// when y lies in that binade, else the nearest end of it.
+fn mathf_significand_in(y: f32, e: i32) -> i32 {
+    let bits = bitcast<u32>(y);
+    let ye = i32((bits >> 23u) & 0xffu);
+    let own = i32((bits & 0x007fffffu) | 0x00800000u);
+    return select(select(own, 0x00800000, ye < e), 0x00ffffff, ye > e);
+}
+
+// a / b, from the estimate `q0`. With a = m_a 2^e_a and b = m_b 2^e_b, the quotient's biased
+// exponent is e_a - e_b + 127, less one when m_a < m_b (a quotient never rounds up into the next
+// binade). In units of ulp(q) ulp(b), a is m_a << (23 + that one) and q b is m m_b, so the
+// remainder is R = (m_a << ...) - m m_b, and m is correctly rounded exactly when -m_b < 2R < m_b
+// (a quotient of f32 is never a tie).
 fn mathf_div_rn_from(a: f32, b: f32, q0: f32) -> f32 {
-    let x = abs(a);
-    let y = abs(b);
-    var q = abs(q0);
-    for (var step = 0; step < 3; step++) {
-        let p = rounded(q * y);
-        let r = rounded(x - p) - mathf_product_error(q, y, p);
-        let u = mathf_ulp(q);
-        let above = rounded(r - y * (0.5 * u.x)) > 0.0;
-        let below = rounded(r + y * (0.5 * u.y)) < 0.0;
-        // A faithful estimate (a / b between the neighbours of q: -b u' < r < b u) needs this one
-        // step at most, and the test says so exactly; only a worse one takes another.
-        let faithful = r < y * u.x && r > -(y * u.y);
-        q = select(q, bitcast<f32>(select(bitcast<u32>(q) - 1u, bitcast<u32>(q) + 1u, above)), above || below);
-        if faithful || !(above || below) {
-            break;
-        }
-    }
-    let usable = mathf_is_normal(a) && mathf_is_normal(b) && mathf_is_normal(q0) && mathf_is_normal(q);
-    return select(q0, bitcast<f32>(bitcast<u32>(q) | ((bitcast<u32>(a) ^ bitcast<u32>(b)) & 0x80000000u)), usable);
+    let ab = bitcast<u32>(a);
+    let bb = bitcast<u32>(b);
+    let ma = (ab & 0x007fffffu) | 0x00800000u;
+    let mb = (bb & 0x007fffffu) | 0x00800000u;
+    let below = select(0u, 1u, ma < mb);
+    let eq = i32((ab >> 23u) & 0xffu) - i32((bb >> 23u) & 0xffu) + 127 - i32(below);
+    let m0 = mathf_significand_in(abs(q0), eq);
+    let r0 = bitcast<i32>((ma << (23u + below)) - u32(m0) * mb);
+    let j = i32(round(f32(r0) / f32(mb)));
+    let m = m0 + j;
+    let r = bitcast<i32>(u32(r0) - u32(j) * mb);
+    let step = select(0, 1, 2 * r > i32(mb)) - select(0, 1, 2 * r < -i32(mb));
+    let q = (u32(eq) << 23u) + u32(m + step - 0x00800000);
+    let usable = mathf_is_normal(a) && mathf_is_normal(b) && eq >= 1 && eq <= 254;
+    return select(q0, bitcast<f32>(q | ((ab ^ bb) & 0x80000000u)), usable);
 }
 
 fn mathf_div_rn(a: f32, b: f32) -> f32 {
     return mathf_div_rn_from(a, b, a / b);
 }
 
-// sqrt(x) correctly rounded (square roots of f32 are never ties), from the adapter's estimate
-// `r0`, as `mathf_div_rn_from`: with the exact remainder d = x - r^2 (Dekker), x > (r + u/2)^2
-// exactly when d - r u > 0 (both are whole multiples of u^2, so the u^2/4 term never decides),
-// and x < (r - u'/2)^2 when d + r u' <= 0. Values other than positive normal ones are returned
-// as estimated.
+// sqrt(x), from the estimate `r0`. With x = m_x 2^e (e unbiased), the root's binade is that of
+// 2^floor(e/2) (a root never rounds up into the next binade). In units of ulp(r)^2, x is
+// m_x << (23 + (e odd)), so D = (m_x << ...) - m^2, and m is correctly rounded exactly when
+// (m - 1/2)^2 < x < (m + 1/2)^2, that is -m < D <= m (D is an integer; a root is never a tie).
 fn mathf_sqrt_rn_from(x: f32, r0: f32) -> f32 {
-    var r = abs(r0);
-    for (var step = 0; step < 3; step++) {
-        let p = rounded(r * r);
-        let d = rounded(x - p) - mathf_product_error(r, r, p);
-        let u = mathf_ulp(r);
-        let above = rounded(d - r * u.x) > 0.0;
-        let below = rounded(d + r * u.y) <= 0.0;
-        // Faithful (r - u' < sqrt(x) < r + u): d - 2 r u <= 0 and d + 2 r u' > u'^2, whole
-        // multiples of u'^2 compared through monotonic rounding; then this step was the last.
-        let faithful = rounded(d - 2.0 * r * u.x) <= 0.0 && rounded(d + 2.0 * r * u.y) > u.y * u.y;
-        r = select(r, bitcast<f32>(select(bitcast<u32>(r) - 1u, bitcast<u32>(r) + 1u, above)), above || below);
-        if faithful || !(above || below) {
-            break;
-        }
-    }
-    let usable = x > 0.0 && mathf_is_normal(x) && mathf_is_normal(r0) && mathf_is_normal(r);
-    return select(r0, r, usable);
+    let xb = bitcast<u32>(x);
+    let e = i32((xb >> 23u) & 0xffu) - 127;
+    let mx = (xb & 0x007fffffu) | 0x00800000u;
+    let er = (e >> 1u) + 127;
+    let m0 = mathf_significand_in(abs(r0), er);
+    let d0 = bitcast<i32>((mx << (23u + u32(e & 1))) - u32(m0) * u32(m0));
+    let j = i32(round(f32(d0) / f32(2 * m0)));
+    let m = m0 + j;
+    let d = bitcast<i32>(u32(d0) - 2u * u32(j) * u32(m0) - u32(j) * u32(j));
+    let step = select(0, 1, d > m) - select(0, 1, d <= -m);
+    let usable = x > 0.0 && mathf_is_normal(x);
+    return select(r0, bitcast<f32>((u32(er) << 23u) + u32(m + step - 0x00800000)), usable);
 }
 
 fn mathf_sqrt_rn(x: f32) -> f32 {

@@ -243,5 +243,10 @@ pub const FILL_MODULE: &[&str] = &[
 /// The files of the known-answer module (entry point `philox_kat`).
 pub const PHILOX_KAT_MODULE: &[&str] = &["lib/{mulhilo}.wgsl", "lib/philox.wgsl", "philox_kat.wgsl"];
 
+/// The files of the test-only module (entry point `rounding_check`) that runs the correctly
+/// rounded division and square root from given estimates. Not embedded in the crate: the tests
+/// include it from `OUT_DIR`.
+pub const ROUNDING_CHECK_MODULE: &[&str] = &["lib/values.wgsl", "lib/mathf.wgsl", "rounding_check.wgsl"];
+
 /// The two variants of `{mulhilo}`.
 pub const MULHILO_VARIANTS: [&str; 2] = ["mulhilo_native", "mulhilo_emulated"];

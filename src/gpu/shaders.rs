@@ -41,7 +41,7 @@ pub(crate) fn philox_kat_module(multiply: Multiply) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::constants::{FILL_MODULE, MULHILO_VARIANTS, PHILOX_KAT_MODULE};
+    use crate::contract::constants::{FILL_MODULE, MULHILO_VARIANTS, PHILOX_KAT_MODULE, ROUNDING_CHECK_MODULE};
 
     fn validate(source: &str, capabilities: naga::valid::Capabilities) -> Result<(), String> {
         let module = naga::front::wgsl::parse_str(source).map_err(|e| e.emit_to_string(source))?;
@@ -66,6 +66,7 @@ mod tests {
         let listed: Vec<String> = FILL_MODULE
             .iter()
             .chain(PHILOX_KAT_MODULE)
+            .chain(ROUNDING_CHECK_MODULE)
             .flat_map(|f| MULHILO_VARIANTS.map(|m| f.replace("{mulhilo}", m)))
             .collect();
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
