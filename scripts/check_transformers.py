@@ -6,8 +6,8 @@
 
 For llama, mistral and qwen2: a config from transformers' own config class (save_pretrained),
 `nninit init --model config.json` sharded and unsharded, then `from_pretrained` with
-output_loading_info: no missing, unexpected or mismatched keys, and every tensor equal to the
-file's. For torchvision's ResNet-50: `nninit init --model resnet50`, then
+output_loading_info: no missing, unexpected or mismatched keys, every tensor equal to the
+file's, and the embedding row of pad_token_id zeros, as in transformers' own init. For torchvision's ResNet-50: `nninit init --model resnet50`, then
 `load_state_dict(strict=True)`; and `--like` a checkpoint torch saved. Exits non-zero on any failure.
 """
 import json
@@ -41,7 +41,8 @@ def check_causal_lm(kind, tmp):
         extra = {"attention_bias": True, "mlp_bias": True} if kind == "llama" else {}
         config = config_class(
             vocab_size=1000, hidden_size=64, intermediate_size=176, num_hidden_layers=2,
-            num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=tied, **extra,
+            num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=tied,
+            pad_token_id=None if tied else 5, **extra,
         )
         src = tmp / f"{kind}-{tied}-config"
         config.save_pretrained(src)
@@ -67,7 +68,16 @@ def check_causal_lm(kind, tmp):
             for name, tensor in written.items():
                 if not torch.equal(state[name].to(tensor.dtype), tensor):
                     sys.exit(f"{kind}: {name} differs after loading")
-            print(f"ok: {kind} tied={tied} sharded={sharded} ({len(files)} files, {len(written)} tensors)")
+            pad = config.pad_token_id
+            if pad is not None:
+                # transformers' own init zeroes the padding row; so must the file.
+                theirs = model_class(config).model.embed_tokens.weight[pad]
+                ours = state["model.embed_tokens.weight"][pad]
+                if theirs.count_nonzero() != 0 or ours.count_nonzero() != 0:
+                    sys.exit(f"{kind}: embedding row {pad} (pad_token_id) is not zeros")
+                if state["model.embed_tokens.weight"][pad - 1].count_nonzero() == 0:
+                    sys.exit(f"{kind}: the row before the padding row is zeros too")
+            print(f"ok: {kind} tied={tied} sharded={sharded} pad_token_id={pad} ({len(files)} files, {len(written)} tensors)")
 
 
 def check_resnet(tmp):

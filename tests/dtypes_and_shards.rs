@@ -135,3 +135,65 @@ fn shards_are_exact_slices_of_the_full_tensor() {
     assert!(Shard { rows: Some(3..9), cols: None }.shape(&[4, 4]).is_err());
     assert!(Shard { rows: None, cols: Some(1..2) }.shape(&[4, 4, 4]).is_err());
 }
+
+/// `Fill::with_zero_row` (`nn.Embedding`'s `padding_idx`): the row is zeros and every other
+/// value is the unpadded fill's, on the CPU for every region and shard, and on every adapter bit
+/// for bit, with guards, f32 and 16-bit, ranges starting and ending inside the row.
+#[test]
+fn a_zero_row_is_zeros_and_leaves_every_other_value() {
+    let shape = [23usize, 11];
+    let (row, per_row) = (7u64, 11u64);
+    let inits = [
+        Scheme::normal(0.0, 0.02).unwrap(),
+        Scheme::trunc_normal(0.0, 1.0, -2.0, 2.0).unwrap(),
+        Scheme::orthogonal(1.0).unwrap(),
+        Scheme::sparse(0.5, 1.0).unwrap(),
+    ];
+    let zeroed = row * per_row..(row + 1) * per_row;
+    for init in &inits {
+        let plan = Plan::new(init, &shape).unwrap();
+        let stream = Stream::new(8, 2);
+        let drawn = Fill::from_plan(&plan, stream).unwrap();
+        let padded = drawn.clone().with_zero_row(row).unwrap();
+        assert_eq!(padded.zero_row(), Some(row));
+        for dtype in [Dtype::F32, Dtype::F16, Dtype::Bf16] {
+            let size = dtype.size() as usize;
+            let full = cpu_bytes(&plan, stream, 0, plan.elements(), dtype);
+            let mut expected = full.clone();
+            expected[zeroed.start as usize * size..zeroed.end as usize * size].fill(0);
+            let mut whole = vec![0u8; full.len()];
+            CpuBackend::new().fill(&padded, &Region::All, dtype, &mut whole).unwrap();
+            assert!(whole == expected, "{init:?} {dtype:?}");
+            // Ranges inside, across and around the row, and a shard through it.
+            for (first, count) in [(0u64, 253usize), (80, 3), (75, 5), (86, 4), (60, 40), (1, 76), (88, 100)] {
+                let part = &expected[first as usize * size..(first as usize + count) * size];
+                let mut cpu = vec![0u8; count * size];
+                CpuBackend::new()
+                    .fill(&padded, &Region::Elements(first..first + count as u64), dtype, &mut cpu)
+                    .unwrap();
+                assert!(cpu == part, "{init:?} {dtype:?} {first}+{count}");
+                for ctx in common::contexts() {
+                    let gpu = common::fill_guarded_as(ctx, &padded, dtype, first, count, 1, 1);
+                    assert!(gpu == part, "{:?} {init:?} {dtype:?} {first}+{count}", ctx.info.backend);
+                }
+            }
+            let shard = Region::Shard(Shard { rows: Some(6..9), cols: Some(2..9) });
+            let mut cpu = vec![0u8; 3 * 7 * size];
+            CpuBackend::new().fill(&padded, &shard, dtype, &mut cpu).unwrap();
+            let mut sliced = Vec::new();
+            for r in 6..9 {
+                sliced.extend_from_slice(&expected[(r * 11 + 2) * size..(r * 11 + 9) * size]);
+            }
+            assert!(cpu == sliced, "{init:?} {dtype:?} shard");
+            for ctx in common::contexts() {
+                assert!(ctx.filler.fill_to_host_blocking(&padded, &shard, dtype).unwrap() == cpu);
+            }
+        }
+    }
+    // PyTorch's checks: the row must exist.
+    let fill = Fill::new(&Scheme::normal(0.0, 1.0).unwrap(), &[4, 3], Stream::new(1, 1)).unwrap();
+    let e = fill.clone().with_zero_row(4).unwrap_err().to_string();
+    assert!(e.contains("Padding_idx must be within num_embeddings"), "{e}");
+    assert!(Fill::new(&Scheme::ones(), &[], Stream::new(1, 1)).unwrap().with_zero_row(0).is_err());
+    assert!(Fill::raw_words(Stream::new(1, 1)).with_zero_row(0).is_err());
+}

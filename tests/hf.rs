@@ -235,6 +235,59 @@ fn a_config_json_on_the_command_line_and_its_errors() {
     assert!(!dir.join("x.safetensors").exists());
 }
 
+/// transformers' `nn.Embedding(vocab_size, hidden_size, padding_idx=pad_token_id)`: the row of
+/// `pad_token_id` is zeros, everything else is what the same config without it gives, on the CPU
+/// and on every adapter; a negative id counts from the end; one out of range is PyTorch's error;
+/// `inspect --check` checks the row and leaves it out of the KS test.
+#[test]
+fn pad_token_id_zeroes_its_embedding_row_as_transformers_does() {
+    let scratch = common::scratch("hf-pad");
+    let dir = scratch.path();
+    let (plain, padded, negative) = (dir.join("plain.json"), dir.join("padded.json"), dir.join("negative.json"));
+    write_json(&plain, &llama_config(&[("pad_token_id", serde_json::Value::Null)]));
+    write_json(&padded, &llama_config(&[("pad_token_id", 3.into()), ("torch_dtype", "bfloat16".into())]));
+    write_json(&negative, &llama_config(&[("pad_token_id", (-997).into()), ("torch_dtype", "bfloat16".into())]));
+    let run = |config: &Path, out: &str, extra: &[&str]| {
+        let out = dir.join(out);
+        ok(&nninit(
+            &[&["init", "--model", s(config), "--seed", "5", "--dtype", "bf16", "--out", s(&out)], extra].concat(),
+        ));
+        tensors(&out)
+    };
+    let expected = {
+        let mut t = run(&plain, "plain.safetensors", &[]);
+        let row = 3 * 64 * 2..4 * 64 * 2;
+        t.get_mut("model.embed_tokens.weight").unwrap().2[row.clone()].fill(0);
+        assert!(t["lm_head.weight"].2[row].iter().any(|&b| b != 0), "lm_head keeps its row");
+        t
+    };
+    assert!(run(&padded, "cpu.safetensors", &[]) == expected);
+    assert!(run(&negative, "negative.safetensors", &[]) == expected, "-997 of 1000 is row 3");
+    for ctx in common::contexts() {
+        let backend = format!("{:?}", ctx.info.backend).to_lowercase();
+        let got = run(&padded, &format!("{backend}.safetensors"), &["--device", "gpu", "--adapter", &backend]);
+        assert!(got == expected, "{backend}");
+    }
+    // The spec it prints says so, and a run of that spec file is the same run.
+    let spec = ok(&nninit(&["init", "--model", s(&padded), "--print-spec"]));
+    assert!(spec.contains(r#""padding_idx": 3"#), "{spec}");
+    let spec_file = dir.join("spec.json");
+    std::fs::write(&spec_file, &spec).unwrap();
+    assert!(run(&spec_file, "spec.safetensors", &[]) == expected);
+    let inspected = ok(&nninit(&["inspect", s(&dir.join("cpu.safetensors")), "--check"]));
+    assert!(inspected.contains("zero row 3 (padding_idx): 0 of 64 values are not zero: ok"), "{inspected}");
+    assert!(!inspected.contains("FAILED"), "{inspected}");
+    let spec = HfConfig::from_json(&llama_config(&[("pad_token_id", 3.into())])).unwrap().spec().unwrap();
+    assert_eq!(spec.tensors[0].padding_idx, Some(3));
+    assert!(spec.tensors[1..].iter().all(|t| t.padding_idx.is_none()));
+    for bad in [1000, -1001] {
+        let e = HfConfig::from_json(&llama_config(&[("pad_token_id", bad.into())])).unwrap_err().to_string();
+        assert!(e.contains("Padding_idx must be within num_embeddings"), "{e}");
+    }
+    let e = HfConfig::from_json(&llama_config(&[("pad_token_id", "x".into())])).unwrap_err().to_string();
+    assert!(e.contains("pad_token_id"), "{e}");
+}
+
 #[test]
 fn like_keeps_every_name_shape_and_dtype_and_uses_module_defaults() {
     let scratch = common::scratch("hf-like");

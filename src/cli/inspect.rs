@@ -98,9 +98,13 @@ pub fn run(args: InspectArgs) -> nninit::Result<super::Outcome> {
 fn made_line(report: &TensorReport) -> Option<String> {
     match report.made.as_ref()? {
         Made::Pretrained { file, key } => Some(format!("made: copied from {file} ({key})")),
-        Made::Scheme { scheme, full_shape, shard } => {
+        Made::Scheme { scheme, full_shape, shard, zero_row } => {
             let json = scheme.to_string();
             let of = if *shard { format!(" (a shard of {full_shape:?})") } else { String::new() };
+            let of = match zero_row {
+                Some(row) => format!("{of}, row {row} zeros (padding_idx)"),
+                None => of,
+            };
             let expected = match (&report.expected, report.expected_moments) {
                 (Some(d), Some((mean, std))) => format!(" -> {}; expected mean {mean:.6}, std {std:.6}", d.describe()),
                 _ => String::new(),

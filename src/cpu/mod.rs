@@ -134,9 +134,15 @@ impl CpuBackend {
         }
         let mut rest = out;
         for segment in segments {
-            let (part, tail) = rest.split_at_mut((segment.end - segment.start) as usize * size);
-            self.fill_range(part, segment.start, fill, dtype);
-            rest = tail;
+            for (piece, zeroed) in fill.cut_at_zero_row(segment) {
+                let (part, tail) = rest.split_at_mut((piece.end - piece.start) as usize * size);
+                if zeroed {
+                    part.fill(0);
+                } else {
+                    self.fill_range(part, piece.start, fill, dtype);
+                }
+                rest = tail;
+            }
         }
         Ok(())
     }

@@ -336,16 +336,30 @@ impl GpuFiller {
         segments: &[Range<u64>],
         fill: &Fill,
     ) -> Result<()> {
-        let mut spans = Vec::with_capacity(segments.len());
-        let mut done = 0u64;
-        for segment in segments.iter().filter(|s| !s.is_empty()) {
-            let offset = done
-                .checked_mul(dtype.size())
-                .and_then(|b| b.checked_add(byte_offset))
-                .ok_or_else(|| Error::InvalidTarget("shard offset overflows".into()))?;
-            spans.push(Span { byte_offset: offset, elements: segment.clone(), source_index: done });
-            done += segment.end - segment.start;
+        // The scheme's spans, and those of the zero row (written by the constant kernel).
+        let (mut spans, mut zero_spans) = (Vec::with_capacity(segments.len()), Vec::new());
+        let (mut done, mut drawn) = (0u64, 0u64);
+        for segment in segments {
+            for (piece, zeroed) in fill.cut_at_zero_row(segment) {
+                let offset = done
+                    .checked_mul(dtype.size())
+                    .and_then(|b| b.checked_add(byte_offset))
+                    .ok_or_else(|| Error::InvalidTarget("shard offset overflows".into()))?;
+                let count = piece.end - piece.start;
+                if zeroed {
+                    zero_spans.push(Span { byte_offset: offset, elements: piece, source_index: 0 });
+                } else {
+                    spans.push(Span { byte_offset: offset, elements: piece, source_index: drawn });
+                    drawn += count;
+                }
+                done += count;
+            }
         }
+        if !zero_spans.is_empty() {
+            let zero = Op::Constant { val: 0.0 };
+            self.record_spans(encoder, buffer, dtype, &zero_spans, &zero, fill.stream(), Aux::None)?;
+        }
+        let done = drawn;
         let words = fill.stream();
         match fill.prepared() {
             Prepared::Elementwise(op) => self.record_spans(encoder, buffer, dtype, &spans, op, words, Aux::None),

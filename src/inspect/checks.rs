@@ -1,5 +1,7 @@
 //! The checks `inspect` runs against how a tensor was made.
 
+use std::ops::Range;
+
 use crate::contract::dtype::Dtype;
 use crate::contract::op::Op;
 use crate::contract::stats::{ks_p_value, ks_statistic_rounded};
@@ -67,6 +69,15 @@ pub enum Check {
         /// Rows, which bounds the zeros that rounding to the dtype may add.
         rows: u64,
     },
+    /// The row written as zeros after the scheme (`padding_idx`): every value of it zero.
+    ZeroRow {
+        /// The row.
+        row: u64,
+        /// Its values that are not zero.
+        nonzero: u64,
+        /// Its values.
+        elements: u64,
+    },
     /// A check that applies but could not run, and why.
     Skipped {
         /// The check.
@@ -85,6 +96,7 @@ impl Check {
             Check::Orthogonality { max_error, tolerance } => max_error <= tolerance,
             // Values so small that they round to zero in f16 may add a few zeros.
             Check::ZerosPerColumn { expected, min, max, rows } => min >= expected && max <= expected + 1 + rows / 1000,
+            Check::ZeroRow { nonzero, .. } => nonzero == 0,
             Check::Skipped { .. } => true,
         }
     }
@@ -115,23 +127,37 @@ impl Check {
             Check::ZerosPerColumn { expected, min, max, .. } => {
                 format!("zeros per column: {min}..={max}, expected {expected}: {verdict}")
             }
+            Check::ZeroRow { row, nonzero, elements } => {
+                format!("zero row {row} (padding_idx): {nonzero} of {elements} values are not zero: {verdict}")
+            }
             Check::Skipped { name, why } => format!("{name}: skipped ({why})"),
         }
     }
 }
 
-/// The checks that apply to a tensor made by `plan` (`sample`: the values for its KS test).
+/// The checks that apply to a tensor made by `plan`, with `zero_row` (the row and its elements)
+/// written as zeros after it (`sample`: the values for its KS test, that row left out).
 pub(super) fn run(
     file: &TensorFile,
     entry: &TensorEntry,
     plan: &Plan,
     shard: bool,
+    zero_row: Option<(u64, Range<u64>)>,
     sample: Option<KsSample<'_>>,
     non_finite: u64,
 ) -> Result<Vec<Check>> {
     let mut checks = Vec::new();
     if let Some(sample) = sample {
         checks.push(sample.test(entry.dtype, non_finite));
+    }
+    if let Some((row, elements)) = zero_row {
+        let mut nonzero = 0;
+        for_each_piece(file, entry, |first, values| {
+            let inside = |k: &usize| elements.contains(&(first + *k as u64));
+            nonzero += values.iter().enumerate().filter(|(k, v)| inside(k) && **v != 0.0).count() as u64;
+            Ok(())
+        })?;
+        checks.push(Check::ZeroRow { row, nonzero, elements: elements.end - elements.start });
     }
     let whole = !shard && entry.elements() == plan.elements();
     let dtype = match entry.dtype {
@@ -195,23 +221,27 @@ fn skipped(name: &str, why: &str) -> Check {
 pub(super) struct KsSample<'a> {
     distribution: &'a Distribution,
     stride: u64,
+    /// Elements left out (a zero row).
+    skipped: Option<Range<u64>>,
     values: Vec<f64>,
 }
 
 impl<'a> KsSample<'a> {
-    /// A sample of at most [`KS_SAMPLES`] of a tensor's `count` values.
-    pub(super) fn new(distribution: &'a Distribution, count: u64) -> Self {
+    /// A sample of at most [`KS_SAMPLES`] of a tensor's `count` values, leaving out the
+    /// elements `skipped`.
+    pub(super) fn new(distribution: &'a Distribution, count: u64, skipped: Option<Range<u64>>) -> Self {
         let stride = count.div_ceil(KS_SAMPLES).max(1);
-        Self { distribution, stride, values: Vec::with_capacity(count.min(KS_SAMPLES) as usize) }
+        Self { distribution, stride, skipped, values: Vec::with_capacity(count.min(KS_SAMPLES) as usize) }
     }
 
     /// Takes the sampled values among `values`, elements `first ..` of the tensor.
     pub(super) fn add(&mut self, first: u64, values: &[f64]) {
         let sparse = matches!(self.distribution, Distribution::Sparse { .. });
         let start = (self.stride - first % self.stride) % self.stride;
-        for v in values.iter().skip(start as usize).step_by(self.stride as usize) {
+        let skipped = self.skipped.clone().unwrap_or_default();
+        for (k, v) in values.iter().enumerate().skip(start as usize).step_by(self.stride as usize) {
             // Non-finite values are counted by the summary and fail the check there.
-            if v.is_finite() && !(sparse && *v == 0.0) {
+            if v.is_finite() && !(sparse && *v == 0.0) && !skipped.contains(&(first + k as u64)) {
                 self.values.push(*v);
             }
         }

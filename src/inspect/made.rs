@@ -16,6 +16,8 @@ pub enum Made {
         full_shape: Vec<usize>,
         /// Whether the file holds a shard of the tensor.
         shard: bool,
+        /// The row written as zeros after the scheme (`padding_idx`), if any.
+        zero_row: Option<u64>,
     },
     /// Copied from a pretrained file.
     Pretrained {
@@ -37,10 +39,12 @@ pub fn how_made(metadata: &HashMap<String, String>, name: &str, shape: &[usize],
                 key: key.as_str().unwrap_or_default().to_string(),
             });
         }
-        // The scheme, beside the stream it was drawn from.
-        json.as_object_mut()?.remove("stream");
+        // The scheme, beside the stream it was drawn from and its zero row.
+        let fields = json.as_object_mut()?;
+        fields.remove("stream");
+        let zero_row = fields.remove("zero_row").and_then(|row| row.as_u64());
         let scheme: Scheme = serde_json::from_value(json).ok()?;
-        return Some(Made::Scheme { scheme, full_shape: shape.to_vec(), shard: false });
+        return Some(Made::Scheme { scheme, full_shape: shape.to_vec(), shard: false, zero_row });
     }
     if tensors != 1 {
         return None;
@@ -51,5 +55,5 @@ pub fn how_made(metadata: &HashMap<String, String>, name: &str, shape: &[usize],
         None => shape.to_vec(),
     };
     let shard = metadata.contains_key("nninit.shard");
-    Some(Made::Scheme { scheme, full_shape, shard })
+    Some(Made::Scheme { scheme, full_shape, shard, zero_row: None })
 }

@@ -108,7 +108,15 @@ pub fn inspect(file: &TensorFile, entry: &TensorEntry) -> Result<TensorReport> {
         _ => None,
     };
     let expected = plan.as_ref().and_then(Distribution::of);
-    let mut sample = expected.as_ref().map(|d| KsSample::new(d, entry.elements()));
+    // The zero row's elements, where the file says there is one and the tensor has it.
+    let zero_row = match &made {
+        Some(Made::Scheme { zero_row: Some(row), full_shape, shard: false, .. }) => {
+            crate::scheme::row_elements(full_shape, *row).ok().map(|elements| (*row, elements))
+        }
+        _ => None,
+    };
+    let skipped = zero_row.as_ref().map(|(_, elements)| elements.clone());
+    let mut sample = expected.as_ref().map(|d| KsSample::new(d, entry.elements(), skipped));
     let mut summary = Summary::default();
     for_each_piece(file, entry, |first, values| {
         summary.add(values);
@@ -124,7 +132,7 @@ pub fn inspect(file: &TensorFile, entry: &TensorEntry) -> Result<TensorReport> {
     })?;
     let checks = match (&made, &plan) {
         (Some(Made::Scheme { shard, .. }), Some(plan)) => {
-            checks::run(file, entry, plan, *shard, sample, summary.non_finite)?
+            checks::run(file, entry, plan, *shard, zero_row, sample, summary.non_finite)?
         }
         _ => Vec::new(),
     };

@@ -25,8 +25,9 @@ pub const HF_MODEL_TYPES: &[&str] = &["llama", "mistral", "qwen2"];
 /// config sets it, biases where the config or the architecture has them (llama:
 /// `attention_bias` on q/k/v/o, `mlp_bias` on gate/up/down; qwen2: q/k/v always), and the
 /// rules of transformers' `_init_weights`: linear and embedding weights `normal(0,
-/// initializer_range)`, biases zeros, norms ones. One difference: transformers zeroes the
-/// embedding row of `pad_token_id` when the config sets one; nninit leaves it drawn.
+/// initializer_range)`, biases zeros, norms ones, and the embedding row of `pad_token_id` zeros
+/// where the config sets one (`nn.Embedding`'s `padding_idx`; a negative one counts from the
+/// end, as in PyTorch).
 ///
 /// ```
 /// use nninit::model::HfConfig;
@@ -72,6 +73,9 @@ pub struct HfConfig {
     pub initializer_range: f64,
     /// `torch_dtype` (or `dtype`), where it names f32, f16 or bf16.
     pub dtype: Option<Dtype>,
+    /// `pad_token_id`, where set: the embedding row written as zeros (negative values already
+    /// counted from the end, as `nn.Embedding` does).
+    pub pad_token_id: Option<u64>,
 }
 
 impl HfConfig {
@@ -155,8 +159,23 @@ impl HfConfig {
             _ => None,
         };
         let attention_bias = model_type == "llama" && flag("attention_bias")?;
+        let vocab_size = required("vocab_size")?;
+        // nn.Embedding(vocab_size, hidden_size, padding_idx=pad_token_id), PyTorch's checks.
+        let pad_token_id = match json.get("pad_token_id") {
+            None | Some(Value::Null) => None,
+            Some(v) => {
+                let id = v.as_i64().ok_or_else(|| bad(format!("pad_token_id must be a whole number, not {v}")))?;
+                let vocab = vocab_size as i64;
+                if id >= vocab || id < -vocab {
+                    return Err(bad(format!(
+                        "Padding_idx must be within num_embeddings: pad_token_id {id} with vocab_size {vocab}"
+                    )));
+                }
+                Some(if id < 0 { vocab + id } else { id } as u64)
+            }
+        };
         Ok(Self {
-            vocab_size: required("vocab_size")?,
+            vocab_size,
             hidden_size,
             intermediate_size: required("intermediate_size")?,
             num_hidden_layers: required("num_hidden_layers")?,
@@ -169,6 +188,7 @@ impl HfConfig {
             mlp_bias: model_type == "llama" && flag("mlp_bias")?,
             initializer_range,
             dtype,
+            pad_token_id,
             model_type,
         })
     }
@@ -188,9 +208,11 @@ impl HfConfig {
         tensors
             .try_reserve_exact(bytes / (std::mem::size_of::<TensorSpec>() + 64))
             .map_err(|_| Error::OutOfMemory { what: format!("{bytes} bytes for {}", what()) })?;
+        let mut embedding = TensorSpec::new("model.embed_tokens.weight", &[self.vocab_size, h], LayerKind::Embedding);
+        embedding.padding_idx = self.pad_token_id;
+        tensors.push(embedding);
         let mut push =
             |name: String, shape: &[usize], kind: LayerKind| tensors.push(TensorSpec::new(name, shape, kind));
-        push("model.embed_tokens.weight".into(), &[self.vocab_size, h], LayerKind::Embedding);
         for layer in 0..self.num_hidden_layers {
             let p = format!("model.layers.{layer}");
             let mut linear = |name: &str, cin: usize, cout: usize, bias: bool| {

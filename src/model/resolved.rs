@@ -7,7 +7,7 @@ use crate::contract::dtype::Dtype;
 use crate::contract::stream::{name_stream, Stream};
 use crate::error::{Error, Result};
 use crate::io::{TensorEntry, TensorFile};
-use crate::scheme::{Kind, Plan, Scheme};
+use crate::scheme::{Fill, Kind, Plan, Scheme};
 
 use super::rules::resolve;
 use super::spec::ModelSpec;
@@ -52,6 +52,9 @@ pub struct ModelTensor {
     pub stream: Stream,
     /// Where its values come from.
     pub source: Source,
+    /// The row written as zeros after its scheme (its spec's `padding_idx`); pretrained values
+    /// are kept as they are.
+    pub zero_row: Option<u64>,
 }
 
 impl ModelTensor {
@@ -68,6 +71,17 @@ impl ModelTensor {
     /// Its size in bytes.
     pub fn bytes(&self) -> u64 {
         self.elements() * self.element.size()
+    }
+
+    /// Its scheme on its stream, with its zero row: what a backend fills (for tensors whose
+    /// values are not pretrained).
+    pub fn drawn_fill(&self) -> Result<Fill> {
+        let fill = Fill::from_plan(&self.plan, self.stream)?;
+        match self.zero_row {
+            Some(row) => fill.with_zero_row(row),
+            None => Ok(fill),
+        }
+        .map_err(|e| named(&self.name, e))
     }
 
     /// The dtype a backend fills this tensor in, or `None` when it is made on the host
@@ -149,6 +163,9 @@ impl Model {
                 integer_value(&tensor.name, &scheme)?;
             }
             let plan = Plan::new(&scheme, &tensor.shape).map_err(|e| named(&tensor.name, e))?;
+            if let Some(row) = tensor.padding_idx {
+                crate::scheme::row_elements(&tensor.shape, row).map_err(|e| named(&tensor.name, e))?;
+            }
             tensors.push(ModelTensor {
                 name: tensor.name.clone(),
                 element,
@@ -156,6 +173,7 @@ impl Model {
                 plan,
                 stream: Stream::new(seed, stream),
                 source: Source::Stream,
+                zero_row: tensor.padding_idx,
             });
         }
         // Every count formed later (elements, bytes, offsets) fits in a u64 from here on.

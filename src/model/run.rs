@@ -149,6 +149,9 @@ impl Model {
                 Source::Stream => {
                     let mut json = serde_json::to_value(&t.scheme).expect("a scheme serializes");
                     json["stream"] = t.stream.stream.into();
+                    if let Some(row) = t.zero_row {
+                        json["zero_row"] = row.into();
+                    }
                     json
                 }
                 Source::Pretrained { file, entry } => {
@@ -282,7 +285,7 @@ fn host_bytes(t: &ModelTensor, elements: Range<u64>) -> Result<Vec<u8>> {
 /// A floating-point tensor's fill: its scheme on its stream, or its pretrained values.
 fn tensor_fill(t: &ModelTensor) -> Result<Fill> {
     match &t.source {
-        Source::Stream => Fill::from_plan(&t.plan, t.stream).map_err(|e| named(&t.name, e)),
+        Source::Stream => t.drawn_fill(),
         Source::Pretrained { file, entry } => {
             let words = decode_f32_bits(entry.dtype, &file.read_all(entry)?).map_err(|e| named(&t.name, e))?;
             Fill::from_values(t.shape(), bytemuck::cast_vec(words))
@@ -303,7 +306,7 @@ impl FillCache {
             Some((index, fill)) if *index == tensor => Ok(Rc::clone(fill)),
             _ => {
                 let t = &model.tensors[tensor];
-                let fill = Rc::new(Fill::from_plan(&t.plan, t.stream).map_err(|e| named(&t.name, e))?);
+                let fill = Rc::new(t.drawn_fill()?);
                 self.last = Some((tensor, Rc::clone(&fill)));
                 Ok(fill)
             }

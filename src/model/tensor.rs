@@ -101,12 +101,16 @@ pub struct TensorSpec {
     /// An explicit scheme, used instead of the rules (JSON: `init`).
     #[serde(default, rename = "init", skip_serializing_if = "Option::is_none")]
     pub scheme: Option<Scheme>,
+    /// A row of the leading dim written as zeros after the scheme: `nn.Embedding`'s
+    /// `padding_idx` (transformers: the config's `pad_token_id`). See [`crate::Fill::with_zero_row`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub padding_idx: Option<u64>,
 }
 
 impl TensorSpec {
     /// A tensor of `kind` named `name`.
     pub fn new(name: impl Into<String>, shape: &[usize], kind: LayerKind) -> Self {
-        Self { name: name.into(), shape: shape.to_vec(), kind, dtype: None, scheme: None }
+        Self { name: name.into(), shape: shape.to_vec(), kind, dtype: None, scheme: None, padding_idx: None }
     }
 
     /// The last component of the name (`weight`, `bias`, `running_mean`, ...), which rules call

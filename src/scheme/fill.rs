@@ -34,6 +34,8 @@ pub struct Fill {
     plan: Option<Plan>,
     stream: Stream,
     prepared: Prepared,
+    /// A row written as zeros after the scheme ([`Fill::with_zero_row`]), and its elements.
+    zero_row: Option<(u64, Range<u64>)>,
 }
 
 /// A plan with its host-side work done: what the backends execute.
@@ -74,14 +76,14 @@ impl Fill {
             },
             Lowered::Nothing => Prepared::Nothing,
         };
-        Ok(Self { plan: Some(plan.clone()), stream, prepared })
+        Ok(Self { plan: Some(plan.clone()), stream, prepared, zero_row: None })
     }
 
     /// The raw 32-bit words of `stream` (Philox's output, element `i` being word `i % 4` of block
     /// `i / 4`): for testing streams and piping them elsewhere. Raw words have no shape, so they
     /// are filled by element range.
     pub fn raw_words(stream: Stream) -> Self {
-        Self { plan: None, stream, prepared: Prepared::Elementwise(Op::Bits) }
+        Self { plan: None, stream, prepared: Prepared::Elementwise(Op::Bits), zero_row: None }
     }
 
     /// A tensor of `shape` holding `values` (row-major f32, converted to the target's dtype by
@@ -91,7 +93,53 @@ impl Fill {
         if values.len() as u64 != plan.elements() {
             return Err(Error::InvalidShape(format!("{} values for shape {shape:?}", values.len())));
         }
-        Ok(Self { plan: Some(plan), stream: Stream::default(), prepared: Prepared::Values(Arc::new(values)) })
+        Ok(Self {
+            plan: Some(plan),
+            stream: Stream::default(),
+            prepared: Prepared::Values(Arc::new(values)),
+            zero_row: None,
+        })
+    }
+
+    /// The same fill with row `row` of the leading dim written as zeros after the scheme, as
+    /// `nn.Embedding(padding_idx=row)` leaves it (and transformers' `_init_weights`, for the
+    /// config's `pad_token_id`). Every other value is unchanged, and any region or shard holds
+    /// exactly its slice of that tensor, on every backend.
+    ///
+    /// ```
+    /// use nninit::{cpu::CpuBackend, Dtype, Fill, Region, Scheme, Stream};
+    /// let drawn = Fill::new(&Scheme::normal(0.0, 0.02)?, &[10, 4], Stream::new(1, 0))?;
+    /// let padded = drawn.clone().with_zero_row(3)?;
+    /// let (mut a, mut b) = (vec![0f32; 40], vec![0f32; 40]);
+    /// CpuBackend::new().fill(&drawn, &Region::All, Dtype::F32, bytemuck::cast_slice_mut(&mut a))?;
+    /// CpuBackend::new().fill(&padded, &Region::All, Dtype::F32, bytemuck::cast_slice_mut(&mut b))?;
+    /// assert_eq!(b[12..16], [0.0; 4]);
+    /// assert_eq!((&a[..12], &a[16..]), (&b[..12], &b[16..]));
+    /// assert!(drawn.with_zero_row(10).is_err());
+    /// # Ok::<(), nninit::Error>(())
+    /// ```
+    pub fn with_zero_row(mut self, row: u64) -> Result<Self> {
+        let plan = self.plan.as_ref().ok_or_else(|| Error::InvalidParameter("raw words have no rows".into()))?;
+        self.zero_row = Some((row, row_elements(&plan.shape, row)?));
+        Ok(self)
+    }
+
+    /// The row written as zeros, if any ([`Fill::with_zero_row`]).
+    pub fn zero_row(&self) -> Option<u64> {
+        self.zero_row.as_ref().map(|(row, _)| *row)
+    }
+
+    /// The logical elements `segment` cut where the zero row begins and ends: its pieces in
+    /// order, each with whether it lies in that row (and is written as zeros).
+    pub(crate) fn cut_at_zero_row(&self, segment: &Range<u64>) -> impl Iterator<Item = (Range<u64>, bool)> {
+        let s = segment.clone();
+        let zeroed = match &self.zero_row {
+            Some((_, z)) if z.start < s.end && s.start < z.end => s.start.max(z.start)..s.end.min(z.end),
+            _ => s.end..s.end,
+        };
+        [(s.start..zeroed.start, false), (zeroed.clone(), true), (zeroed.end..s.end, false)]
+            .into_iter()
+            .filter(|(piece, _)| !piece.is_empty())
     }
 
     /// The plan: the scheme and the numbers PyTorch computes for the shape (`None` for raw words).
@@ -118,6 +166,22 @@ impl Fill {
     pub(crate) fn segments(&self, region: &Region) -> Result<Vec<Range<u64>>> {
         region.segments(self.plan.as_ref().map(|p| p.shape.as_slice()), self.elements())
     }
+}
+
+/// The logical elements of row `row` (of the leading dim) of a tensor of `shape`, or PyTorch's
+/// error where there is no such row.
+pub(crate) fn row_elements(shape: &[usize], row: u64) -> Result<Range<u64>> {
+    let rows = match shape.first() {
+        Some(&rows) => rows as u64,
+        None => return Err(Error::InvalidShape("a 0-D tensor has no rows to zero".into())),
+    };
+    if row >= rows {
+        return Err(Error::InvalidParameter(format!(
+            "Padding_idx must be within num_embeddings: row {row} of a tensor with {rows} rows"
+        )));
+    }
+    let per_row: u64 = shape[1..].iter().map(|&d| d as u64).product();
+    Ok(row * per_row..(row + 1) * per_row)
 }
 
 #[cfg(feature = "orthogonal")]

@@ -12,7 +12,7 @@ mod region;
 mod sparse;
 
 pub use fill::Fill;
-pub(crate) use fill::Prepared;
+pub(crate) use fill::{row_elements, Prepared};
 pub(crate) use plan::Lowered;
 pub use plan::{calculate_gain, fans, FanMode, Plan};
 pub(crate) use region::batches;
