@@ -160,6 +160,11 @@ fn a_tensor_no_rule_covers_is_an_error_naming_it() {
     spec.rules.insert(0, Rule::for_any("num_batches_tracked", Scheme::normal(0.0, 1.0).unwrap()));
     let e = Model::new(&spec, 0, Dtype::F32).unwrap_err().to_string();
     assert!(e.contains("bn1.num_batches_tracked: an i64 tensor takes zeros, ones or an integral constant"), "{e}");
+    // A padding row must exist, as PyTorch asserts.
+    let mut spec = presets::resnet50();
+    spec.tensors.iter_mut().find(|t| t.name == "fc.weight").unwrap().padding_idx = Some(1000);
+    let e = Model::new(&spec, 0, Dtype::F32).unwrap_err().to_string();
+    assert!(e.starts_with("fc.weight: Padding_idx must be within num_embeddings"), "{e}");
 }
 
 #[test]
@@ -222,6 +227,11 @@ fn mixed_spec() -> ModelSpec {
     t[8].scheme = Some(Scheme::eye());
     t[9].scheme = Some(Scheme::trunc_normal(0.0, 0.02, -0.04, 0.04).unwrap());
     t[10].dtype = Some(ElementType::Float(Dtype::F32));
+    // Zero rows (padding_idx) through every path: drawn, orthogonal, sparse, constant.
+    t[0].padding_idx = Some(50);
+    t[6].padding_idx = Some(23);
+    t[7].padding_idx = Some(0);
+    t[8].padding_idx = Some(4);
     let rules = vec![
         Rule::for_param(LayerKind::Embedding, "weight", Scheme::normal(0.0, 1.0).unwrap()),
         Rule::for_param(LayerKind::Conv, "weight", Scheme::kaiming_normal(0.0, "fan_out", "relu").unwrap()),
@@ -306,10 +316,18 @@ fn model_files_round_trip_with_their_schemes() {
         let mut recorded: serde_json::Value =
             serde_json::from_str(&file.metadata()[&format!("nninit.tensor.{}", t.name)]).unwrap();
         assert_eq!(recorded["stream"].as_u64(), Some(name_stream(&t.name)));
-        // The scheme's own keys beside the stream: a scheme refuses keys it does not know.
+        // The scheme's own keys beside the stream and the zero row: a scheme refuses keys it
+        // does not know.
         recorded.as_object_mut().unwrap().remove("stream");
+        let zero_row = recorded.as_object_mut().unwrap().remove("zero_row");
+        assert_eq!(zero_row.and_then(|r| r.as_u64()), t.zero_row, "{}", t.name);
         let scheme: Scheme = serde_json::from_value(recorded).unwrap();
         assert_eq!(scheme, t.scheme);
+        // Every check inspect runs passes, zero rows included (each checked, not tested by KS).
+        let report = nninit::inspect::inspect(&file, entry).unwrap();
+        assert!(report.passed(), "{}: {:?}", t.name, report.checks);
+        let zero_checks = report.checks.iter().filter(|c| matches!(c, nninit::inspect::Check::ZeroRow { .. })).count();
+        assert_eq!(zero_checks, usize::from(t.zero_row.is_some()), "{}", t.name);
     }
     assert_eq!(file.metadata()["nninit.seed"], "5");
     assert_eq!(file.metadata()["nninit.stream_version"], "1");

@@ -150,6 +150,7 @@ pub(super) fn run(
     if let Some(sample) = sample {
         checks.push(sample.test(entry.dtype, non_finite));
     }
+    let zeroed = zero_row.as_ref().map(|(row, _)| *row);
     if let Some((row, elements)) = zero_row {
         let mut nonzero = 0;
         for_each_piece(file, entry, |first, values| {
@@ -168,13 +169,15 @@ pub(super) fn run(
     };
     match &plan.lowered {
         Lowered::Elementwise(Op::Constant { .. } | Op::Diagonal(_)) => match (whole, dtype) {
-            (true, Some(dtype)) => checks.push(exact(file, entry, plan, dtype)?),
+            (true, Some(dtype)) => checks.push(exact(file, entry, plan, zeroed, dtype)?),
             (false, _) => checks.push(skipped("exact", "the file holds a shard")),
             (true, None) => checks.push(exact_values(file, entry, &plan.lowered)?),
         },
         Lowered::Orthogonal { rows, cols, gain } => {
             if !whole {
                 checks.push(skipped("orthogonality", "the file holds a shard"));
+            } else if zeroed.is_some() {
+                checks.push(skipped("orthogonality", "a row is zeroed"));
             } else if rows * cols > ORTHOGONAL_MAX_ELEMENTS {
                 checks.push(skipped("orthogonality", "more than 2^24 elements"));
             } else if !cfg!(feature = "orthogonal") {
@@ -291,9 +294,14 @@ fn rounding_cell(v: f64, dtype: safetensors::Dtype) -> (f64, f64) {
     ((v + down) / 2.0, (v + up) / 2.0)
 }
 
-/// Compares the file's bytes with the deterministic scheme's, regenerated on the CPU.
-fn exact(file: &TensorFile, entry: &TensorEntry, plan: &Plan, dtype: Dtype) -> Result<Check> {
+/// Compares the file's bytes with the deterministic scheme's, regenerated on the CPU (with its
+/// zero row, if any).
+fn exact(file: &TensorFile, entry: &TensorEntry, plan: &Plan, zero_row: Option<u64>, dtype: Dtype) -> Result<Check> {
     let fill = Fill::from_plan(plan, Stream::default())?;
+    let fill = match zero_row {
+        Some(row) => fill.with_zero_row(row)?,
+        None => fill,
+    };
     let cpu = CpuBackend::new();
     let size = dtype.size() as usize;
     let mut mismatches = 0u64;
