@@ -256,4 +256,11 @@ fn other_dtypes_are_decoded_or_refused_per_tensor() {
     let int = inspect(&file, file.entry("int").unwrap()).unwrap().summary;
     assert_eq!((int.mean, int.std), (2.0, 5.0));
     assert_eq!(inspect(&file, file.entry("double").unwrap()).unwrap().summary.max, 0.1);
+    // The command line prints every tensor in the file's order, the one left out in its place.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nninit")).args(["inspect"]).arg(&*path).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let at = |name: &str| text.find(&format!("{name} ")).unwrap_or_else(|| panic!("{name} missing from {text}"));
+    assert!(at("fp8") < at("fp4") && at("fp4") < at("int") && at("int") < at("double"), "{text}");
+    assert!(text.contains("fp4 F4 [4]: not inspected"), "{text}");
 }

@@ -41,18 +41,21 @@ pub fn run(args: InspectArgs) -> nninit::Result<super::Outcome> {
         file.entries().iter().filter(|e| args.tensor.is_empty() || args.tensor.contains(&e.name)).collect();
     let mut reports = Vec::new();
     let mut not_inspected = Vec::new();
+    // The file's order for the text output: a report's index, or the line of a tensor left out.
+    let mut order: Vec<std::result::Result<usize, String>> = Vec::new();
     let progress = Progress::steps("inspect", selected.len() as u64);
     for entry in selected {
         progress.message(&entry.name);
         let inspected = inspect(&file, entry);
         progress.step();
         match inspected {
-            Ok(report) => reports.push(report),
+            Ok(report) => {
+                order.push(Ok(reports.len()));
+                reports.push(report);
+            }
             // A dtype nninit cannot decode leaves that tensor out, not the file.
             Err(Error::SafeTensors(why)) => {
-                if !args.json {
-                    outln!("{} {:?} {:?}: not inspected ({why})", entry.name, entry.dtype, entry.shape);
-                }
+                order.push(Err(format!("{} {:?} {:?}: not inspected ({why})", entry.name, entry.dtype, entry.shape)));
                 not_inspected
                     .push(serde_json::json!({"name": entry.name, "dtype": format!("{:?}", entry.dtype), "why": why}));
             }
@@ -63,7 +66,12 @@ pub fn run(args: InspectArgs) -> nninit::Result<super::Outcome> {
     // Each KS check's verdict depends on all of them (Holm), so reports print once all are in.
     nninit::inspect::adjust_for_multiple_tests(&mut reports);
     if !args.json {
-        reports.iter().for_each(print_report);
+        for item in &order {
+            match item {
+                Ok(index) => print_report(&reports[*index]),
+                Err(line) => outln!("{line}"),
+            }
+        }
     }
     if let Some(dir) = &args.plot {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.display().to_string(), source })?;
