@@ -359,15 +359,14 @@ impl GpuFiller {
             let zero = Op::Constant { val: 0.0 };
             self.record_spans(encoder, buffer, dtype, &zero_spans, &zero, fill.stream(), Aux::None)?;
         }
-        let done = drawn;
         let words = fill.stream();
         match fill.prepared() {
             Prepared::Elementwise(op) => self.record_spans(encoder, buffer, dtype, &spans, op, words, Aux::None),
             Prepared::Values(values) => {
                 let mut picked: Vec<f32> = Vec::new();
-                picked
-                    .try_reserve_exact(done as usize)
-                    .map_err(|_| Error::OutOfMemory { what: format!("{} bytes to upload {done} values", done * 4) })?;
+                picked.try_reserve_exact(drawn as usize).map_err(|_| Error::OutOfMemory {
+                    what: format!("{} bytes to upload {drawn} values", drawn * 4),
+                })?;
                 for span in &spans {
                     let range = span.elements.start as usize..span.elements.end as usize;
                     let part = values.get(range.clone()).ok_or_else(|| {
