@@ -208,8 +208,7 @@ fn prepared_words(variant: CpuVariant, out: &mut [u32], first: u64, prepared: &P
             out.copy_from_slice(bytemuck::cast_slice(source));
         }
         Prepared::Sparse { op, mask } => {
-            batch::fill_words(variant, out, first, op, stream);
-            mask.zero_out(out, first);
+            batch::fill_masked_words(variant, out, first, op, stream, &mask.bits, mask.zeros_marked)
         }
         Prepared::Nothing => {}
     }

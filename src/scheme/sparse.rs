@@ -23,32 +23,6 @@ pub(crate) struct SparseMask {
     pub(crate) zeros_marked: bool,
 }
 
-impl SparseMask {
-    /// Zeroes the masked elements of `out`, which holds elements `first .. first + out.len()`.
-    pub(crate) fn zero_out(&self, out: &mut [u32], first: u64) {
-        let mut k = 0usize;
-        // Element by element up to a word boundary, then 32 at a time.
-        while k < out.len() && !(first + k as u64).is_multiple_of(32) {
-            if self.is_zero(first + k as u64) {
-                out[k] = 0;
-            }
-            k += 1;
-        }
-        for (j, part) in out[k..].chunks_mut(32).enumerate() {
-            let word = self.bits[((first + k as u64) / 32) as usize + j];
-            let zeros = if self.zeros_marked { word } else { !word };
-            for (b, x) in part.iter_mut().enumerate() {
-                *x = if zeros >> b & 1 == 1 { 0 } else { *x };
-            }
-        }
-    }
-
-    /// Whether element `i` is zero.
-    pub(crate) fn is_zero(&self, i: u64) -> bool {
-        ((self.bits[(i / 32) as usize] >> (i % 32)) & 1 == 1) == self.zeros_marked
-    }
-}
-
 /// The zero mask of `sparse_` for a `rows x cols` tensor with `zeros_per_column` zeros per column.
 pub(crate) fn sparse_mask(rows: u64, cols: u64, zeros_per_column: u64, stream: Stream) -> Result<SparseMask> {
     let n = rows
