@@ -135,14 +135,14 @@ impl Check {
     }
 }
 
-/// The checks that apply to a tensor made by `plan`, with `zero_row` (the row and its elements)
-/// written as zeros after it (`sample`: the values for its KS test, that row left out).
+/// The checks that apply to a tensor made by `plan`, with `zero_row` written as zeros after it
+/// (`sample`: the values for its KS test, that row left out).
 pub(super) fn run(
     file: &TensorFile,
     entry: &TensorEntry,
     plan: &Plan,
     shard: bool,
-    zero_row: Option<(u64, Range<u64>)>,
+    zero_row: Option<ZeroRowSeen>,
     sample: Option<KsSample<'_>>,
     non_finite: u64,
 ) -> Result<Vec<Check>> {
@@ -150,15 +150,9 @@ pub(super) fn run(
     if let Some(sample) = sample {
         checks.push(sample.test(entry.dtype, non_finite));
     }
-    let zeroed = zero_row.as_ref().map(|(row, _)| *row);
-    if let Some((row, elements)) = zero_row {
-        let mut nonzero = 0;
-        for_each_piece(file, entry, |first, values| {
-            let inside = |k: &usize| elements.contains(&(first + *k as u64));
-            nonzero += values.iter().enumerate().filter(|(k, v)| inside(k) && **v != 0.0).count() as u64;
-            Ok(())
-        })?;
-        checks.push(Check::ZeroRow { row, nonzero, elements: elements.end - elements.start });
+    let zeroed = zero_row.as_ref().map(|z| z.row);
+    if let Some(z) = zero_row {
+        checks.push(Check::ZeroRow { row: z.row, nonzero: z.nonzero, elements: z.elements.end - z.elements.start });
     }
     let whole = !shard && entry.elements() == plan.elements();
     let dtype = match entry.dtype {
@@ -217,6 +211,28 @@ pub(super) fn run(
 
 fn skipped(name: &str, why: &str) -> Check {
     Check::Skipped { name: name.into(), why: why.into() }
+}
+
+/// A zero row (`padding_idx`) and its values that are not zero, counted piece by piece in the
+/// same pass as the KS sample.
+pub(super) struct ZeroRowSeen {
+    row: u64,
+    /// The row's elements.
+    pub(super) elements: Range<u64>,
+    nonzero: u64,
+}
+
+impl ZeroRowSeen {
+    pub(super) fn new(row: u64, elements: Range<u64>) -> Self {
+        Self { row, elements, nonzero: 0 }
+    }
+
+    /// Counts the row's values among `values`, elements `first ..` of the tensor, that are not zero.
+    pub(super) fn add(&mut self, first: u64, values: &[f64]) {
+        let at = |i: u64| (i.saturating_sub(first) as usize).min(values.len());
+        let inside = &values[at(self.elements.start)..at(self.elements.end)];
+        self.nonzero += inside.iter().filter(|v| **v != 0.0).count() as u64;
+    }
 }
 
 /// Evenly strided values of a tensor (for sparse: the non-zero ones among them), gathered piece
@@ -403,6 +419,17 @@ fn holm(p: &[f64]) -> Vec<f64> {
 
 #[cfg(test)]
 mod tests {
+    /// The row's non-zero values counted across pieces that cut it, and none outside it.
+    #[test]
+    fn zero_row_counts_only_its_own_values_across_pieces() {
+        let mut seen = super::ZeroRowSeen::new(1, 3..8);
+        // Elements 0..13 in three pieces; non-zero at 1, 4, 7 (NaN), 9 and 12: two in the row.
+        seen.add(0, &[0.0, 1.0, 0.0, 0.0, 2.0]);
+        seen.add(5, &[0.0, 0.0, f64::NAN, 0.0, 5.0, 0.0, 0.0]);
+        seen.add(12, &[3.0]);
+        assert_eq!(seen.nonzero, 2);
+    }
+
     #[test]
     fn holm_by_hand() {
         // Sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1: 0.02, 0.03, 0.06, 0.04, then the

@@ -20,7 +20,7 @@ mod summary;
 
 pub use checks::{adjust_for_multiple_tests, Check, KS_THRESHOLD};
 
-use checks::KsSample;
+use checks::{KsSample, ZeroRowSeen};
 pub use distribution::Distribution;
 pub use made::{how_made, Made};
 pub use summary::{Histogram, Summary};
@@ -99,8 +99,8 @@ pub fn for_each_piece(
     for_each_bytes(file, entry, |first, bytes| visit(first, &decode_f64(entry.dtype, bytes)?))
 }
 
-/// Inspects one tensor of `file`: one pass for the summary and the KS test's sample, one for
-/// the histogram, and one more only for the checks of non-random schemes.
+/// Inspects one tensor of `file`: one pass for the summary, the KS test's sample and the zero
+/// row's values, one for the histogram, and one more only for the checks of non-random schemes.
 pub fn inspect(file: &TensorFile, entry: &TensorEntry) -> Result<TensorReport> {
     let made = how_made(file.metadata(), &entry.name, &entry.shape, file.entries().len());
     let plan = match &made {
@@ -108,20 +108,23 @@ pub fn inspect(file: &TensorFile, entry: &TensorEntry) -> Result<TensorReport> {
         _ => None,
     };
     let expected = plan.as_ref().and_then(Distribution::of);
-    // The zero row's elements, where the file says there is one and the tensor has it.
-    let zero_row = match &made {
+    // The zero row, where the file says there is one and the tensor has it.
+    let mut zero_row = match &made {
         Some(Made::Scheme { zero_row: Some(row), full_shape, shard: false, .. }) => {
-            crate::scheme::row_elements(full_shape, *row).ok().map(|elements| (*row, elements))
+            crate::scheme::row_elements(full_shape, *row).ok().map(|elements| ZeroRowSeen::new(*row, elements))
         }
         _ => None,
     };
-    let skipped = zero_row.as_ref().map(|(_, elements)| elements.clone());
+    let skipped = zero_row.as_ref().map(|z| z.elements.clone());
     let mut sample = expected.as_ref().map(|d| KsSample::new(d, entry.elements(), skipped));
     let mut summary = Summary::default();
     for_each_piece(file, entry, |first, values| {
         summary.add(values);
         if let Some(sample) = &mut sample {
             sample.add(first, values);
+        }
+        if let Some(zero_row) = &mut zero_row {
+            zero_row.add(first, values);
         }
         Ok(())
     })?;
