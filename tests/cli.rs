@@ -288,7 +288,12 @@ fn bench_json_has_every_baseline_and_adapter_and_a_chart() {
     let scratch = common::scratch("cli-bench");
     let dir = scratch.path();
     let chart = dir.join("ratios.png");
-    let out = nninit(&["bench", "--quick", "--mib", "2", "--reps", "1", "--json", "--plot", chart.to_str().unwrap()]);
+    let files = dir.join("files");
+    std::fs::create_dir(&files).unwrap();
+    let (chart_arg, files_arg) = (chart.to_str().unwrap(), files.to_str().unwrap());
+    let args =
+        ["bench", "--quick", "--mib", "2", "--reps", "1", "--json", "--plot", chart_arg, "--file-dir", files_arg];
+    let out = nninit(&args);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = report["rows"].as_array().unwrap();
@@ -313,6 +318,25 @@ fn bench_json_has_every_baseline_and_adapter_and_a_chart() {
         }
     }
     assert!(report["ratios"].as_array().unwrap().iter().any(|r| r["name"] == "cpu uniform f32 / rand-uniform"));
+    // End to end: the fill into a file in --file-dir, in f32 and bf16, beside the folder's own
+    // write rate; the files are gone afterwards.
+    let in_files = |backend: &str, dtype: &str| {
+        rows.iter()
+            .any(|r| r["file"] == files_arg && r["backend"] == backend && r["dtype"] == dtype && r["bytes"] == 2 << 20)
+    };
+    assert!(in_files("baseline", "f32") && in_files("cpu", "f32") && in_files("cpu", "bf16"));
+    let ratio_names: Vec<&str> =
+        report["ratios"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert!(ratio_names.contains(&"cpu normal f32 into a file / into memory"), "{ratio_names:?}");
+    assert_eq!(std::fs::read_dir(&files).unwrap().count(), 0, "the bench left files behind");
+    let out = nninit(&["bench", "--quick", "--file-dir", dir.join("absent").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "nothing is measured before the check");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--file-dir: folder"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let png = std::fs::read(&chart).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     assert_eq!(&png[12..16], b"IHDR");

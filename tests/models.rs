@@ -343,6 +343,70 @@ fn model_files_round_trip_with_their_schemes() {
     assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&again).unwrap());
 }
 
+/// A file is written in pieces of a few MiB, each made in the buffer the writer thread then
+/// writes (no copy): pieces that cut a tensor, and a zero row, land where the in-memory run
+/// (one piece a tensor) puts them.
+#[test]
+fn files_written_in_pieces_equal_the_model_in_memory() {
+    let mut spec = mixed_spec();
+    // 2500 x 1100 f32 is 11 MB: two pieces of 8 MiB and the rest. Row 1906 holds the first
+    // piece's end (element 2^21 = 1906 * 1100 + 772).
+    let mut big = TensorSpec::new("big.weight", &[2500, 1100], LayerKind::Embedding);
+    big.padding_idx = Some(1906);
+    spec.tensors.insert(3, big);
+    spec.tensors.push(TensorSpec::new("tail.weight", &[3000, 1500], LayerKind::Linear));
+    for dtype in [Dtype::F32, Dtype::Bf16] {
+        let plan = Model::new(&spec, 9, dtype).unwrap();
+        let path = common::scratch_file("pieces.safetensors");
+        plan.write_safetensors_blocking(
+            &nninit::model::Destination::File(path.to_path_buf()),
+            Backend::Cpu(&cpu()),
+            &HashMap::new(),
+            &mut |_, _| {},
+        )
+        .unwrap();
+        let file = TensorFile::open(&path).unwrap();
+        let values = plan.to_host_blocking(Backend::Cpu(&cpu())).unwrap();
+        for (t, v) in plan.tensors.iter().zip(&values) {
+            assert_eq!(&file.read_all(file.entry(&t.name).unwrap()).unwrap(), v, "{} {dtype:?}", t.name);
+        }
+        let big = &values[3];
+        let row = 1906 * 1100 * dtype.size() as usize;
+        assert!(big[row..row + 1100 * dtype.size() as usize].iter().all(|&b| b == 0));
+        assert!(big[row - 4..row].iter().any(|&b| b != 0));
+    }
+}
+
+/// One fill written through `write_fill_blocking` in pieces: a range that starts inside a
+/// 16-bit word's pair and crosses piece boundaries, equal to the backend's fill in memory.
+#[test]
+fn a_fill_written_in_pieces_equals_the_fill_in_memory() {
+    use nninit::model::{write_fill_blocking, Destination, FillOutput};
+    use nninit::{Fill, Region, Stream};
+    let fill = Fill::new(&Scheme::trunc_normal(0.0, 0.02, -0.04, 0.04).unwrap(), &[4100, 2100], Stream::new(3, 1))
+        .unwrap()
+        .with_zero_row(2000)
+        .unwrap();
+    for (dtype, region) in [(Dtype::F32, Region::All), (Dtype::Bf16, Region::Elements(1..8_600_001))] {
+        let path = common::scratch_file("fill-pieces.safetensors");
+        let tensor = FillOutput { name: "w", fill: &fill, region: &region, dtype };
+        write_fill_blocking(
+            &Destination::File(path.to_path_buf()),
+            &tensor,
+            Backend::Cpu(&cpu()),
+            &HashMap::new(),
+            &mut |_, _| {},
+        )
+        .unwrap();
+        let file = TensorFile::open(&path).unwrap();
+        let got = file.read_all(file.entry("w").unwrap()).unwrap();
+        let mut want = vec![0u8; got.len()];
+        cpu().fill(&fill, &region, dtype, &mut want).unwrap();
+        assert!(got.len() > 16 << 20, "{dtype:?}: {} bytes: more than two pieces", got.len());
+        assert!(got == want, "{dtype:?} {region:?}");
+    }
+}
+
 fn f32_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }

@@ -15,6 +15,23 @@ const MIN_ELEMENTS_PER_THREAD: usize = 1 << 16;
 /// Elements converted per step when the output is not f32 words.
 const CONVERT_CHUNK: usize = 4096;
 
+/// Makes one piece in the buffer it is given: what a [`Lend`] hands a buffer to.
+pub(crate) type Make<'m> = dyn FnMut(&mut [u8]) -> Result<()> + 'm;
+
+/// Lends a buffer of the given number of bytes to a [`Make`], then takes the piece made in it.
+pub(crate) type Lend<'l> = dyn FnMut(usize, &mut Make<'_>) -> Result<()> + 'l;
+
+/// The first `bytes` bytes of `buffer`, grown (fallibly) when it is shorter.
+pub(crate) fn lend_from<'b>(buffer: &'b mut Vec<u8>, bytes: usize, what: &str) -> Result<&'b mut [u8]> {
+    if buffer.len() < bytes {
+        buffer
+            .try_reserve_exact(bytes - buffer.len())
+            .map_err(|_| Error::OutOfMemory { what: format!("{bytes} bytes for {what}") })?;
+        buffer.resize(bytes, 0);
+    }
+    Ok(&mut buffer[..bytes])
+}
+
 /// Fills host memory with nninit's stream, on a fixed number of threads.
 ///
 /// Values are bit-identical to the GPU engine's, every scheme and dtype (the README's table).
@@ -99,17 +116,30 @@ impl CpuBackend {
         piece_bytes: u64,
         sink: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
+        let mut buffer = Vec::new();
+        self.fill_lent(fill, region, dtype, piece_bytes, &mut |bytes, make| {
+            let part = lend_from(&mut buffer, bytes, "a piece of the fill")?;
+            make(part)?;
+            sink(part)
+        })
+    }
+
+    /// [`CpuBackend::fill_streamed`] into buffers the caller lends: for each piece in order,
+    /// `lend(bytes, make)` hands `make` a buffer of `bytes` bytes to fill. A file writer lends
+    /// the very buffer it will write, so no piece is copied.
+    pub(crate) fn fill_lent(
+        &self,
+        fill: &Fill,
+        region: &Region,
+        dtype: Dtype,
+        piece_bytes: u64,
+        lend: &mut Lend<'_>,
+    ) -> Result<()> {
         let size = dtype.size();
         let capacity = (piece_bytes / size).max(1);
-        let mut buffer = Vec::new();
         for batch in crate::scheme::batches(fill.segments(region)?, capacity) {
             let count: u64 = batch.iter().map(|s| s.end - s.start).sum();
-            if buffer.is_empty() {
-                buffer = crate::error::try_vec((capacity.min(count) * size) as usize, 0u8, "a piece of the fill")?;
-            }
-            let part = &mut buffer[..(count * size) as usize];
-            self.fill_segments(fill, &batch, dtype, part)?;
-            sink(part)?;
+            lend((count * size) as usize, &mut |part| self.fill_segments(fill, &batch, dtype, part))?;
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::rc::Rc;
 
-use crate::cpu::CpuBackend;
+use crate::cpu::{CpuBackend, Make};
 use crate::error::{Error, Result};
 use crate::gpu::{callback, submit_checked, Callback, GpuFiller, GpuTarget, Waiting};
 use crate::io::{decode_f32_bits, decode_i64};
@@ -76,6 +76,9 @@ struct Piece {
 
 /// The sink a run hands its pieces to: `(tensor index, bytes)`.
 pub type Sink<'s> = dyn FnMut(usize, &[u8]) -> Result<()> + 's;
+
+/// A [`Lend`](crate::cpu::Lend) that is also told which tensor the piece belongs to.
+pub(crate) type ModelLend<'l> = dyn FnMut(usize, usize, &mut Make<'_>) -> Result<()> + 'l;
 
 impl Model {
     /// Largest piece of a tensor made at once, and the size of each GPU batch buffer, unless a
@@ -228,18 +231,35 @@ impl Model {
     }
 
     fn produce_on_cpu(&self, cpu: &CpuBackend, piece_bytes: u64, sink: &mut Sink<'_>) -> Result<()> {
-        let mut fills = FillCache::default();
         let mut buffer = Vec::new();
-        for piece in self.pieces(piece_bytes) {
+        self.produce_lent(cpu, piece_bytes, &mut |tensor, bytes, make| {
+            let part = crate::cpu::lend_from(&mut buffer, bytes, "a piece of the model")?;
+            make(part)?;
+            sink(tensor, part)
+        })
+    }
+
+    /// Makes every tensor's data on `cpu` in model order, each piece in the buffer that
+    /// `lend(tensor index, bytes, make)` hands `make` (see [`CpuBackend::fill_lent`]).
+    pub(crate) fn produce_lent(&self, cpu: &CpuBackend, piece_bytes: u64, lend: &mut ModelLend<'_>) -> Result<()> {
+        let mut fills = FillCache::default();
+        for piece in self.pieces(piece_bytes.max(8)) {
             let t = &self.tensors[piece.tensor];
+            let bytes = ((piece.elements.end - piece.elements.start) * t.element.size()) as usize;
             match t.backend_dtype() {
                 Some(dtype) => {
-                    buffer.resize(((piece.elements.end - piece.elements.start) * dtype.size()) as usize, 0);
                     let fill = fills.get(self, piece.tensor)?;
-                    cpu.fill_segments(&fill, std::slice::from_ref(&piece.elements), dtype, &mut buffer)?;
-                    sink(piece.tensor, &buffer)?;
+                    lend(piece.tensor, bytes, &mut |part| {
+                        cpu.fill_segments(&fill, std::slice::from_ref(&piece.elements), dtype, part)
+                    })?;
                 }
-                None => sink(piece.tensor, &host_bytes(t, piece.elements)?)?,
+                None => {
+                    let made = host_bytes(t, piece.elements)?;
+                    lend(piece.tensor, made.len(), &mut |part| {
+                        part.copy_from_slice(&made);
+                        Ok(())
+                    })?;
+                }
             }
         }
         Ok(())

@@ -2,11 +2,13 @@
 //! buffers touched beforehand so page faults are not counted.
 
 use std::hint::black_box;
+use std::io::Write;
+use std::path::Path;
 use std::time::Instant;
 
 use nninit::cpu::{CpuBackend, CpuVariant};
 use nninit::gpu::{describe, GpuContext, GpuTarget};
-use nninit::model::{presets, Backend, Model, TensorTarget};
+use nninit::model::{presets, write_fill_blocking, Backend, Destination, FillOutput, Model, TensorTarget};
 use nninit::{Dtype, Fill, Region, Scheme, Stream};
 
 use super::timing::{GpuTimer, Timing};
@@ -44,6 +46,10 @@ pub struct Row {
     /// The tensor's shape, where it is not one flat run of elements (orthogonal, sparse).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shape: Option<Vec<u64>>,
+    /// The folder a file was written in, for the end-to-end rows (the fill into a safetensors
+    /// file, and the `file-write` baseline); absent for fills into memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 /// Sizes and repetitions.
@@ -109,6 +115,7 @@ pub fn row(
         kernel_seconds,
         kernel_gb_per_s: kernel_seconds.map(|k| bytes as f64 / k / 1e9),
         shape: None,
+        file: None,
     }
 }
 
@@ -151,6 +158,63 @@ pub fn cpu_rows(config: Config, cpu: &CpuBackend) -> nninit::Result<Vec<Row>> {
     rows.extend(variant_rows(config, &mut buffer)?);
     rows.extend(structured_rows(config, cpu)?);
     rows.extend(model_rows(config, cpu)?);
+    Ok(rows)
+}
+
+/// End to end on the CPU backend: `normal` into a safetensors file in `dir` through
+/// `write_fill_blocking` (what `nninit fill` does: made in pieces, written by a second thread,
+/// renamed into place), in f32 and bf16; and the baseline the file system allows, `file-write`:
+/// the same number of bytes, already in memory, written with `write(2)` in 64 MiB pieces (as `dd`
+/// does) and synced as nninit's commit syncs. Each file is removed after its repetition, untimed.
+pub fn file_rows(config: Config, cpu: &CpuBackend, dir: &Path) -> nninit::Result<Vec<Row>> {
+    let bytes = config.bytes / 8 * 8;
+    let path = dir.join(format!("nninit-bench-{}.safetensors", std::process::id()));
+    let io = |source: std::io::Error| nninit::Error::Io { path: path.display().to_string(), source };
+    let remove = || match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(e)),
+        _ => Ok(()),
+    };
+    let timed_then_removed = |run: &mut dyn FnMut() -> nninit::Result<()>| -> nninit::Result<f64> {
+        let mut seconds = Vec::with_capacity(config.reps.max(1));
+        for rep in 0..=config.reps.max(1) {
+            let started = Instant::now();
+            let ran = run();
+            let elapsed = started.elapsed().as_secs_f64();
+            remove()?;
+            ran?;
+            if rep > 0 {
+                seconds.push(elapsed);
+            }
+        }
+        Ok(median(seconds))
+    };
+    let shown = Some(dir.display().to_string());
+    let mut rows = Vec::new();
+    let piece = vec![MEMSET_BYTE; bytes.min(64 << 20) as usize];
+    let seconds = timed_then_removed(&mut || {
+        let mut file = std::fs::File::create(&path).map_err(io)?;
+        let mut left = bytes;
+        while left > 0 {
+            let n = left.min(piece.len() as u64) as usize;
+            file.write_all(&piece[..n]).map_err(io)?;
+            left -= n as u64;
+        }
+        file.sync_all().map_err(io)
+    })?;
+    let mut measured = row("baseline", "cpu".into(), "file-write", Dtype::F32, Some(1), bytes, seconds, None);
+    measured.file = shown.clone();
+    rows.push(measured);
+    let to = Destination::File(path.clone());
+    for dtype in [Dtype::F32, Dtype::Bf16] {
+        let fill = Fill::new(&Scheme::normal(0.0, 0.02)?, &[(bytes / dtype.size()) as usize], Stream::new(1, 0))?;
+        let tensor = FillOutput { name: "weight", fill: &fill, region: &Region::All, dtype };
+        let seconds = timed_then_removed(&mut || {
+            write_fill_blocking(&to, &tensor, Backend::Cpu(cpu), &Default::default(), &mut |_, _| {}).map(drop)
+        })?;
+        let mut measured = row("cpu", "cpu".into(), "normal", dtype, Some(cpu.threads()), bytes, seconds, None);
+        measured.file = shown.clone();
+        rows.push(measured);
+    }
     Ok(rows)
 }
 

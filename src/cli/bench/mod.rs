@@ -42,6 +42,11 @@ pub struct BenchArgs {
     /// thread count, as rows with backend `torch` and ratios against them.
     #[arg(long, value_name = "PYTHON", num_args = 0..=1, default_missing_value = "python3")]
     torch: Option<String>,
+    /// The folder for the end-to-end rows: `normal` written into a safetensors file there, as
+    /// `nninit fill` writes it, beside the folder's own `write(2)` rate (default /dev/shm where
+    /// it exists, else the temporary folder). Its files are removed after each repetition.
+    #[arg(long, value_name = "DIR")]
+    file_dir: Option<PathBuf>,
 }
 
 /// A ratio between two rows, and the target it should reach.
@@ -68,6 +73,13 @@ pub fn run(args: BenchArgs) -> nninit::Result<()> {
             return Err(nninit::Error::InvalidParameter(format!("--plot: folder {} does not exist", parent.display())));
         }
     }
+    let file_dir = match args.file_dir {
+        Some(dir) if !dir.is_dir() => {
+            return Err(nninit::Error::InvalidParameter(format!("--file-dir: folder {} does not exist", dir.display())))
+        }
+        Some(dir) => dir,
+        None => Some(PathBuf::from("/dev/shm")).filter(|d| d.is_dir()).unwrap_or_else(std::env::temp_dir),
+    };
     let config =
         Config { bytes: mib << 20, reps: args.reps.unwrap_or(if args.quick { 3 } else { 7 }), large: !args.quick };
     let cpu = CpuBackend::new();
@@ -110,6 +122,8 @@ pub fn run(args: BenchArgs) -> nninit::Result<()> {
     }
     progress.message("the CPU and its baselines");
     let mut rows = measure::cpu_rows(config, &cpu)?;
+    progress.message("the CPU into a file");
+    rows.extend(measure::file_rows(config, &cpu, &file_dir)?);
     progress.step();
     if let Some(python) = &args.torch {
         progress.message("torch.nn.init");
@@ -149,7 +163,8 @@ pub fn run(args: BenchArgs) -> nninit::Result<()> {
 fn ratios(rows: &[Row]) -> Vec<Ratio> {
     let find = |backend: &str, adapter: &str, scheme: &str, dtype: &str, threads: Option<usize>| {
         rows.iter().find(|r| {
-            r.backend == backend
+            r.file.is_none()
+                && r.backend == backend
                 && r.adapter == adapter
                 && r.scheme == scheme
                 && r.dtype == dtype
@@ -191,6 +206,20 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
         false,
     );
     push("cpu uniform bf16 / memset".into(), find("cpu", "cpu", "uniform", "bf16", threads), memset, None, false);
+    // End to end: into a file at 0.7x the rate into memory; and against the folder's own rate.
+    for dtype in ["f32", "bf16"] {
+        let to_file = rows.iter().find(|r| r.file.is_some() && r.backend == "cpu" && r.dtype == dtype);
+        let target = (dtype == "f32").then_some(0.7);
+        push(
+            format!("cpu normal {dtype} into a file / into memory"),
+            to_file,
+            find("cpu", "cpu", "normal", dtype, threads),
+            target,
+            false,
+        );
+        let write = rows.iter().find(|r| r.file.is_some() && r.backend == "baseline");
+        push(format!("cpu normal {dtype} into a file / file-write"), to_file, write, None, false);
+    }
     // The same core with each compiled variant: the best one over the others.
     let best = nninit::cpu::CpuVariant::best().name();
     for variant in nninit::cpu::CpuVariant::supported().into_iter().filter(|v| v.name() != best) {
@@ -261,6 +290,9 @@ fn print_tables(rows: &[Row], ratios: &[Ratio], machine: &Machine) {
     for adapter in &machine.adapters {
         outln!("adapter: {} (timestamps: {})", adapter.name, if adapter.timestamps { "yes" } else { "no" });
     }
+    if let Some(dir) = rows.iter().find_map(|r| r.file.as_deref()) {
+        outln!("files (rows `> file` and `file-write`) written in {dir}");
+    }
     outln!();
     outln!(
         "{:<9} {:<44} {:<13} {:<5} {:>7} {:>9} {:>10} {:>9}",
@@ -274,9 +306,13 @@ fn print_tables(rows: &[Row], ratios: &[Ratio], machine: &Machine) {
         "Gelem/s"
     );
     for r in rows {
-        let scheme = match &r.shape {
-            Some(shape) => format!("{} {}", r.scheme, shape.iter().map(u64::to_string).collect::<Vec<_>>().join("x")),
-            None => r.scheme.to_string(),
+        let scheme = match (&r.shape, &r.file) {
+            (Some(shape), _) => {
+                format!("{} {}", r.scheme, shape.iter().map(u64::to_string).collect::<Vec<_>>().join("x"))
+            }
+            (None, Some(_)) if r.backend == "baseline" => r.scheme.to_string(),
+            (None, Some(_)) => format!("{} > file", r.scheme),
+            (None, None) => r.scheme.to_string(),
         };
         outln!(
             "{:<9} {:<44} {:<13} {:<5} {:>7} {:>9.2} {:>10} {:>9.3}",
