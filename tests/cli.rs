@@ -44,6 +44,71 @@ fn fill_is_the_same_on_the_cpu_and_on_every_adapter() {
     }
 }
 
+/// `--padding-idx`: that row zeros, every other value the fill's own, on the CPU and every
+/// adapter; a negative index counts from the end; a shard holding the row has it zeroed in its
+/// own rows; `inspect --check` knows the row; PyTorch's message for a row that does not exist.
+#[test]
+fn fill_zeroes_a_padding_row_anywhere() {
+    let scratch = common::scratch("cli-padding");
+    let dir = scratch.path();
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let fill = ["fill", "normal", "--std", "0.5", "--shape", "300,40", "--seed", "2"];
+    let run = |extra: &[&str]| {
+        let out = nninit(&[&fill[..], extra].concat());
+        assert!(out.status.success(), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&["--device", "cpu", "--out", &path("plain.safetensors")]);
+    run(&["--device", "cpu", "--padding-idx", "-3", "--out", &path("cpu.safetensors")]);
+    let (_, plain, _) = tensor(&dir.join("plain.safetensors"), "weight");
+    let (_, padded, meta) = tensor(&dir.join("cpu.safetensors"), "weight");
+    assert_eq!(meta["nninit.zero_row"], "297");
+    for (i, (&p, &q)) in plain.iter().zip(&padded).enumerate() {
+        let expected = if i / 40 == 297 { 0.0 } else { p };
+        assert_eq!(q.to_bits(), expected.to_bits(), "element {i}");
+    }
+    for ctx in common::contexts() {
+        let backend = format!("{:?}", ctx.info.backend).to_lowercase();
+        let out = path(&format!("{backend}.safetensors"));
+        run(&["--device", "gpu", "--adapter", &backend, "--padding-idx", "297", "--out", &out]);
+        assert!(tensor(Path::new(&out), "weight").1 == padded, "{backend} differs from the CPU");
+    }
+    // A shard of rows 290..300 and columns 8..24: local row 7 is the zero row.
+    run(&[
+        "--device",
+        "cpu",
+        "--padding-idx",
+        "297",
+        "--rows",
+        "290:300",
+        "--cols",
+        "8:24",
+        "--out",
+        &path("shard.safetensors"),
+    ]);
+    let (shape, shard, _) = tensor(&dir.join("shard.safetensors"), "weight");
+    assert_eq!(shape, [10, 16]);
+    for (k, &v) in shard.iter().enumerate() {
+        let (r, c) = (290 + k / 16, 8 + k % 16);
+        assert_eq!(v.to_bits(), padded[r * 40 + c].to_bits(), "shard element {k}");
+    }
+    for file in ["cpu.safetensors", "shard.safetensors"] {
+        let out = nninit(&["inspect", &path(file), "--check"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{file}: {stdout}");
+        assert!(stdout.contains("(padding_idx): 0 of") && stdout.contains("0 failed"), "{file}: {stdout}");
+    }
+    for bad in ["300", "-301"] {
+        let out = nninit(&[&fill[..], &["--padding-idx", bad, "--out", &path("bad.safetensors")]].concat());
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.trim(),
+            format!("error: Padding_idx must be within num_embeddings: --padding-idx {bad} of a tensor with 300 rows")
+        );
+    }
+    assert!(!dir.join("bad.safetensors").exists());
+}
+
 #[test]
 fn fill_without_seed_prints_one_that_repeats_the_run() {
     let scratch = common::scratch("cli-seed");

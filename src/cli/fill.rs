@@ -45,8 +45,13 @@ pub struct FillArgs {
     /// Only columns START:END of a 2-D tensor (a shard), as the full tensor has them.
     #[arg(long)]
     cols: Option<String>,
+    /// Write this row of the leading dim as zeros, as `nn.Embedding(padding_idx=ROW)` does
+    /// (negative counts from the end); every other value is unchanged.
+    #[arg(long, value_name = "ROW", allow_negative_numbers = true)]
+    padding_idx: Option<i64>,
     /// Print one JSON object describing the run on stdout (file, name, scheme, shape, shard
-    /// shape, dtype, seed, stream, elements, bytes, seconds, backend); other lines go to stderr.
+    /// shape, zero row, dtype, seed, stream, elements, bytes, seconds, backend); other lines go
+    /// to stderr.
     #[arg(long)]
     json: bool,
 }
@@ -82,6 +87,8 @@ pub(super) fn parse_range(text: &str) -> nninit::Result<std::ops::Range<u64>> {
 /// and its size.
 pub(super) struct Request {
     scheme: nninit::Scheme,
+    /// `--padding-idx` as a row of the full tensor (a negative one counted from the end).
+    zero_row: Option<u64>,
     shard: Shard,
     shard_shape: Vec<usize>,
     bytes: u64,
@@ -99,17 +106,30 @@ pub(super) fn check(args: &FillArgs) -> nninit::Result<Request> {
         cols: args.cols.as_deref().map(parse_range).transpose()?,
     };
     let shard_shape = shard.shape(&args.shape)?;
+    let zero_row = args.padding_idx.map(|idx| padding_row(idx, &args.shape)).transpose()?;
     let elements = shard_shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d as u64));
     let bytes = elements
         .and_then(|n| n.checked_mul(dtype.size()))
         .filter(|&b| b <= isize::MAX as u64)
         .ok_or_else(|| Error::InvalidShape(format!("shape {:?} is too large", args.shape)))?;
-    Ok(Request { scheme, shard, shard_shape, bytes })
+    Ok(Request { scheme, zero_row, shard, shard_shape, bytes })
+}
+
+/// `padding_idx` as a row of `shape`'s leading dim, with `nn.Embedding`'s rule and message: a
+/// negative index counts from the end; one outside `-rows..rows` is an error.
+fn padding_row(idx: i64, shape: &[usize]) -> nninit::Result<u64> {
+    let rows = shape.first().map_or(0, |&r| r as i64);
+    if idx >= rows || idx < -rows {
+        return Err(Error::InvalidParameter(format!(
+            "Padding_idx must be within num_embeddings: --padding-idx {idx} of a tensor with {rows} rows"
+        )));
+    }
+    Ok(if idx < 0 { rows + idx } else { idx } as u64)
 }
 
 /// Fills the tensor (or its shard) on the chosen device and writes it.
 pub fn run(args: FillArgs) -> nninit::Result<()> {
-    let Request { scheme, shard, shard_shape, bytes } = check(&args)?;
+    let Request { scheme, zero_row, shard, shard_shape, bytes } = check(&args)?;
     let dtype = Dtype::from(args.dtype);
     let elements = bytes / dtype.size();
     let seed = args.seed.unwrap_or_else(|| {
@@ -131,6 +151,9 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
         ("nninit.scheme".to_string(), scheme.to_string()),
         ("nninit.shape".to_string(), serde_json::to_string(&args.shape).expect("a shape serializes")),
     ]);
+    if let Some(row) = zero_row {
+        metadata.insert("nninit.zero_row".to_string(), row.to_string());
+    }
     if shard != Shard::full() {
         let range = |r: &Option<std::ops::Range<u64>>| r.as_ref().map(|r| [r.start, r.end]);
         let json = serde_json::json!({"rows": range(&shard.rows), "cols": range(&shard.cols)});
@@ -140,6 +163,10 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
     // the bytes written; only a piece at a time is in memory.
     let progress = Progress::bytes("fill");
     let fill = Fill::new(&scheme, &args.shape, stream)?;
+    let fill = match zero_row {
+        Some(row) => fill.with_zero_row(row)?,
+        None => fill,
+    };
     let region = Region::Shard(shard.clone());
     let tensor = FillOutput { name: &args.name, fill: &fill, region: &region, dtype };
     let to = Destination::File(args.out.clone());
@@ -154,6 +181,7 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
             "scheme": serde_json::to_value(&scheme).expect("a scheme serializes"),
             "shape": args.shape,
             "shard_shape": shard_shape,
+            "zero_row": zero_row,
             "dtype": dtype.name(),
             "seed": seed,
             "stream": args.stream,

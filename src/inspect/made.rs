@@ -16,7 +16,9 @@ pub enum Made {
         full_shape: Vec<usize>,
         /// Whether the file holds a shard of the tensor.
         shard: bool,
-        /// The row written as zeros after the scheme (`padding_idx`), if any.
+        /// The row written as zeros after the scheme (`padding_idx`), if any, in the file's
+        /// tensor: for a shard, counted from the shard's first row (and absent when the shard
+        /// does not hold it).
         zero_row: Option<u64>,
     },
     /// Copied from a pretrained file.
@@ -54,6 +56,16 @@ pub fn how_made(metadata: &HashMap<String, String>, name: &str, shape: &[usize],
         Some(text) => serde_json::from_str(text).ok()?,
         None => shape.to_vec(),
     };
-    let shard = metadata.contains_key("nninit.shard");
-    Some(Made::Scheme { scheme, full_shape, shard, zero_row: None })
+    let shard = metadata.get("nninit.shard");
+    let mut zero_row = metadata.get("nninit.zero_row").and_then(|row| row.parse::<u64>().ok());
+    if let (Some(row), Some(text)) = (zero_row, shard) {
+        // {"rows": [start, end] or null, "cols": ...}, as `nninit fill` records a shard.
+        let rows: serde_json::Value = serde_json::from_str::<serde_json::Value>(text).ok()?["rows"].clone();
+        let (start, end) = match rows.as_array().map(|r| (r[0].as_u64(), r[1].as_u64())) {
+            Some((Some(start), Some(end))) => (start, end),
+            _ => (0, u64::MAX),
+        };
+        zero_row = (start..end).contains(&row).then(|| row - start);
+    }
+    Some(Made::Scheme { scheme, full_shape, shard: shard.is_some(), zero_row })
 }

@@ -110,8 +110,9 @@ pub fn inspect(file: &TensorFile, entry: &TensorEntry) -> Result<TensorReport> {
     let expected = plan.as_ref().and_then(Distribution::of);
     // The zero row, where the file says there is one and the tensor has it.
     let mut zero_row = match &made {
-        Some(Made::Scheme { zero_row: Some(row), full_shape, shard: false, .. }) => {
-            crate::scheme::row_elements(full_shape, *row).ok().map(|elements| ZeroRowSeen::new(*row, elements))
+        Some(Made::Scheme { zero_row: Some(row), full_shape, shard, .. }) => {
+            let shape = if *shard { &entry.shape } else { full_shape };
+            crate::scheme::row_elements(shape, *row).ok().map(|elements| ZeroRowSeen::new(*row, elements))
         }
         _ => None,
     };
