@@ -4,6 +4,7 @@
 mod common;
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use nninit::cpu::CpuBackend;
 use nninit::io::{write_atomic, TensorData, TensorFile};
@@ -333,14 +334,14 @@ fn model_files_round_trip_with_their_schemes() {
     assert_eq!(file.metadata()["nninit.stream_version"], "1");
     // The same plan gives the same file, byte for byte.
     let again = common::scratch_file("mixed-again.safetensors");
-    plan.write_safetensors_blocking(
-        &nninit::model::Destination::File(again.to_path_buf()),
-        Backend::Cpu(&cpu()),
-        &HashMap::new(),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    write_on_cpu(&plan, &again);
     assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&again).unwrap());
+}
+
+/// Writes `plan` to the file `path` from the CPU backend.
+fn write_on_cpu(plan: &Model, path: &Path) {
+    let to = nninit::model::Destination::File(path.to_path_buf());
+    plan.write_safetensors_blocking(&to, Backend::Cpu(&cpu()), &HashMap::new(), &mut |_, _| {}).unwrap();
 }
 
 /// A file is written in pieces of a few MiB, each made in the buffer the writer thread then
@@ -349,8 +350,8 @@ fn model_files_round_trip_with_their_schemes() {
 #[test]
 fn files_written_in_pieces_equal_the_model_in_memory() {
     let mut spec = mixed_spec();
-    // 2500 x 1100 f32 is 11 MB: two pieces of 8 MiB and the rest. Row 1906 holds the first
-    // piece's end (element 2^21 = 1906 * 1100 + 772).
+    // 2500 x 1100 f32 is 11 MB: a piece of 8 MiB and the rest, and row 1906 holds the piece's
+    // end (element 2^21 = 1906 * 1100 + 772). In bf16 it is one piece, and 3000 x 1500 two.
     let mut big = TensorSpec::new("big.weight", &[2500, 1100], LayerKind::Embedding);
     big.padding_idx = Some(1906);
     spec.tensors.insert(3, big);
@@ -358,13 +359,7 @@ fn files_written_in_pieces_equal_the_model_in_memory() {
     for dtype in [Dtype::F32, Dtype::Bf16] {
         let plan = Model::new(&spec, 9, dtype).unwrap();
         let path = common::scratch_file("pieces.safetensors");
-        plan.write_safetensors_blocking(
-            &nninit::model::Destination::File(path.to_path_buf()),
-            Backend::Cpu(&cpu()),
-            &HashMap::new(),
-            &mut |_, _| {},
-        )
-        .unwrap();
+        write_on_cpu(&plan, &path);
         let file = TensorFile::open(&path).unwrap();
         let values = plan.to_host_blocking(Backend::Cpu(&cpu())).unwrap();
         for (t, v) in plan.tensors.iter().zip(&values) {
