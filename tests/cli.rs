@@ -96,6 +96,8 @@ fn fill_zeroes_a_padding_row_anywhere() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{file}: {stdout}");
         assert!(stdout.contains("(padding_idx): 0 of") && stdout.contains("0 failed"), "{file}: {stdout}");
+        let row = if file == "cpu.safetensors" { "row 297 zeros" } else { "the shard's row 7 zeros" };
+        assert!(stdout.contains(row), "{file}: {stdout}");
     }
     for bad in ["300", "-301"] {
         let out = nninit(&[&fill[..], &["--padding-idx", bad, "--out", &path("bad.safetensors")]].concat());

@@ -110,6 +110,7 @@ fn made_line(report: &TensorReport) -> Option<String> {
             let json = scheme.to_string();
             let of = if *shard { format!(" (a shard of {full_shape:?})") } else { String::new() };
             let of = match zero_row {
+                Some(row) if *shard => format!("{of}, the shard's row {row} zeros (padding_idx)"),
                 Some(row) => format!("{of}, row {row} zeros (padding_idx)"),
                 None => of,
             };

@@ -245,9 +245,9 @@ impl Model {
         let mut fills = FillCache::default();
         for piece in self.pieces(piece_bytes.max(8)) {
             let t = &self.tensors[piece.tensor];
-            let bytes = ((piece.elements.end - piece.elements.start) * t.element.size()) as usize;
             match t.backend_dtype() {
                 Some(dtype) => {
+                    let bytes = ((piece.elements.end - piece.elements.start) * dtype.size()) as usize;
                     let fill = fills.get(self, piece.tensor)?;
                     lend(piece.tensor, bytes, &mut |part| {
                         cpu.fill_segments(&fill, std::slice::from_ref(&piece.elements), dtype, part)
