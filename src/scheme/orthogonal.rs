@@ -9,23 +9,28 @@
 //!
 //! The work, as LAPACK's `geqrf` + `orgqr` do it (what `torch.linalg.qr` calls):
 //! - `A` is column-major, as faer's QR wants it. When `rows < cols`, the row-major Gaussian matrix
-//!   *is* `A = Gᵀ` in column-major order, so it is drawn in place; otherwise it is drawn a band of
-//!   rows at a time and transposed into `A` through a small buffer.
-//! - faer's blocked Householder QR runs in place on `A`, which then holds R above the diagonal and
-//!   the reflectors below it (their unit diagonal implied).
+//!   *is* `A = Gᵀ` in column-major order, so it is drawn in place; otherwise each thread draws its
+//!   own columns of `G` a band of rows at a time and writes them down `A`'s columns.
+//! - The blocked Householder QR runs in place on `A`, which then holds R above the diagonal and
+//!   the reflectors below it (their unit diagonal implied): faer factors each panel on one
+//!   thread, and the threads share the updates right of it in chunks of columns
+//!   ([`qr_by_panels`]), so the result is the same for any thread count.
 //! - Q is formed from the identity by applying the blocks of reflectors last to first, each only to
 //!   the columns it can change (`Q[j.., j..]`: the columns before `j` are still those of the
 //!   identity, zero in rows `j..`). That is `orgqr`'s saving: a third fewer flops than applying
 //!   every block to all of Q (faer's `compute_thin_Q`). The results agree with it within a few
 //!   ulps, not bit for bit: faer's products block their sums by the shape of the product.
-//! - When `rows < cols`, column-major Q is the row-major result; otherwise one blocked transpose
-//!   writes it out. The signs and `gain` are applied on the way.
+//! - When `rows < cols`, column-major Q is the row-major result; otherwise a blocked transpose
+//!   writes it into `A`'s memory. The signs and `gain` are applied on the way.
 
-use faer::dyn_stack::{MemBuffer, MemStack};
+use std::sync::{Mutex, PoisonError};
+
+use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
 use faer::linalg::householder;
 use faer::linalg::qr::no_pivoting::factor as qr;
+use faer::reborrow::Reborrow;
 use faer::reborrow::ReborrowMut;
-use faer::{Conj, Mat, MatMut, MatRef};
+use faer::{Conj, Mat, MatMut, MatRef, Par};
 
 use crate::contract::batch;
 use crate::contract::isa::CpuVariant;
@@ -36,16 +41,28 @@ use crate::error::{try_vec, Error, Result};
 /// Rows (and columns) per tile of the blocked transposes: 32 x 32 f32 is 4 KiB, in L1 twice over.
 const TILE: usize = 32;
 
+/// Elements below which the draw and the transposes run on the calling thread alone.
+const MIN_ELEMENTS_PER_THREAD: usize = 1 << 16;
+
+/// Columns per task of the parallel updates (a task applies one block of reflectors to them).
+const CHUNK: usize = 256;
+
 /// The `rows x cols` (row-major) orthogonal matrix of `orthogonal_(gain)` for `stream`.
 pub(crate) fn orthogonal_matrix(rows: u64, cols: u64, gain: f64, stream: Stream) -> Result<Vec<f32>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    orthogonal_matrix_on(rows, cols, gain, stream, threads)
+}
+
+/// [`orthogonal_matrix`] on `threads` threads (the result is the same for any count).
+fn orthogonal_matrix_on(rows: u64, cols: u64, gain: f64, stream: Stream, threads: usize) -> Result<Vec<f32>> {
     let what = || format!("orthogonal: a {rows} x {cols} matrix and its QR");
     let n = rows
         .checked_mul(cols)
         .filter(|&n| n <= (isize::MAX as u64) / 16)
         .ok_or_else(|| Error::OutOfMemory { what: what() })?;
-    // Sized up front: A, Q and the result (faer's own allocations cannot fail softly, so all of
-    // it must be available before they start).
-    let needed = n as usize * 4 * 3;
+    // Sized up front: A and Q; the result reuses A's memory (faer's own allocations cannot
+    // fail softly, so all of it must be available before they start).
+    let needed = n as usize * 4 * 2;
     let mut probe: Vec<u8> = Vec::new();
     probe
         .try_reserve_exact(needed)
@@ -56,14 +73,17 @@ pub(crate) fn orthogonal_matrix(rows: u64, cols: u64, gain: f64, stream: Stream)
     let (m, k) = if transposed { (cols, rows) } else { (rows, cols) };
 
     let mut a = try_vec(m * k, 0f32, "orthogonal's Gaussian matrix")?;
-    draw_column_major(&mut a, rows, cols, transposed, stream)?;
+    draw_column_major(&mut a, rows, cols, transposed, stream, threads)?;
 
     // QR in place: R on and above the diagonal of A, the reflectors below it, the blocks'
     // triangular factors in `coeff`.
-    let par = faer::get_global_parallelism();
     let block = qr::recommended_block_size::<f32>(m, k);
     let mut coeff = Mat::<f32>::zeros(block, k);
-    {
+    if !qr_by_panels(MatMut::from_column_major_slice_mut(&mut a, m, k), coeff.as_mut(), threads) {
+        // A panel without full rank (never seen with Gaussian input): faer's QR of the whole
+        // matrix handles it, from the Gaussian matrix drawn again.
+        draw_column_major(&mut a, rows, cols, transposed, stream, threads)?;
+        let par = faer::get_global_parallelism();
         let scratch = qr::qr_in_place_scratch::<f32>(m, k, block, par, Default::default());
         let mut mem = MemBuffer::new(scratch);
         let a = MatMut::from_column_major_slice_mut(&mut a, m, k);
@@ -72,7 +92,8 @@ pub(crate) fn orthogonal_matrix(rows: u64, cols: u64, gain: f64, stream: Stream)
     let gain = gain as f32;
     let scale: Vec<f32> = (0..k).map(|j| gain * sign(a[j * m + j])).collect();
 
-    // Q (m x k, column-major), formed as `orgqr` does.
+    // Q (m x k, column-major), formed as `orgqr` does: from the identity, the blocks of
+    // reflectors last to first, each only on the columns it changes (`Q[j.., j..]`).
     let mut q = try_vec(m * k, 0f32, "orthogonal's Q")?;
     {
         let basis = MatRef::from_column_major_slice(&a, m, k);
@@ -80,9 +101,7 @@ pub(crate) fn orthogonal_matrix(rows: u64, cols: u64, gain: f64, stream: Stream)
         for d in 0..k {
             q[(d, d)] = 1.0;
         }
-        let scratch = householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<f32>(m, block, k);
-        let mut mem = MemBuffer::new(scratch);
-        let stack = MemStack::new(&mut mem);
+        let scratch = householder::apply_block_householder_on_the_left_in_place_scratch::<f32>(m, block, CHUNK);
         let mut end = k;
         let mut width = match k % block {
             0 => block,
@@ -93,19 +112,26 @@ pub(crate) fn orthogonal_matrix(rows: u64, cols: u64, gain: f64, stream: Stream)
             let reflectors = basis.get(start.., start..end);
             let factor = coeff.as_ref().get(.., start..end).subrows(0, width);
             let target = q.rb_mut().get_mut(start.., start..);
-            householder::apply_block_householder_on_the_left_in_place_with_conj(
-                reflectors,
-                factor,
-                Conj::No,
+            in_column_chunks(
                 target,
-                par,
-                stack,
+                threads,
+                scratch,
+                |_| {},
+                |chunk, stack| {
+                    householder::apply_block_householder_on_the_left_in_place_with_conj(
+                        reflectors,
+                        factor,
+                        Conj::No,
+                        chunk,
+                        Par::Seq,
+                        stack,
+                    )
+                },
             );
             end = start;
             width = block;
         }
     }
-    drop(a);
 
     if transposed {
         // Column j of Q (m = cols long) is row j of the result.
@@ -114,18 +140,125 @@ pub(crate) fn orthogonal_matrix(rows: u64, cols: u64, gain: f64, stream: Stream)
         }
         return Ok(q);
     }
-    let mut out = try_vec(rows * cols, 0f32, "the orthogonal matrix")?;
-    for j0 in (0..cols).step_by(TILE) {
-        for i0 in (0..rows).step_by(TILE) {
-            for j in j0..(j0 + TILE).min(cols) {
-                let column = &q[j * rows..][..rows];
-                for i in i0..(i0 + TILE).min(rows) {
-                    out[i * cols + j] = column[i] * scale[j];
+    // Q's row-major transpose into A's memory (the reflectors are no longer needed; memory
+    // already touched, where a new allocation's pages would fault), each thread writing a band
+    // of the result's rows.
+    let mut out = a;
+    in_bands(&mut out, cols, threads, |first_row, band| {
+        for j0 in (0..cols).step_by(TILE) {
+            for i0 in (0..band.len() / cols).step_by(TILE) {
+                for j in j0..(j0 + TILE).min(cols) {
+                    let column = &q[j * rows + first_row..][..band.len() / cols];
+                    for i in i0..(i0 + TILE).min(column.len()) {
+                        band[i * cols + j] = column[i] * scale[j];
+                    }
                 }
             }
         }
-    }
+    });
     Ok(out)
+}
+
+/// Blocked Householder QR of `a` (`m x k`, `m >= k`) in place, as faer's `qr_in_place` with
+/// `coeff`'s block size, but parallel by columns, with look-ahead: each panel of `block` columns
+/// is factored on one thread (faer's recursive panel QR), and its block of reflectors is applied
+/// to the columns right of it in chunks of [`CHUNK`] columns shared out among `threads` threads,
+/// while the caller first brings the next panel up to date and factors it. Every chunk is
+/// computed the same way whichever thread takes it, so the result does not depend on the thread
+/// count. `false` if a panel is not of full rank (`a` is then not a QR).
+///
+/// faer's own parallel QR passes its parallelism down to every small product inside the panel:
+/// at 1024² it took 0.07-0.10 s on 2 threads against 0.027 s on one.
+fn qr_by_panels(mut a: MatMut<'_, f32>, mut coeff: MatMut<'_, f32>, threads: usize) -> bool {
+    let (m, k) = (a.nrows(), a.ncols());
+    let block = coeff.nrows();
+    let scratch = StackReq::any_of(&[
+        qr::qr_in_place_scratch::<f32>(m, block, block, Par::Seq, Default::default()),
+        householder::apply_block_householder_transpose_on_the_left_in_place_scratch::<f32>(m, block, CHUNK.max(block)),
+    ]);
+    let factor = |panel: MatMut<'_, f32>, factor: MatMut<'_, f32>, stack: &mut MemStack| {
+        let width = panel.ncols();
+        qr::qr_in_place(panel, factor, Par::Seq, stack, Default::default()).rank == width
+    };
+    let first = block.min(k);
+    let mut mem = MemBuffer::new(scratch);
+    let (panel, factor0) = (a.rb_mut().get_mut(.., ..first), coeff.rb_mut().get_mut(..first, ..first));
+    if !factor(panel, factor0, MemStack::new(&mut mem)) {
+        return false;
+    }
+    let mut full_rank = true;
+    let mut j = 0;
+    while j + block < k {
+        let next = j + block;
+        let width = block.min(k - next);
+        let (done, right) = a.rb_mut().get_mut(j.., ..).split_at_col_mut(next);
+        let (done_coeff, right_coeff) = coeff.rb_mut().split_at_col_mut(next);
+        let (reflectors, t) = (done.rb().get(.., j..), done_coeff.rb().get(.., j..));
+        let (mut look, rest) = right.split_at_col_mut(width);
+        let next_coeff = right_coeff.get_mut(..width, ..width);
+        let apply = |target: MatMut<'_, f32>, stack: &mut MemStack| {
+            householder::apply_block_householder_transpose_on_the_left_in_place_with_conj(
+                reflectors,
+                t,
+                Conj::Yes,
+                target,
+                Par::Seq,
+                stack,
+            )
+        };
+        let full = &mut full_rank;
+        in_column_chunks(
+            rest,
+            threads,
+            scratch,
+            |stack| {
+                apply(look.rb_mut(), stack);
+                *full &= factor(look.get_mut(block.., ..), next_coeff, stack);
+            },
+            apply,
+        );
+        if !full_rank {
+            return false;
+        }
+        j = next;
+    }
+    true
+}
+
+/// Runs `update` on every [`CHUNK`]-column block of `target`, the blocks shared out among
+/// `threads` threads; the calling thread runs `lead` first. Each thread has its own `scratch`.
+fn in_column_chunks(
+    target: MatMut<'_, f32>,
+    threads: usize,
+    scratch: StackReq,
+    lead: impl FnOnce(&mut MemStack) + Send,
+    update: impl Fn(MatMut<'_, f32>, &mut MemStack) + Sync,
+) {
+    let mut chunks = std::collections::VecDeque::new();
+    let mut rest = target;
+    while rest.ncols() > 0 {
+        let width = CHUNK.min(rest.ncols());
+        let (chunk, tail) = rest.split_at_col_mut(width);
+        chunks.push_back(chunk);
+        rest = tail;
+    }
+    let pool = Mutex::new(chunks);
+    let work = |stack: &mut MemStack| loop {
+        let chunk = pool.lock().unwrap_or_else(PoisonError::into_inner).pop_front();
+        match chunk {
+            Some(chunk) => update(chunk, stack),
+            None => break,
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..threads.min(pool.lock().unwrap_or_else(PoisonError::into_inner).len() + 1) {
+            scope.spawn(|| work(MemStack::new(&mut MemBuffer::new(scratch))));
+        }
+        let mut mem = MemBuffer::new(scratch);
+        let stack = MemStack::new(&mut mem);
+        lead(stack);
+        work(stack);
+    });
 }
 
 /// `+1`, `-1` or `0` as `sign(d)`, PyTorch's `d.sign()`.
@@ -140,28 +273,62 @@ fn sign(d: f32) -> f32 {
 }
 
 /// Draws the row-major `rows x cols` standard normal matrix `G` of `stream` as the column-major
-/// `A`: `Gᵀ` (`cols x rows`) when `transposed`, which is `G`'s own memory; otherwise `G`, a band
-/// of `TILE` rows at a time, transposed from a small buffer.
-fn draw_column_major(a: &mut [f32], rows: usize, cols: usize, transposed: bool, stream: Stream) -> Result<()> {
+/// `A` on `threads` threads: `Gᵀ` (`cols x rows`) when `transposed`, which is `G`'s own memory;
+/// otherwise `G`, each thread owning a band of `A`'s columns and drawing them `TILE` rows at a
+/// time into a small buffer, then writing them down its columns.
+fn draw_column_major(
+    a: &mut [f32],
+    rows: usize,
+    cols: usize,
+    transposed: bool,
+    stream: Stream,
+    threads: usize,
+) -> Result<()> {
     let normal = Op::Normal { mean: 0.0, std: 1.0 };
     let variant = CpuVariant::best();
+    let words: &mut [u32] = bytemuck::cast_slice_mut(a);
     if transposed {
-        batch::fill_words(variant, bytemuck::cast_slice_mut(a), 0, &normal, stream);
+        in_bands(words, 1, threads, |first, part| batch::fill_words(variant, part, first as u64, &normal, stream));
         return Ok(());
     }
-    let mut band = try_vec(TILE * cols, 0u32, "a band of orthogonal's Gaussian matrix")?;
-    for i0 in (0..rows).step_by(TILE) {
-        let height = TILE.min(rows - i0);
-        let band = &mut band[..height * cols];
-        batch::fill_words(variant, band, (i0 * cols) as u64, &normal, stream);
-        for j in 0..cols {
-            let column = &mut a[j * rows + i0..][..height];
-            for (di, x) in column.iter_mut().enumerate() {
-                *x = f32::from_bits(band[di * cols + j]);
+    // Each thread owns a band of A's columns (contiguous in A) and draws, band of TILE rows by
+    // band, only those columns of G: the elements `r * cols + c` for its `c`.
+    in_bands(words, rows, threads, |first_column, part| {
+        let width = part.len() / rows;
+        let mut band = vec![0u32; TILE * width];
+        for i0 in (0..rows).step_by(TILE) {
+            let height = TILE.min(rows - i0);
+            for (di, row) in band.chunks_exact_mut(width).take(height).enumerate() {
+                batch::fill_words(variant, row, ((i0 + di) * cols + first_column) as u64, &normal, stream);
+            }
+            for dj in 0..width {
+                let column = &mut part[dj * rows + i0..][..height];
+                for (di, x) in column.iter_mut().enumerate() {
+                    *x = band[di * width + dj];
+                }
             }
         }
-    }
+    });
     Ok(())
+}
+
+/// Runs `f(first unit, band)` on `threads` contiguous bands of `data`, each a whole number of
+/// `unit`-element units, in parallel (on the calling thread alone for small data).
+fn in_bands<T: Send>(data: &mut [T], unit: usize, threads: usize, f: impl Fn(usize, &mut [T]) + Sync) {
+    let units = data.len() / unit.max(1);
+    let threads = threads.clamp(1, (data.len() / MIN_ELEMENTS_PER_THREAD).max(1));
+    let per_thread = units.div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let mut bands = data.chunks_mut(per_thread * unit).enumerate();
+        let first = bands.next();
+        for (i, band) in bands {
+            let f = &f;
+            scope.spawn(move || f(i * per_thread, band));
+        }
+        if let Some((_, band)) = first {
+            f(0, band);
+        }
+    });
 }
 
 #[cfg(test)]
@@ -197,7 +364,10 @@ mod tests {
     #[test]
     fn agrees_with_faers_own_qr_and_q() {
         // Tall, square and wide; sizes below, at and across faer's block sizes, and band edges.
-        for (rows, cols) in [(1, 1), (1, 7), (7, 1), (3, 5), (33, 33), (129, 65), (65, 129), (300, 200), (200, 300)] {
+        // 1100 x 700: panels of 48 columns, updates in chunks of 256 columns and a narrower rest.
+        for (rows, cols) in
+            [(1, 1), (1, 7), (7, 1), (3, 5), (33, 33), (129, 65), (65, 129), (300, 200), (200, 300), (1100, 700)]
+        {
             let stream = Stream::new(rows as u64 * 1000 + cols as u64, 3);
             let got = super::orthogonal_matrix(rows as u64, cols as u64, 1.5, stream).unwrap();
             let want = reference(rows, cols, 1.5, stream);
@@ -205,6 +375,43 @@ mod tests {
             // shape of the product, which the restricted updates change (as the thread count does).
             let diff = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
             assert!(diff <= 4.0 * f32::EPSILON * 1.5, "{rows} x {cols}: {diff:e} from faer's qr + compute_thin_Q");
+        }
+    }
+
+    #[test]
+    fn the_thread_count_does_not_change_a_bit() {
+        for (rows, cols) in [(1100, 700), (600, 1300), (257, 257)] {
+            let stream = Stream::new(11, rows);
+            let one = super::orthogonal_matrix_on(rows, cols, 1.0, stream, 1).unwrap();
+            for threads in [2, 3, 8] {
+                let many = super::orthogonal_matrix_on(rows, cols, 1.0, stream, threads).unwrap();
+                assert!(one == many, "{rows} x {cols} on {threads} threads differs from one thread");
+            }
+        }
+    }
+
+    #[test]
+    fn a_panel_without_full_rank_is_reported() {
+        // Panels of 32 columns; with column 70 zero, the third (64 to 95) has rank 31.
+        let (m, k) = (300, 200);
+        let block = faer::linalg::qr::no_pivoting::factor::recommended_block_size::<f32>(m, k);
+        assert_eq!(block, 32);
+        for zero_column in [None, Some(70)] {
+            let mut words = vec![0u32; m * k];
+            batch::fill_words(
+                CpuVariant::Baseline,
+                &mut words,
+                0,
+                &Op::Normal { mean: 0.0, std: 1.0 },
+                Stream::new(5, 5),
+            );
+            let mut a: Vec<f32> = words.into_iter().map(f32::from_bits).collect();
+            if let Some(c) = zero_column {
+                a[c * m..(c + 1) * m].fill(0.0);
+            }
+            let mut coeff = Mat::<f32>::zeros(block, k);
+            let a = faer::MatMut::from_column_major_slice_mut(&mut a, m, k);
+            assert_eq!(super::qr_by_panels(a, coeff.as_mut(), 2), zero_column.is_none());
         }
     }
 
