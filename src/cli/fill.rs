@@ -115,16 +115,15 @@ pub(super) fn check(args: &FillArgs) -> nninit::Result<Request> {
     Ok(Request { scheme, zero_row, shard, shard_shape, bytes })
 }
 
-/// `padding_idx` as a row of `shape`'s leading dim, with `nn.Embedding`'s rule and message: a
-/// negative index counts from the end; one outside `-rows..rows` is an error.
+/// `--padding-idx` as a row of `shape`'s leading dim ([`Fill::padding_row`]), with PyTorch's
+/// message where there is no such row.
 fn padding_row(idx: i64, shape: &[usize]) -> nninit::Result<u64> {
-    let rows = shape.first().map_or(0, |&r| r as i64);
-    if idx >= rows || idx < -rows {
-        return Err(Error::InvalidParameter(format!(
+    let rows = shape.first().map_or(0, |&r| r as u64);
+    Fill::padding_row(idx, rows).ok_or_else(|| {
+        Error::InvalidParameter(format!(
             "Padding_idx must be within num_embeddings: --padding-idx {idx} of a tensor with {rows} rows"
-        )));
-    }
-    Ok(if idx < 0 { rows + idx } else { idx } as u64)
+        ))
+    })
 }
 
 /// Fills the tensor (or its shard) on the chosen device and writes it.

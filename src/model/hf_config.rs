@@ -165,13 +165,12 @@ impl HfConfig {
             None | Some(Value::Null) => None,
             Some(v) => {
                 let id = v.as_i64().ok_or_else(|| bad(format!("pad_token_id must be a whole number, not {v}")))?;
-                let vocab = vocab_size as i64;
-                if id >= vocab || id < -vocab {
-                    return Err(bad(format!(
-                        "Padding_idx must be within num_embeddings: pad_token_id {id} with vocab_size {vocab}"
-                    )));
-                }
-                Some(if id < 0 { vocab + id } else { id } as u64)
+                let row = crate::Fill::padding_row(id, vocab_size as u64);
+                Some(row.ok_or_else(|| {
+                    bad(format!(
+                        "Padding_idx must be within num_embeddings: pad_token_id {id} with vocab_size {vocab_size}"
+                    ))
+                })?)
             }
         };
         Ok(Self {

@@ -124,6 +124,21 @@ impl Fill {
         Ok(self)
     }
 
+    /// `nn.Embedding`'s `padding_idx` for a tensor of `rows` rows as the row to pass to
+    /// [`Fill::with_zero_row`]: a negative index counts from the end; `None` outside
+    /// `-rows..rows`, where PyTorch fails with "Padding_idx must be within num_embeddings".
+    ///
+    /// ```
+    /// use nninit::Fill;
+    /// assert_eq!(Fill::padding_row(-1, 1000), Some(999));
+    /// assert_eq!(Fill::padding_row(5, 1000), Some(5));
+    /// assert_eq!((Fill::padding_row(1000, 1000), Fill::padding_row(-1001, 1000)), (None, None));
+    /// ```
+    pub fn padding_row(padding_idx: i64, rows: u64) -> Option<u64> {
+        let rows = i64::try_from(rows).unwrap_or(i64::MAX);
+        (-rows..rows).contains(&padding_idx).then(|| padding_idx.rem_euclid(rows) as u64)
+    }
+
     /// The row written as zeros, if any ([`Fill::with_zero_row`]).
     pub fn zero_row(&self) -> Option<u64> {
         self.zero_row.as_ref().map(|(row, _)| *row)
