@@ -83,7 +83,10 @@ pub(crate) fn split_windows(
         let lead = if element_bytes == 4 { element % 4 } else { (byte % 4) / 2 };
         let invocations = (lead + n).div_ceil(4);
         let groups = invocations.div_ceil(u64::from(limits.workgroup_size));
-        let groups_x = groups.min(u64::from(limits.max_groups_per_dim));
+        // As few rows as the limit allows, split evenly: fewer than `groups_y` workgroups idle
+        // (x = min(groups, max) would leave up to half of a 2-D dispatch's workgroups empty).
+        let groups_y = groups.div_ceil(u64::from(limits.max_groups_per_dim));
+        let groups_x = groups.div_ceil(groups_y);
         windows.push(Window {
             bind_offset,
             bind_size: (byte + n * element_bytes).next_multiple_of(4) - bind_offset,
@@ -92,7 +95,7 @@ pub(crate) fn split_windows(
             dst_word: ((byte - bind_offset) / 4) as u32,
             lead: lead as u32,
             invocations: invocations as u32,
-            groups: (groups_x as u32, groups.div_ceil(groups_x) as u32),
+            groups: (groups_x as u32, groups_y as u32),
         });
         done += n;
     }
@@ -136,6 +139,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_2d_dispatch_leaves_fewer_idle_workgroups_than_rows() {
+        // wgpu's default limits; 2^24 + 4 invocations need 65537 workgroups of 256, just past
+        // one row of 65535: two rows of 32769, one of them idle (x = 65535 would idle 65533).
+        let limits = WindowLimits {
+            max_binding: 1 << 34,
+            offset_alignment: 256,
+            max_groups_per_dim: 65535,
+            workgroup_size: 256,
+        };
+        for (count, element_bytes) in [((1u64 << 26) + 16, 4u64), ((1 << 26) + 16, 2), (1 << 30, 2), (5 << 27, 4)] {
+            for w in split_windows(0, 0, count, element_bytes, &limits).unwrap() {
+                let needed = u64::from(w.invocations).div_ceil(256);
+                let (x, y) = (u64::from(w.groups.0), u64::from(w.groups.1));
+                assert!(x <= 65535 && x * y >= needed && x * y - needed < y, "{count}: {:?}", w.groups);
+            }
+        }
+        let w = split_windows(0, 0, (1 << 26) + 16, 4, &limits).unwrap();
+        assert_eq!(w[0].groups, (32769, 2));
     }
 
     #[test]
