@@ -74,6 +74,7 @@ pub mod gpu;
 pub mod inspect;
 pub mod io;
 pub mod model;
+mod parallel;
 mod scheme;
 
 pub use contract::dtype::Dtype;

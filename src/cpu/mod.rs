@@ -7,10 +7,8 @@ use crate::contract::dtype::Dtype;
 pub use crate::contract::isa::{cpu_features, CpuVariant};
 use crate::contract::stream::Stream;
 use crate::error::{Error, Result};
+use crate::parallel;
 use crate::scheme::{Fill, Prepared, Region};
-
-/// Elements below which a fill runs on the calling thread alone.
-const MIN_ELEMENTS_PER_THREAD: usize = 1 << 16;
 
 /// Elements converted per step when the output is not f32 words.
 const CONVERT_CHUNK: usize = 4096;
@@ -200,8 +198,8 @@ impl CpuBackend {
     }
 
     /// Runs `work(part, first element of part)` over `out` (`per_element` items an element) split
-    /// across the threads, in chunks that start on a multiple of 32 elements (whole Philox blocks,
-    /// whole mask words) after a short unaligned head.
+    /// across the threads, each part but the first starting on a multiple of 32 elements (whole
+    /// Philox blocks, whole mask words).
     fn for_each_chunk<T: Send>(
         &self,
         out: &mut [T],
@@ -209,23 +207,8 @@ impl CpuBackend {
         first: u64,
         work: impl Fn(&mut [T], u64) + Sync,
     ) {
-        let elements = out.len() / per_element;
-        let threads = self.threads.min(elements / MIN_ELEMENTS_PER_THREAD).max(1);
-        if threads == 1 {
-            return work(out, first);
-        }
-        let chunk = elements.div_ceil(threads).next_multiple_of(32);
-        let lead = ((32 - first % 32) % 32) as usize;
-        let (head, rest) = out.split_at_mut(lead.min(elements) * per_element);
-        work(head, first);
-        let rest_first = first + (head.len() / per_element) as u64;
-        let work = &work;
-        std::thread::scope(|scope| {
-            for (i, part) in rest.chunks_mut(chunk * per_element).enumerate() {
-                let part_first = rest_first + (i * chunk) as u64;
-                scope.spawn(move || work(part, part_first));
-            }
-        });
+        let threads = parallel::threads_for(out.len() / per_element, self.threads);
+        parallel::in_parts(out, per_element, first, 32, threads, work)
     }
 }
 

@@ -37,12 +37,10 @@ use crate::contract::isa::CpuVariant;
 use crate::contract::op::Op;
 use crate::contract::stream::Stream;
 use crate::error::{try_vec, Error, Result};
+use crate::parallel;
 
 /// Rows (and columns) per tile of the blocked transposes: 32 x 32 f32 is 4 KiB, in L1 twice over.
 const TILE: usize = 32;
-
-/// Elements below which the draw and the transposes run on the calling thread alone.
-const MIN_ELEMENTS_PER_THREAD: usize = 1 << 16;
 
 /// Columns per task of the parallel updates (a task applies one block of reflectors to them).
 const CHUNK: usize = 256;
@@ -312,23 +310,12 @@ fn draw_column_major(
     Ok(())
 }
 
-/// Runs `f(first unit, band)` on `threads` contiguous bands of `data`, each a whole number of
-/// `unit`-element units, in parallel (on the calling thread alone for small data).
+/// Runs `f(first unit, band)` on up to `threads` contiguous bands of `data`, each a whole number
+/// of `unit`-element units, in parallel ([`parallel::in_parts`]; on the calling thread alone for
+/// small data).
 fn in_bands<T: Send>(data: &mut [T], unit: usize, threads: usize, f: impl Fn(usize, &mut [T]) + Sync) {
-    let units = data.len() / unit.max(1);
-    let threads = threads.clamp(1, (data.len() / MIN_ELEMENTS_PER_THREAD).max(1));
-    let per_thread = units.div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let mut bands = data.chunks_mut(per_thread * unit).enumerate();
-        let first = bands.next();
-        for (i, band) in bands {
-            let f = &f;
-            scope.spawn(move || f(i * per_thread, band));
-        }
-        if let Some((_, band)) = first {
-            f(0, band);
-        }
-    });
+    let threads = parallel::threads_for(data.len(), threads);
+    parallel::in_parts(data, unit, 0, 1, threads, |band, first| f(first as usize, band));
 }
 
 #[cfg(test)]
