@@ -78,13 +78,27 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// Runs `f` once to warm up, then `reps` times; the median seconds.
-fn timed(reps: usize, mut f: impl FnMut() -> nninit::Result<()>) -> nninit::Result<f64> {
-    f()?;
+fn timed(reps: usize, f: impl FnMut() -> nninit::Result<()>) -> nninit::Result<f64> {
+    timed_then(reps, f, || Ok(()))
+}
+
+/// [`timed`], with `after` run untimed after every run of `f` (the warm-up's too), before the
+/// run's own error is returned: a clean-up that must happen whatever the run did.
+fn timed_then(
+    reps: usize,
+    mut f: impl FnMut() -> nninit::Result<()>,
+    mut after: impl FnMut() -> nninit::Result<()>,
+) -> nninit::Result<f64> {
     let mut seconds = Vec::with_capacity(reps.max(1));
-    for _ in 0..reps.max(1) {
+    for rep in 0..=reps.max(1) {
         let started = Instant::now();
-        f()?;
-        seconds.push(started.elapsed().as_secs_f64());
+        let ran = f();
+        let elapsed = started.elapsed().as_secs_f64();
+        after()?;
+        ran?;
+        if rep > 0 {
+            seconds.push(elapsed);
+        }
     }
     Ok(median(seconds))
 }
@@ -174,33 +188,23 @@ pub fn file_rows(config: Config, cpu: &CpuBackend, dir: &Path) -> nninit::Result
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(e)),
         _ => Ok(()),
     };
-    let timed_then_removed = |run: &mut dyn FnMut() -> nninit::Result<()>| -> nninit::Result<f64> {
-        let mut seconds = Vec::with_capacity(config.reps.max(1));
-        for rep in 0..=config.reps.max(1) {
-            let started = Instant::now();
-            let ran = run();
-            let elapsed = started.elapsed().as_secs_f64();
-            remove()?;
-            ran?;
-            if rep > 0 {
-                seconds.push(elapsed);
-            }
-        }
-        Ok(median(seconds))
-    };
     let shown = Some(dir.display().to_string());
     let mut rows = Vec::new();
     let piece = vec![MEMSET_BYTE; bytes.min(64 << 20) as usize];
-    let seconds = timed_then_removed(&mut || {
-        let mut file = std::fs::File::create(&path).map_err(io)?;
-        let mut left = bytes;
-        while left > 0 {
-            let n = left.min(piece.len() as u64) as usize;
-            file.write_all(&piece[..n]).map_err(io)?;
-            left -= n as u64;
-        }
-        file.sync_all().map_err(io)
-    })?;
+    let seconds = timed_then(
+        config.reps,
+        || {
+            let mut file = std::fs::File::create(&path).map_err(io)?;
+            let mut left = bytes;
+            while left > 0 {
+                let n = left.min(piece.len() as u64) as usize;
+                file.write_all(&piece[..n]).map_err(io)?;
+                left -= n as u64;
+            }
+            file.sync_all().map_err(io)
+        },
+        &remove,
+    )?;
     let mut measured = row("baseline", "cpu".into(), "file-write", Dtype::F32, Some(1), bytes, seconds, None);
     measured.file = shown.clone();
     rows.push(measured);
@@ -208,9 +212,11 @@ pub fn file_rows(config: Config, cpu: &CpuBackend, dir: &Path) -> nninit::Result
     for dtype in [Dtype::F32, Dtype::Bf16] {
         let fill = Fill::new(&Scheme::normal(0.0, 0.02)?, &[(bytes / dtype.size()) as usize], Stream::new(1, 0))?;
         let tensor = FillOutput { name: "weight", fill: &fill, region: &Region::All, dtype };
-        let seconds = timed_then_removed(&mut || {
-            write_fill_blocking(&to, &tensor, Backend::Cpu(cpu), &Default::default(), &mut |_, _| {}).map(drop)
-        })?;
+        let seconds = timed_then(
+            config.reps,
+            || write_fill_blocking(&to, &tensor, Backend::Cpu(cpu), &Default::default(), &mut |_, _| {}).map(drop),
+            &remove,
+        )?;
         let mut measured = row("cpu", "cpu".into(), "normal", dtype, Some(cpu.threads()), bytes, seconds, None);
         measured.file = shown.clone();
         rows.push(measured);
