@@ -12,6 +12,11 @@ override WG_SIZE: u32 = 256u;
 // The stored element type, fixed per pipeline: DTYPE_F32 (the lean kernel: the compiler drops the
 // 16-bit path), DTYPE_F16 or DTYPE_BF16 (the compiler drops the other 16-bit encoder).
 override DTYPE: u32 = 0u;
+// Whether this pipeline's windows straddle Philox blocks (16-bit windows with `shift` != 0): only
+// then are a second block's values evaluated. Fixed per pipeline, not read from the parameters:
+// a software adapter runs both sides of a branch for every invocation, taken or not, and paid
+// for the second block in every 16-bit fill.
+override STRADDLE: bool = false;
 
 // One dispatch's parameters: `FillParams` in src/gpu/params.rs. build.rs checks at compile time
 // that both have the same members at the same offsets.
@@ -124,8 +129,8 @@ fn slot_values(t: u32) -> vec4<u32> {
         default: {
             // The slots start `shift` words into block first_block + t and may run into the next.
             let b0 = block_at(t, 0u);
-            // f32 windows always start on a block: no second block.
-            if DTYPE == DTYPE_F32 || params.shift == 0u {
+            // Only STRADDLE pipelines (never f32: its windows start on a block) need a second block.
+            if !STRADDLE {
                 v = b0;
             } else {
                 let b1 = block_at(t, 1u);

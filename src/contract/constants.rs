@@ -51,6 +51,12 @@ impl KernelOp {
         KernelOp::Sparse,
     ];
 
+    /// Whether the operation's values come from Philox blocks (so a 16-bit window whose slots
+    /// straddle blocks needs the kernel's `STRADDLE` pipeline).
+    pub const fn draws_blocks(self) -> bool {
+        matches!(self, KernelOp::Bits | KernelOp::Uniform | KernelOp::Normal | KernelOp::TruncNormal | KernelOp::Sparse)
+    }
+
     /// The WGSL constant's name.
     pub const fn wgsl_name(self) -> &'static str {
         match self {

@@ -1,6 +1,8 @@
 //! `GpuFiller`: the fill pipelines of one device, and the calls that record fills.
 
+use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use wgpu::util::DeviceExt;
 
@@ -107,7 +109,13 @@ pub struct GpuFiller {
     queue: wgpu::Queue,
     multiply: Multiply,
     layout: wgpu::BindGroupLayout,
-    pipelines: Vec<wgpu::ComputePipeline>,
+    module: wgpu::ShaderModule,
+    /// The fill pipelines by operation and stored dtype.
+    pipelines: HashMap<(KernelOp, Dtype), wgpu::ComputePipeline>,
+    /// The 16-bit pipelines for windows that straddle Philox blocks (the kernel's `STRADDLE`), for
+    /// the operations that draw blocks: made on first use, since most fills never need one and
+    /// a software adapter takes about 0.1 s to build each.
+    straddling: HashMap<(KernelOp, Dtype), OnceLock<wgpu::ComputePipeline>>,
     kat_layout: wgpu::BindGroupLayout,
     kat_pipeline: wgpu::ComputePipeline,
     limits: WindowLimits,
@@ -155,19 +163,15 @@ impl GpuFiller {
             label: Some("nninit fill"),
             source: wgpu::ShaderSource::Wgsl(shaders::fill_module(multiply).into()),
         });
-        // Per op and stored dtype (index 3 * op + dtype's position in Dtype::ALL): the f32 kernel
-        // and the two 16-bit ones, each with only its own encoder.
-        let pipelines = KernelOp::ALL
-            .iter()
-            .flat_map(|&op| Dtype::ALL.map(move |dtype| (op, dtype)))
-            .map(|(op, dtype)| {
-                let constants = [
-                    ("OP", op as u32 as f64),
-                    ("WG_SIZE", f64::from(workgroup_size)),
-                    ("DTYPE", f64::from(dtype.kernel_code())),
-                ];
-                compute_pipeline(device, &layout, &module, "fill", &constants)
-            })
+        // Per op and stored dtype: the f32 kernel and the two 16-bit ones, each with only its own
+        // encoder.
+        let keys = || KernelOp::ALL.iter().flat_map(|&op| Dtype::ALL.map(move |dtype| (op, dtype)));
+        let pipelines = keys()
+            .map(|(op, dtype)| ((op, dtype), fill_pipeline(device, &layout, &module, op, dtype, false, workgroup_size)))
+            .collect();
+        let straddling = keys()
+            .filter(|&(op, dtype)| op.draws_blocks() && dtype != Dtype::F32)
+            .map(|key| (key, OnceLock::new()))
             .collect();
 
         let kat_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
@@ -196,6 +200,8 @@ impl GpuFiller {
             pipelines,
             kat_layout,
             kat_pipeline,
+            module,
+            straddling,
             limits,
             uniform_stride,
             no_aux,
@@ -477,15 +483,42 @@ impl GpuFiller {
                 })
             })
             .collect();
+        // f32 windows are always block-aligned (lead = first % 4); 16-bit ones may not be.
+        let window_pipelines = windows
+            .iter()
+            .map(|(w, _)| self.pipeline(kernel_op, dtype, slot_origin(w).1 != 0))
+            .collect::<Result<Vec<_>>>()?;
         let mut pass = encoder
             .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("nninit fill"), timestamp_writes: None });
-        // f32 windows are always block-aligned (lead = first % 4): the f32 kernel needs no second block.
-        pass.set_pipeline(&self.pipelines[Dtype::ALL.len() * kernel_op as usize + dtype as usize]);
-        for ((w, _), bind_group) in windows.iter().zip(&bind_groups) {
+        let mut current: Option<&wgpu::ComputePipeline> = None;
+        for (((w, _), bind_group), pipeline) in windows.iter().zip(&bind_groups).zip(window_pipelines) {
+            if !current.is_some_and(|set| std::ptr::eq(set, pipeline)) {
+                pass.set_pipeline(pipeline);
+                current = Some(pipeline);
+            }
             pass.set_bind_group(0, bind_group, &[]);
             pass.dispatch_workgroups(w.groups.0, w.groups.1, 1);
         }
         Ok(())
+    }
+
+    /// The pipeline for `op` into `dtype`, for windows whose slots start `straddle`-ing Philox
+    /// blocks; a straddling one is made on first use.
+    fn pipeline(&self, op: KernelOp, dtype: Dtype, straddle: bool) -> Result<&wgpu::ComputePipeline> {
+        let Some(cell) = self.straddling.get(&(op, dtype)).filter(|_| straddle) else {
+            return Ok(&self.pipelines[&(op, dtype)]);
+        };
+        if let Some(pipeline) = cell.get() {
+            return Ok(pipeline);
+        }
+        let (device, workgroup_size) = (&self.device, self.limits.workgroup_size);
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let made = fill_pipeline(device, &self.layout, &self.module, op, dtype, true, workgroup_size);
+        // Native wgpu reports a pipeline's errors when it is made: the future is ready at once.
+        if let Some(error) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("building a fill pipeline: {error}")));
+        }
+        Ok(cell.get_or_init(|| made))
     }
 
     /// The binding of `aux` for window `w`: buffer, offset, size, and the index (in words for a
@@ -675,6 +708,26 @@ fn buffer_entry(binding: u32, buffer: &wgpu::Buffer, offset: u64, size: u64) -> 
             size: wgpu::BufferSize::new(size),
         }),
     }
+}
+
+/// The fill kernel's pipeline for `op` into `dtype`, for windows that `straddle` Philox blocks
+/// or not (the kernel's override constants).
+fn fill_pipeline(
+    device: &wgpu::Device,
+    layout: &wgpu::BindGroupLayout,
+    module: &wgpu::ShaderModule,
+    op: KernelOp,
+    dtype: Dtype,
+    straddle: bool,
+    workgroup_size: u32,
+) -> wgpu::ComputePipeline {
+    let constants = [
+        ("OP", f64::from(op as u32)),
+        ("WG_SIZE", f64::from(workgroup_size)),
+        ("DTYPE", f64::from(dtype.kernel_code())),
+        ("STRADDLE", f64::from(u8::from(straddle))),
+    ];
+    compute_pipeline(device, layout, module, "fill", &constants)
 }
 
 fn compute_pipeline(
