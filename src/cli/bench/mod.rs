@@ -329,10 +329,31 @@ fn print_tables(rows: &[Row], ratios: &[Ratio], machine: &Machine) {
     outln!();
     for r in ratios {
         let verdict = match r.target {
-            Some(t) if r.value >= t => format!("target {t}x: met"),
-            Some(t) => format!("target {t}x: missed by {:.1}%", (1.0 - r.value / t) * 100.0),
+            Some(t) if r.value >= t => format!("target {}x: met", shown_target(t)),
+            Some(t) => format!("target {}x: missed by {:.1}%", shown_target(t), (1.0 - r.value / t) * 100.0),
             None => String::new(),
         };
         outln!("{:<52} {:>7.2}x  ({}) {verdict}", r.name, r.value, r.basis);
+    }
+}
+
+/// A target as the tables show it: at most two decimals, without trailing zeros (`1/0.7` is
+/// `1.43`, `0.5` stays `0.5`, `10` stays `10`).
+fn shown_target(target: f64) -> String {
+    let shown = format!("{target:.2}");
+    shown.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_target;
+
+    #[test]
+    fn targets_show_at_most_two_decimals() {
+        assert_eq!(shown_target(1.0 / 0.7), "1.43");
+        assert_eq!(shown_target(0.5), "0.5");
+        assert_eq!(shown_target(0.7), "0.7");
+        assert_eq!(shown_target(10.0), "10");
+        assert_eq!(shown_target(4.0), "4");
     }
 }
