@@ -514,8 +514,12 @@ impl GpuFiller {
         let (device, workgroup_size) = (&self.device, self.limits.workgroup_size);
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let made = fill_pipeline(device, &self.layout, &self.module, op, dtype, true, workgroup_size);
-        // Native wgpu reports a pipeline's errors when it is made: the future is ready at once.
-        if let Some(error) = pollster::block_on(scope.pop()) {
+        // Native wgpu validates a pipeline as it makes it, so the scope's result is ready at once.
+        // Recording never blocks (in a browser it could not), so it is polled once: where it is
+        // not ready, an error reaches the device's own handler when the pass is submitted.
+        let mut popped = std::pin::pin!(scope.pop());
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        if let std::task::Poll::Ready(Some(error)) = std::future::Future::poll(popped.as_mut(), &mut context) {
             return Err(Error::Gpu(format!("building a fill pipeline: {error}")));
         }
         Ok(cell.get_or_init(|| made))
