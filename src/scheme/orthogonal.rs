@@ -15,13 +15,16 @@
 //!   the reflectors below it (their unit diagonal implied): faer factors each panel on one
 //!   thread, and the threads share the updates right of it in chunks of columns
 //!   ([`qr_by_panels`]), so the result is the same for any thread count.
-//! - Q is formed from the identity by applying the blocks of reflectors last to first, each only to
-//!   the columns it can change (`Q[j.., j..]`: the columns before `j` are still those of the
-//!   identity, zero in rows `j..`). That is `orgqr`'s saving: a third fewer flops than applying
-//!   every block to all of Q (faer's `compute_thin_Q`). The results agree with it within a few
-//!   ulps, not bit for bit: faer's products block their sums by the shape of the product.
-//! - When `rows < cols`, column-major Q is the row-major result; otherwise a blocked transpose
-//!   writes it into `A`'s memory. The signs and `gain` are applied on the way.
+//! - Q is formed in `A`'s own memory, as `orgqr` does, from the identity by applying the blocks of
+//!   reflectors last to first, each only to the columns it can change (`Q[j.., j..]`: the columns
+//!   before `j` are still those of the identity, zero in rows `j..`); each block's reflectors are
+//!   copied out first, and its columns reset to the identity's. That is `orgqr`'s saving: a third
+//!   fewer flops than applying every block to all of Q (faer's `compute_thin_Q`). The results
+//!   agree with it within a few ulps, not bit for bit: faer's products block their sums by the
+//!   shape of the product.
+//! - When `rows < cols`, column-major Q is the row-major result; a square Q is transposed in
+//!   place; a tall one into a new matrix. The signs and `gain` are applied on the way. So a square
+//!   or wide orthogonal matrix needs one matrix's memory, not two.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -58,9 +61,10 @@ fn orthogonal_matrix_on(rows: u64, cols: u64, gain: f64, stream: Stream, threads
         .checked_mul(cols)
         .filter(|&n| n <= (isize::MAX as u64) / 16)
         .ok_or_else(|| Error::OutOfMemory { what: what() })?;
-    // Sized up front: A and Q; the result reuses A's memory (faer's own allocations cannot
-    // fail softly, so all of it must be available before they start).
-    let needed = n as usize * 4 * 2;
+    // Sized up front: A, which becomes Q, and for `rows > cols` the result (faer's own
+    // allocations cannot fail softly, so all of it must be available before they start).
+    let matrices = if rows > cols { 2 } else { 1 };
+    let needed = n as usize * 4 * matrices;
     let mut probe: Vec<u8> = Vec::new();
     probe
         .try_reserve_exact(needed)
@@ -89,59 +93,24 @@ fn orthogonal_matrix_on(rows: u64, cols: u64, gain: f64, stream: Stream, threads
     }
     let gain = gain as f32;
     let scale: Vec<f32> = (0..k).map(|j| gain * sign(a[j * m + j])).collect();
-
-    // Q (m x k, column-major), formed as `orgqr` does: from the identity, the blocks of
-    // reflectors last to first, each only on the columns it changes (`Q[j.., j..]`).
-    let mut q = try_vec(m * k, 0f32, "orthogonal's Q")?;
-    {
-        let basis = MatRef::from_column_major_slice(&a, m, k);
-        let mut q = MatMut::from_column_major_slice_mut(&mut q, m, k);
-        for d in 0..k {
-            q[(d, d)] = 1.0;
-        }
-        let scratch = householder::apply_block_householder_on_the_left_in_place_scratch::<f32>(m, block, CHUNK);
-        let mut end = k;
-        let mut width = match k % block {
-            0 => block,
-            rest => rest,
-        };
-        while end > 0 {
-            let start = end - width;
-            let reflectors = basis.get(start.., start..end);
-            let factor = coeff.as_ref().get(.., start..end).subrows(0, width);
-            let target = q.rb_mut().get_mut(start.., start..);
-            in_column_chunks(
-                target,
-                threads,
-                scratch,
-                |_| {},
-                |chunk, stack| {
-                    householder::apply_block_householder_on_the_left_in_place_with_conj(
-                        reflectors,
-                        factor,
-                        Conj::No,
-                        chunk,
-                        Par::Seq,
-                        stack,
-                    )
-                },
-            );
-            end = start;
-            width = block;
-        }
-    }
+    form_q_in_place(&mut a, m, k, coeff.as_ref(), threads)?;
+    let q = a;
 
     if transposed {
         // Column j of Q (m = cols long) is row j of the result.
+        let mut q = q;
         for (row, &s) in q.chunks_exact_mut(m).zip(&scale) {
             row.iter_mut().for_each(|x| *x *= s);
         }
         return Ok(q);
     }
-    // Q's row-major transpose into A's memory (the reflectors are no longer needed; memory
-    // already touched, where a new allocation's pages would fault), each thread writing a band
-    // of the result's rows.
-    let mut out = a;
+    if rows == cols {
+        let mut q = q;
+        transpose_square_scaled(&mut q, rows, &scale, threads);
+        return Ok(q);
+    }
+    // Q's row-major transpose, each thread writing a band of the result's rows.
+    let mut out = try_vec(rows * cols, 0f32, "orthogonal's result")?;
     in_bands(&mut out, cols, threads, |first_row, band| {
         for j0 in (0..cols).step_by(TILE) {
             for i0 in (0..band.len() / cols).step_by(TILE) {
@@ -155,6 +124,118 @@ fn orthogonal_matrix_on(rows: u64, cols: u64, gain: f64, stream: Stream, threads
         }
     });
     Ok(out)
+}
+
+/// Forms Q (`m x k`, column-major) in `a`'s memory from the QR that `a` and `coeff` hold, as
+/// LAPACK's `orgqr` does: the blocks of reflectors last to first, each applied only to the
+/// columns it changes (`Q[j.., j..]`: the columns before `j` are still those of the identity,
+/// zero in rows `j..`), in [`CHUNK`]-column chunks shared among the threads. Before block `j` is
+/// applied, its reflectors are copied out and its own columns become the identity's (R above
+/// them, zeros in Q, is cleared). Every chunk sees the numbers it would see in a separate Q, so
+/// the result is the same.
+fn form_q_in_place(a: &mut [f32], m: usize, k: usize, coeff: MatRef<'_, f32>, threads: usize) -> Result<()> {
+    let block = coeff.nrows();
+    let scratch = householder::apply_block_householder_on_the_left_in_place_scratch::<f32>(m, block, CHUNK);
+    let mut panel = try_vec(m * block.min(k), 0f32, "orthogonal's reflectors")?;
+    let mut q = MatMut::from_column_major_slice_mut(a, m, k);
+    let mut end = k;
+    let mut width = match k % block {
+        0 => block,
+        rest => rest,
+    };
+    while end > 0 {
+        let start = end - width;
+        let height = m - start;
+        let mut reflectors = MatMut::from_column_major_slice_mut(&mut panel[..height * width], height, width);
+        reflectors.copy_from(q.rb().get(start.., start..end));
+        for c in start..end {
+            let column = q.rb_mut().col_mut(c).try_as_col_major_mut().expect("a column-major matrix's column");
+            let column = column.as_slice_mut();
+            column.fill(0.0);
+            column[c] = 1.0;
+        }
+        let (reflectors, factor) = (reflectors.rb(), coeff.get(.., start..end).subrows(0, width));
+        in_column_chunks(
+            q.rb_mut().get_mut(start.., start..),
+            threads,
+            scratch,
+            |_| {},
+            |chunk, stack| {
+                householder::apply_block_householder_on_the_left_in_place_with_conj(
+                    reflectors,
+                    factor,
+                    Conj::No,
+                    chunk,
+                    Par::Seq,
+                    stack,
+                )
+            },
+        );
+        end = start;
+        width = block;
+    }
+    Ok(())
+}
+
+/// Transposes the square `n x n` matrix in `data` in place, scaling as it goes: element `(i, j)`
+/// of the result (row-major) is `data[j * n + i] * scale[j]`. The matrix is cut into
+/// [`TILE`]-square tiles; the threads take rows of tiles in turn, and the thread that takes tile
+/// row `I` swaps each tile `(I, J)`, `J >= I`, with its mirror `(J, I)`.
+fn transpose_square_scaled(data: &mut [f32], n: usize, scale: &[f32], threads: usize) {
+    assert_eq!(data.len(), n * n, "a square matrix");
+    let tiles = n.div_ceil(TILE);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let shared = SharedTiles(data.as_mut_ptr());
+    let work = || loop {
+        let ti = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if ti >= tiles {
+            break;
+        }
+        for tj in ti..tiles {
+            // SAFETY: the elements of tiles (ti, tj) and (tj, ti) are touched by this task
+            // alone: every unordered pair of tile indices is one task's, the tasks' pairs are
+            // distinct (each tile row is taken once), and every index is below n * n.
+            unsafe { shared.swap_tiles(n, ti, tj, scale) };
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..parallel::threads_for(n * n, threads) {
+            scope.spawn(work);
+        }
+        work();
+    });
+}
+
+/// `data`'s pointer for [`transpose_square_scaled`], whose tasks touch disjoint elements.
+struct SharedTiles(*mut f32);
+
+// SAFETY: see `transpose_square_scaled`: the threads never touch the same element.
+unsafe impl Sync for SharedTiles {}
+
+impl SharedTiles {
+    /// Swaps tile `(ti, tj)` with tile `(tj, ti)` as [`transpose_square_scaled`] describes (a
+    /// diagonal tile with itself).
+    ///
+    /// # Safety
+    /// `self.0` points to `n * n` elements, and no other thread touches these two tiles.
+    unsafe fn swap_tiles(&self, n: usize, ti: usize, tj: usize, scale: &[f32]) {
+        let (rows, cols) = (ti * TILE..(ti * TILE + TILE).min(n), tj * TILE..(tj * TILE + TILE).min(n));
+        for i in rows {
+            for j in cols.clone() {
+                if ti == tj && j < i {
+                    continue;
+                }
+                let (upper, lower) = (self.0.add(i * n + j), self.0.add(j * n + i));
+                if i == j {
+                    *upper *= scale[i];
+                } else {
+                    let (x, y) = (*upper, *lower);
+                    *upper = y * scale[j];
+                    *lower = x * scale[i];
+                }
+            }
+        }
+    }
 }
 
 /// Blocked Householder QR of `a` (`m x k`, `m >= k`) in place, as faer's `qr_in_place` with
@@ -399,6 +480,23 @@ mod tests {
             let mut coeff = Mat::<f32>::zeros(block, k);
             let a = faer::MatMut::from_column_major_slice_mut(&mut a, m, k);
             assert_eq!(super::qr_by_panels(a, coeff.as_mut(), 2), zero_column.is_none());
+        }
+    }
+
+    #[test]
+    fn the_square_transpose_in_place_moves_and_scales_every_element() {
+        for n in [1usize, 2, 31, 32, 33, 100] {
+            let scale: Vec<f32> = (0..n).map(|j| 1.0 + j as f32 / 8.0).collect();
+            let original: Vec<f32> = (0..n * n).map(|x| x as f32).collect();
+            for threads in [1, 3] {
+                let mut data = original.clone();
+                super::transpose_square_scaled(&mut data, n, &scale, threads);
+                for i in 0..n {
+                    for j in 0..n {
+                        assert_eq!(data[i * n + j], original[j * n + i] * scale[j], "n {n} at ({i}, {j})");
+                    }
+                }
+            }
         }
     }
 
