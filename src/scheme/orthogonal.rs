@@ -94,18 +94,16 @@ fn orthogonal_matrix_on(rows: u64, cols: u64, gain: f64, stream: Stream, threads
     let gain = gain as f32;
     let scale: Vec<f32> = (0..k).map(|j| gain * sign(a[j * m + j])).collect();
     form_q_in_place(&mut a, m, k, coeff.as_ref(), threads)?;
-    let q = a;
+    let mut q = a;
 
     if transposed {
         // Column j of Q (m = cols long) is row j of the result.
-        let mut q = q;
         for (row, &s) in q.chunks_exact_mut(m).zip(&scale) {
             row.iter_mut().for_each(|x| *x *= s);
         }
         return Ok(q);
     }
     if rows == cols {
-        let mut q = q;
         transpose_square_scaled(&mut q, rows, &scale, threads);
         return Ok(q);
     }
@@ -148,11 +146,9 @@ fn form_q_in_place(a: &mut [f32], m: usize, k: usize, coeff: MatRef<'_, f32>, th
         let height = m - start;
         let mut reflectors = MatMut::from_column_major_slice_mut(&mut panel[..height * width], height, width);
         reflectors.copy_from(q.rb().get(start.., start..end));
+        q.rb_mut().get_mut(.., start..end).fill(0.0);
         for c in start..end {
-            let column = q.rb_mut().col_mut(c).try_as_col_major_mut().expect("a column-major matrix's column");
-            let column = column.as_slice_mut();
-            column.fill(0.0);
-            column[c] = 1.0;
+            q[(c, c)] = 1.0;
         }
         let (reflectors, factor) = (reflectors.rb(), coeff.get(.., start..end).subrows(0, width));
         in_column_chunks(
