@@ -61,10 +61,11 @@ fn orthogonal_matrix_on(rows: u64, cols: u64, gain: f64, stream: Stream, threads
         .checked_mul(cols)
         .filter(|&n| n <= (isize::MAX as u64) / 16)
         .ok_or_else(|| Error::OutOfMemory { what: what() })?;
-    // Sized up front: A, which becomes Q, and for `rows > cols` the result (faer's own
-    // allocations cannot fail softly, so all of it must be available before they start).
-    let matrices = if rows > cols { 2 } else { 1 };
-    let needed = n as usize * 4 * matrices;
+    // Sized up front, since faer's own allocations cannot fail softly: twice the matrix. That is
+    // A (which becomes Q) and, for `rows > cols`, the result; for square and wide matrices the
+    // second is headroom for faer's workspace (its products' packing buffers took 545 MB at
+    // 30000²), so running out is an error before anything starts, never an abort inside faer.
+    let needed = n as usize * 4 * 2;
     let mut probe: Vec<u8> = Vec::new();
     probe
         .try_reserve_exact(needed)
