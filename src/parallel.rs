@@ -1,5 +1,5 @@
-//! Below every layer: splitting a slice into one contiguous part per thread, shared by the CPU backend's
-//! fills and the orthogonal scheme's draw and transposes.
+//! Below every layer: splitting a slice into one contiguous part per thread, shared by the CPU
+//! backend's fills and the orthogonal scheme's draw and transposes.
 
 /// Items (elements, or matrix entries) below which work runs on the calling thread alone: a
 /// thread's start costs about as much as making this many values.

@@ -432,7 +432,11 @@ impl GpuFiller {
         let mut aux_bindings = Vec::with_capacity(windows.len());
         let stride = self.uniform_stride as usize;
         let mut uniform_bytes = vec![0u8; stride * windows.len()];
+        let mut window_pipelines = Vec::with_capacity(windows.len());
         for (i, (w, source_index)) in windows.iter().enumerate() {
+            // f32 windows are always block-aligned (lead = first % 4); 16-bit ones may not be.
+            let (first_block, shift) = slot_origin(w);
+            window_pipelines.push(self.pipeline(kernel_op, dtype, shift != 0)?);
             if let Op::Diagonal(d) = op {
                 u[1] = diagonal_window_start(d, w.first_element)?;
             }
@@ -449,8 +453,8 @@ impl GpuFiller {
                 invocations: w.invocations,
                 groups_x: w.groups.0,
                 opaque_zero: 0,
-                shift: slot_origin(w).1,
-                first_block: split_u64(slot_origin(w).0),
+                shift,
+                first_block: split_u64(first_block),
                 padding: 0,
                 f,
                 u,
@@ -483,11 +487,6 @@ impl GpuFiller {
                 })
             })
             .collect();
-        // f32 windows are always block-aligned (lead = first % 4); 16-bit ones may not be.
-        let window_pipelines = windows
-            .iter()
-            .map(|(w, _)| self.pipeline(kernel_op, dtype, slot_origin(w).1 != 0))
-            .collect::<Result<Vec<_>>>()?;
         let mut pass = encoder
             .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("nninit fill"), timestamp_writes: None });
         let mut current: Option<&wgpu::ComputePipeline> = None;

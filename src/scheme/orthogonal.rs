@@ -24,7 +24,8 @@
 //!   shape of the product.
 //! - When `rows < cols`, column-major Q is the row-major result; a square Q is transposed in
 //!   place; a tall one into a new matrix. The signs and `gain` are applied on the way. So a square
-//!   or wide orthogonal matrix needs one matrix's memory, not two.
+//!   or wide orthogonal matrix holds one matrix at a time, not two (the check up front still asks
+//!   for two: faer's workspace cannot fail softly).
 
 use std::sync::{Mutex, PoisonError};
 
