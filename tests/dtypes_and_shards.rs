@@ -72,6 +72,39 @@ fn half_precision_on_every_adapter_with_odd_offsets_and_guards() {
     }
 }
 
+#[test]
+fn long_half_precision_constants_have_whole_words_and_guarded_ends() {
+    // Spans of 4096 elements and more are written as 32-bit word patterns with their ends as
+    // half-words: every parity of start and end, and one span just too short for it.
+    let values = [f64::NAN, -65520.0, 1e-7, -0.0, 0.1, 1.0];
+    for ctx in common::contexts() {
+        for dtype in [Dtype::F16, Dtype::Bf16] {
+            for value in values {
+                let init = Scheme::constant(value).unwrap();
+                let plan = Plan::new(&init, &[100, 101]).unwrap();
+                let fill = Fill::from_plan(&plan, Stream::new(3, 1)).unwrap();
+                let expected = match dtype {
+                    Dtype::F16 => half::f16::from_f32(value as f32).to_bits(),
+                    _ => half::bf16::from_f32(value as f32).to_bits(),
+                };
+                for (first, count, at, tail) in [
+                    (0u64, 10100usize, 0usize, 0usize),
+                    (1, 4096, 1, 1),
+                    (2, 4097, 1, 0),
+                    (5, 4097, 0, 1),
+                    (3, 9999, 2, 3),
+                    (7, 4095, 1, 1),
+                ] {
+                    let gpu = common::fill_guarded_as(ctx, &fill, dtype, first, count, at, tail);
+                    compare(&gpu, &cpu_bytes(&plan, Stream::new(3, 1), first, count as u64, dtype), dtype, &init, ctx);
+                    let wrong = gpu.chunks_exact(2).position(|h| u16::from_le_bytes([h[0], h[1]]) != expected);
+                    assert_eq!(wrong, None, "{dtype:?} {value}: not {expected:04x}");
+                }
+            }
+        }
+    }
+}
+
 /// Bit-identical, every scheme (normal-derived ones included).
 fn compare(gpu: &[u8], cpu: &[u8], dtype: Dtype, init: &Scheme, ctx: &nninit::gpu::GpuContext) {
     assert_eq!(gpu.len(), cpu.len());

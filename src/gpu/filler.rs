@@ -395,8 +395,33 @@ impl GpuFiller {
         }
     }
 
+    /// Records `op` over `spans` as `dtype`. A 16-bit constant writes each long span's whole
+    /// 32-bit words as a word pattern (both halves the value), through the f32 kernel, and only
+    /// the span's ends as half-words.
     #[allow(clippy::too_many_arguments)]
     fn record_spans(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        buffer: &wgpu::Buffer,
+        dtype: Dtype,
+        spans: &[Span],
+        op: &Op,
+        stream: crate::Stream,
+        aux: Aux<'_>,
+    ) -> Result<()> {
+        let (Op::Constant { val }, Aux::None, Dtype::F16 | Dtype::Bf16) = (op, aux, dtype) else {
+            return self.record_windows(encoder, buffer, dtype, spans, op, stream, aux);
+        };
+        let half = dtype.encode(val.to_bits());
+        let pattern = Op::Constant { val: f32::from_bits(half | half << 16) };
+        let (halves, words) = split_into_words(spans);
+        self.record_windows(encoder, buffer, dtype, &halves, op, stream, aux)?;
+        self.record_windows(encoder, buffer, Dtype::F32, &words, &pattern, stream, aux)
+    }
+
+    /// Records `op` over `spans` as `dtype`, one window after another in one compute pass.
+    #[allow(clippy::too_many_arguments)]
+    fn record_windows(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         buffer: &wgpu::Buffer,
@@ -602,6 +627,36 @@ impl GpuFiller {
     }
 }
 
+/// Spans of 16-bit elements shorter than this are written as half-words whole: splitting them
+/// would add dispatches (a column shard has one span per row) for little gain.
+const MIN_WORD_SPAN: u64 = 1 << 12;
+
+/// Splits 16-bit `spans` into the half-words written as such (short spans, and a long span's
+/// first or last element where it shares a word with bytes outside the span) and the whole
+/// 32-bit words between them, as spans of 4-byte elements from element 0.
+fn split_into_words(spans: &[Span]) -> (Vec<Span>, Vec<Span>) {
+    let (mut halves, mut words) = (Vec::new(), Vec::new());
+    for span in spans {
+        let mut elements = span.elements.clone();
+        if elements.end - elements.start < MIN_WORD_SPAN {
+            halves.push(span.clone());
+            continue;
+        }
+        let mut first = span.byte_offset;
+        if first % 4 == 2 {
+            halves.push(Span { byte_offset: first, elements: elements.start..elements.start + 1, source_index: 0 });
+            (first, elements.start) = (first + 2, elements.start + 1);
+        }
+        let mut end = first + 2 * (elements.end - elements.start);
+        if end % 4 == 2 {
+            halves.push(Span { byte_offset: end - 2, elements: elements.end - 1..elements.end, source_index: 0 });
+            (end, elements.end) = (end - 2, elements.end - 1);
+        }
+        words.push(Span { byte_offset: first, elements: 0..(end - first) / 4, source_index: 0 });
+    }
+    (halves, words)
+}
+
 /// Where invocation 0's first slot (element `first - lead`, possibly "-1") lies: its Philox block,
 /// wrapping below 0, and its word in that block.
 fn slot_origin(w: &Window) -> (u64, u32) {
@@ -753,4 +808,43 @@ fn compute_pipeline(
         compilation_options: wgpu::PipelineCompilationOptions { constants, zero_initialize_workgroup_memory: false },
         cache: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_splits_tile_each_span_with_half_words_only_at_shared_ends() {
+        for offset in [0u64, 2, 4, 6, 1026] {
+            for count in [1u64, 2, MIN_WORD_SPAN - 1, MIN_WORD_SPAN, MIN_WORD_SPAN + 1, 10_001] {
+                let span = Span { byte_offset: offset, elements: 7..7 + count, source_index: 0 };
+                let (halves, words) = split_into_words(std::slice::from_ref(&span));
+                // Every byte of the span exactly once, and none outside it.
+                let mut bytes: Vec<(u64, u64)> = halves
+                    .iter()
+                    .map(|h| (h.byte_offset, h.byte_offset + 2 * (h.elements.end - h.elements.start)))
+                    .chain(words.iter().map(|w| (w.byte_offset, w.byte_offset + 4 * w.elements.end)))
+                    .collect();
+                bytes.sort();
+                assert_eq!(bytes.first().unwrap().0, offset);
+                assert_eq!(bytes.last().unwrap().1, offset + 2 * count);
+                assert!(bytes.windows(2).all(|p| p[0].1 == p[1].0), "{offset} {count}: {bytes:?}");
+                if count < MIN_WORD_SPAN {
+                    assert!(words.is_empty() && halves.len() == 1);
+                    continue;
+                }
+                // One word span, aligned, from element 0; half-words only where a word is shared.
+                assert_eq!(words.len(), 1);
+                assert!(words[0].byte_offset.is_multiple_of(4) && words[0].elements.start == 0);
+                let shared_ends = u64::from(offset % 4 == 2) + u64::from((offset + 2 * count) % 4 == 2);
+                assert_eq!(halves.len() as u64, shared_ends);
+                for h in &halves {
+                    assert_eq!(h.elements.end - h.elements.start, 1);
+                    let index = (h.byte_offset - offset) / 2;
+                    assert_eq!(h.elements.start, 7 + index, "half-word at byte {}", h.byte_offset);
+                }
+            }
+        }
+    }
 }
