@@ -155,8 +155,15 @@ impl LanesOp for TruncNormalWords {
             for j in 0..LANES {
                 (x[j], factor[j], region[j]) = quantile::argument(x[j]);
             }
-            for j in 0..LANES {
-                x[j] = quantile::rational(x[j], factor[j], region[j]);
+            // One choice of coefficients where no value is in the far tail, two otherwise.
+            if region.iter().all(|&r| r != quantile::FAR) {
+                for j in 0..LANES {
+                    x[j] = quantile::rational_not_far(x[j], factor[j], region[j]);
+                }
+            } else {
+                for j in 0..LANES {
+                    x[j] = quantile::rational(x[j], factor[j], region[j]);
+                }
             }
             for (w, &q) in lane.iter_mut().zip(&x) {
                 *w = trunc_normal::from_quantile(*w, q, &params).to_bits();

@@ -73,6 +73,23 @@ pub fn rational(x: f32, factor: f32, region: u32) -> f32 {
     num * factor / den
 }
 
+/// [`rational`] for a value that is not in the far tail (`region` != [`FAR`]): the same value,
+/// with one choice of coefficients (central or near) where [`rational`] makes two. A loop over
+/// many values takes it when none is in the far tail (`p` below `e^-25`, rare but for bounds far
+/// out in a tail).
+#[inline(always)]
+pub fn rational_not_far(x: f32, factor: f32, region: u32) -> f32 {
+    let central = region == CENTRAL;
+    let pick = |k: usize, c: &[f32; 8], n: &[f32; 8]| select(central, c[k], n[k]);
+    let mut num = pick(0, &CENTRAL_NUM, &NEAR_NUM);
+    let mut den = pick(0, &CENTRAL_DEN, &NEAR_DEN);
+    for k in 1..8 {
+        num = num * x + pick(k, &CENTRAL_NUM, &NEAR_NUM);
+        den = den * x + pick(k, &CENTRAL_DEN, &NEAR_DEN);
+    }
+    num * factor / den
+}
+
 /// `if c { a } else { b }`, written so that it compiles to a blend.
 #[inline(always)]
 fn select(c: bool, a: f32, b: f32) -> f32 {
@@ -133,6 +150,25 @@ mod tests {
             let (got, want) = (normal_quantile_from_ln(ln_p), branches(ln_p));
             assert_eq!(got.to_bits(), want.to_bits(), "ln p = {ln_p:e}: {got:e} against {want:e}");
         }
+    }
+
+    #[test]
+    fn the_rational_without_the_far_tail_is_the_same_outside_it() {
+        // Every 31st f32 from ln 0.925 down to the far tail's start (r = 5), and its neighbours.
+        let top = 0.925f32.ln().to_bits();
+        let bottom = (-25.0f32).to_bits();
+        let values = (top..=bottom).step_by(31).chain(bottom - 64..bottom + 64).map(f32::from_bits);
+        let mut near = 0;
+        for ln_p in values {
+            let (x, factor, region) = argument(ln_p);
+            if region == FAR {
+                continue;
+            }
+            near += usize::from(region == NEAR);
+            let (got, want) = (rational_not_far(x, factor, region), rational(x, factor, region));
+            assert_eq!(got.to_bits(), want.to_bits(), "ln p = {ln_p:e}");
+        }
+        assert!(near > 1000, "the near tail was reached {near} times");
     }
 
     #[test]
