@@ -363,11 +363,11 @@ impl GpuFiller {
         }
         if !zero_spans.is_empty() {
             let zero = Op::Constant { val: 0.0 };
-            self.record_spans(encoder, buffer, dtype, &zero_spans, &zero, fill.stream(), Aux::None)?;
+            self.record_elementwise(encoder, buffer, dtype, &zero_spans, &zero, fill.stream())?;
         }
         let words = fill.stream();
         match fill.prepared() {
-            Prepared::Elementwise(op) => self.record_spans(encoder, buffer, dtype, &spans, op, words, Aux::None),
+            Prepared::Elementwise(op) => self.record_elementwise(encoder, buffer, dtype, &spans, op, words),
             Prepared::Values(values) => {
                 let mut picked: Vec<f32> = Vec::new();
                 picked.try_reserve_exact(drawn as usize).map_err(|_| Error::OutOfMemory {
@@ -381,7 +381,7 @@ impl GpuFiller {
                     picked.extend_from_slice(part);
                 }
                 let source = upload(&self.device, "nninit values", bytemuck::cast_slice(&picked));
-                self.record_spans(encoder, buffer, dtype, &spans, &Op::Bits, words, Aux::Copy { source: &source })
+                self.record_windows(encoder, buffer, dtype, &spans, &Op::Bits, words, Aux::Copy { source: &source })
             }
             Prepared::Sparse { op, mask } => {
                 let bits = upload(&self.device, "nninit sparse mask", bytemuck::cast_slice(&mask.bits));
@@ -389,17 +389,16 @@ impl GpuFiller {
                     return Err(Error::InvalidParameter("sparse values must be normal".into()));
                 };
                 let aux = Aux::Mask { bits: &bits, zeros_marked: mask.zeros_marked, std };
-                self.record_spans(encoder, buffer, dtype, &spans, op, words, aux)
+                self.record_windows(encoder, buffer, dtype, &spans, op, words, aux)
             }
             Prepared::Nothing => Ok(()),
         }
     }
 
-    /// Records `op` over `spans` as `dtype`. A 16-bit constant writes each long span's whole
-    /// 32-bit words as a word pattern (both halves the value), through the f32 kernel, and only
-    /// the span's ends as half-words.
-    #[allow(clippy::too_many_arguments)]
-    fn record_spans(
+    /// Records the element-wise `op` (no auxiliary input) over `spans` as `dtype`. A 16-bit
+    /// constant writes each long span's whole 32-bit words as a word pattern (both halves the
+    /// value), through the f32 kernel, and only the span's ends as half-words.
+    fn record_elementwise(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         buffer: &wgpu::Buffer,
@@ -407,16 +406,15 @@ impl GpuFiller {
         spans: &[Span],
         op: &Op,
         stream: crate::Stream,
-        aux: Aux<'_>,
     ) -> Result<()> {
-        let (Op::Constant { val }, Aux::None, Dtype::F16 | Dtype::Bf16) = (op, aux, dtype) else {
-            return self.record_windows(encoder, buffer, dtype, spans, op, stream, aux);
+        let (Op::Constant { val }, Dtype::F16 | Dtype::Bf16) = (op, dtype) else {
+            return self.record_windows(encoder, buffer, dtype, spans, op, stream, Aux::None);
         };
         let half = dtype.encode(val.to_bits());
         let pattern = Op::Constant { val: f32::from_bits(half | half << 16) };
         let (halves, words) = split_into_words(spans);
-        self.record_windows(encoder, buffer, dtype, &halves, op, stream, aux)?;
-        self.record_windows(encoder, buffer, Dtype::F32, &words, &pattern, stream, aux)
+        self.record_windows(encoder, buffer, dtype, &halves, op, stream, Aux::None)?;
+        self.record_windows(encoder, buffer, Dtype::F32, &words, &pattern, stream, Aux::None)
     }
 
     /// Records `op` over `spans` as `dtype`, one window after another in one compute pass.
