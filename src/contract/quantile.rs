@@ -63,14 +63,13 @@ pub fn argument(ln_p: f32) -> (f32, f32, u32) {
 #[inline(always)]
 pub fn rational(x: f32, factor: f32, region: u32) -> f32 {
     let (central, near) = (region == CENTRAL, region == NEAR);
-    let pick = |k: usize, c: &[f32; 8], n: &[f32; 8], f: &[f32; 8]| select(central, c[k], select(near, n[k], f[k]));
-    let mut num = pick(0, &CENTRAL_NUM, &NEAR_NUM, &FAR_NUM);
-    let mut den = pick(0, &CENTRAL_DEN, &NEAR_DEN, &FAR_DEN);
-    for k in 1..8 {
-        num = num * x + pick(k, &CENTRAL_NUM, &NEAR_NUM, &FAR_NUM);
-        den = den * x + pick(k, &CENTRAL_DEN, &NEAR_DEN, &FAR_DEN);
-    }
-    num * factor / den
+    let pick = |c: &[f32; 8], n: &[f32; 8], f: &[f32; 8], k: usize| select(central, c[k], select(near, n[k], f[k]));
+    rational_of(
+        x,
+        factor,
+        |k| pick(&CENTRAL_NUM, &NEAR_NUM, &FAR_NUM, k),
+        |k| pick(&CENTRAL_DEN, &NEAR_DEN, &FAR_DEN, k),
+    )
 }
 
 /// [`rational`] for a value that is not in the far tail (`region` != [`FAR`]): the same value,
@@ -80,12 +79,18 @@ pub fn rational(x: f32, factor: f32, region: u32) -> f32 {
 #[inline(always)]
 pub fn rational_not_far(x: f32, factor: f32, region: u32) -> f32 {
     let central = region == CENTRAL;
-    let pick = |k: usize, c: &[f32; 8], n: &[f32; 8]| select(central, c[k], n[k]);
-    let mut num = pick(0, &CENTRAL_NUM, &NEAR_NUM);
-    let mut den = pick(0, &CENTRAL_DEN, &NEAR_DEN);
+    let pick = |c: &[f32; 8], n: &[f32; 8], k: usize| select(central, c[k], n[k]);
+    rational_of(x, factor, |k| pick(&CENTRAL_NUM, &NEAR_NUM, k), |k| pick(&CENTRAL_DEN, &NEAR_DEN, k))
+}
+
+/// `num(x) * factor / den(x)`, the two degree-7 polynomials by Horner's rule from their `k`-th
+/// coefficients (highest degree first): the evaluation [`rational`] and [`rational_not_far`] share.
+#[inline(always)]
+fn rational_of(x: f32, factor: f32, num_at: impl Fn(usize) -> f32, den_at: impl Fn(usize) -> f32) -> f32 {
+    let (mut num, mut den) = (num_at(0), den_at(0));
     for k in 1..8 {
-        num = num * x + pick(k, &CENTRAL_NUM, &NEAR_NUM);
-        den = den * x + pick(k, &CENTRAL_DEN, &NEAR_DEN);
+        num = num * x + num_at(k);
+        den = den * x + den_at(k);
     }
     num * factor / den
 }
