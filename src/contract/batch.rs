@@ -112,8 +112,9 @@ fn fill_lanes<V: Lanes>(out: &mut [u32], first: u64, stream: Stream, op: &impl L
     let key = stream.key();
     let [s0, s1] = split_u64(stream.stream);
     let mut block = (first + lead as u64) / 4;
+    let mut words = [[0u32; LANES]; 4];
     for dst in body.chunks_exact_mut(4 * LANES) {
-        let mut words = V::philox_lanes(block, s0, s1, key);
+        V::philox_lanes(block, s0, s1, key, &mut words);
         op.lanes(&mut words);
         for j in 0..LANES {
             dst[4 * j..4 * j + 4].copy_from_slice(&[words[0][j], words[1][j], words[2][j], words[3][j]]);
@@ -222,8 +223,9 @@ fn fill_blocks<V: Lanes>(out: &mut [u32], first: u64, stream: Stream, block_op: 
     let mut block = (first + written as u64) / 4;
     let key = stream.key();
     let [s0, s1] = split_u64(stream.stream);
+    let mut words = [[0u32; LANES]; 4];
     while out.len() - written >= 4 * LANES {
-        let words = V::philox_lanes(block, s0, s1, key);
+        V::philox_lanes(block, s0, s1, key, &mut words);
         let dst = &mut out[written..written + 4 * LANES];
         for j in 0..LANES {
             let v = block_op([words[0][j], words[1][j], words[2][j], words[3][j]]);
@@ -255,13 +257,14 @@ pub(crate) fn counters<const N: usize>(block: u64) -> ([u32; N], [u32; N]) {
 }
 
 /// Philox4x32-10 on blocks `block .. block + LANES`, word-major: `result[w][j]` is word `w` of
-/// block `block + j`. Plain code that the compiler vectorizes: the baseline variant's, twin of
-/// the explicit SIMD in `philox_x86.rs`.
+/// block `block + j`, written into `out`. Plain code that the compiler vectorizes: the baseline
+/// variant's, twin of the explicit SIMD in `philox_x86.rs`.
 #[inline(always)]
-pub(crate) fn philox_lanes_portable(block: u64, s0: u32, s1: u32, key: [u32; 2]) -> [[u32; LANES]; 4] {
-    let (mut c0, mut c1) = counters::<LANES>(block);
-    let mut c2 = [s0; LANES];
-    let mut c3 = [s1; LANES];
+pub(crate) fn philox_lanes_portable(block: u64, s0: u32, s1: u32, key: [u32; 2], out: &mut [[u32; LANES]; 4]) {
+    let [c0, c1, c2, c3] = out;
+    (*c0, *c1) = counters::<LANES>(block);
+    c2.fill(s0);
+    c3.fill(s1);
     // The key schedule of `philox::round_keys`, kept in two scalars: read from its array, this
     // loop ran 15% slower (uniform f32, AVX-512, one thread).
     let (mut k0, mut k1) = (key[0], key[1]);
@@ -281,7 +284,6 @@ pub(crate) fn philox_lanes_portable(block: u64, s0: u32, s1: u32, key: [u32; 2])
             c3[j] = p0 as u32;
         }
     }
-    [c0, c1, c2, c3]
 }
 
 #[cfg(test)]
@@ -293,7 +295,8 @@ mod tests {
     fn lanes_match_scalar_philox() {
         #![allow(clippy::needless_range_loop)]
         let stream = Stream::new(0xdead_beef_0123, 77);
-        let words = philox_lanes_portable(u64::from(u32::MAX) - 3, 77, 0, stream.key());
+        let mut words = [[0u32; LANES]; 4];
+        philox_lanes_portable(u64::from(u32::MAX) - 3, 77, 0, stream.key(), &mut words);
         for j in 0..LANES {
             let expected = stream.block(u64::from(u32::MAX) - 3 + j as u64);
             assert_eq!([words[0][j], words[1][j], words[2][j], words[3][j]], expected);

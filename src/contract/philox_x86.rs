@@ -18,7 +18,7 @@ use super::philox::round_keys;
 
 /// Philox on `LANES` blocks with AVX2: 8 lanes a vector, 2 vectors side by side.
 #[target_feature(enable = "avx2")]
-fn philox_lanes_avx2(block: u64, s0: u32, s1: u32, key: [u32; 2]) -> [[u32; LANES]; 4] {
+fn philox_lanes_avx2(block: u64, s0: u32, s1: u32, key: [u32; 2], out: &mut [[u32; LANES]; 4]) {
     use std::arch::x86_64::*;
     const WIDTH: usize = 8;
     const GROUPS: usize = 2;
@@ -39,7 +39,6 @@ fn philox_lanes_avx2(block: u64, s0: u32, s1: u32, key: [u32; 2]) -> [[u32; LANE
     let keys = round_keys(key);
     let (m0, m1) = (_mm256_set1_epi64x(i64::from(M0)), _mm256_set1_epi64x(i64::from(M1)));
     let (s0, s1) = (_mm256_set1_epi32(s0 as i32), _mm256_set1_epi32(s1 as i32));
-    let mut out = [[0u32; LANES]; 4];
     for g in (0..LANES).step_by(GROUP) {
         let (lo, hi) = counters::<GROUP>(block.wrapping_add(g as u64));
         let mut c = [[s0; 4]; GROUPS];
@@ -68,15 +67,14 @@ fn philox_lanes_avx2(block: u64, s0: u32, s1: u32, key: [u32; 2]) -> [[u32; LANE
             }
         }
     }
-    out
 }
 
 impl Lanes for Avx2 {
     #[inline(always)]
-    fn philox_lanes(block: u64, s0: u32, s1: u32, key: [u32; 2]) -> [[u32; LANES]; 4] {
+    fn philox_lanes(block: u64, s0: u32, s1: u32, key: [u32; 2], out: &mut [[u32; LANES]; 4]) {
         // SAFETY: `Avx2`'s methods are only called from functions compiled with AVX2 after the
         // CPU was checked for it (`dispatch_by_isa`).
-        unsafe { philox_lanes_avx2(block, s0, s1, key) }
+        unsafe { philox_lanes_avx2(block, s0, s1, key, out) }
     }
 }
 
@@ -99,7 +97,8 @@ mod tests {
             (u64::MAX - 30, u32::MAX, u32::MAX, [u32::MAX, u32::MAX]),
         ] {
             // SAFETY: the CPU has AVX2, checked above.
-            let words = unsafe { philox_lanes_avx2(block, s0, s1, key) };
+            let mut words = [[0u32; LANES]; 4];
+            unsafe { philox_lanes_avx2(block, s0, s1, key, &mut words) };
             for j in 0..LANES {
                 let b = block.wrapping_add(j as u64);
                 let expected = philox4x32_10([b as u32, (b >> 32) as u32, s0, s1], key);
