@@ -11,7 +11,7 @@
 //! faster than the same scheme on 512-bit vectors, so that variant keeps it. The tests compare
 //! this function with [`super::philox::philox4x32_10`].
 
-use super::batch::{counters, LANES};
+use super::batch::LANES;
 use super::constants::{PHILOX_M0 as M0, PHILOX_M1 as M1};
 use super::isa::{Avx2, Lanes};
 use super::philox::round_keys;
@@ -39,15 +39,23 @@ fn philox_lanes_avx2(block: u64, s0: u32, s1: u32, key: [u32; 2], out: &mut [[u3
     let keys = round_keys(key);
     let (m0, m1) = (_mm256_set1_epi64x(i64::from(M0)), _mm256_set1_epi64x(i64::from(M1)));
     let (s0, s1) = (_mm256_set1_epi32(s0 as i32), _mm256_set1_epi32(s1 as i32));
+    // Counter words 0 and 1 (a block's low and high halves) in vectors: the low halves of blocks
+    // `first + j` for j in 0..WIDTH, and the high half plus one in the lanes whose low half
+    // wrapped (those where the low half is below j; compared with signs flipped, as AVX2 has only
+    // signed comparisons).
+    let offsets = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    let sign = _mm256_set1_epi32(i32::MIN);
+    let flipped_offsets = _mm256_xor_si256(offsets, sign);
+    let counter_words = |first: u64| {
+        let lo = _mm256_add_epi32(_mm256_set1_epi32(first as u32 as i32), offsets);
+        let wrapped = _mm256_cmpgt_epi32(flipped_offsets, _mm256_xor_si256(lo, sign));
+        // `wrapped` is -1 where the high half gains one.
+        (lo, _mm256_sub_epi32(_mm256_set1_epi32((first >> 32) as u32 as i32), wrapped))
+    };
     for g in (0..LANES).step_by(GROUP) {
-        let (lo, hi) = counters::<GROUP>(block.wrapping_add(g as u64));
         let mut c = [[s0; 4]; GROUPS];
         for (i, c) in c.iter_mut().enumerate() {
-            // SAFETY: `lo` and `hi` hold GROUP words, read WIDTH at a time in range.
-            unsafe {
-                c[0] = _mm256_loadu_si256(lo.as_ptr().add(i * WIDTH).cast());
-                c[1] = _mm256_loadu_si256(hi.as_ptr().add(i * WIDTH).cast());
-            }
+            (c[0], c[1]) = counter_words(block.wrapping_add((g + i * WIDTH) as u64));
             c[3] = s1;
         }
         for [k0, k1] in keys {
