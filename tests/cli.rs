@@ -407,6 +407,28 @@ fn bench_json_has_every_baseline_and_adapter_and_a_chart() {
     let png = std::fs::read(&chart).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     assert_eq!(&png[12..16], b"IHDR");
+    // Every adapter reports its workgroup size: the default here.
+    assert!(adapters.iter().all(|a| a["workgroup_size"] == nninit::gpu::DEFAULT_WORKGROUP_SIZE));
+}
+
+/// `--workgroup-size` reaches the fill kernels (the machine block reports it) and is checked
+/// before anything is measured: 0 is a usage error, a size beyond an adapter's limits exit 1.
+#[test]
+fn bench_workgroup_size_is_used_and_checked_up_front() {
+    let args = ["bench", "--quick", "--mib", "1", "--reps", "1", "--json", "--workgroup-size", "7"];
+    let out = nninit(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let adapters = report["machine"]["adapters"].as_array().unwrap();
+    assert_eq!(adapters.len(), common::contexts().len());
+    assert!(adapters.iter().all(|a| a["workgroup_size"] == 7), "{adapters:?}");
+    let out = nninit(&["bench", "--quick", "--workgroup-size", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = nninit(&["bench", "--quick", "--workgroup-size", "100000"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing is measured before the check");
+    assert!(stderr.contains("--workgroup-size 100000") && stderr.contains("allows at most"), "{stderr}");
 }
 
 #[test]

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{contexts, cpu_words, fill_guarded, fill_guarded_as, flat, record_and_wait};
-use nninit::gpu::{GpuContext, GpuFiller, GpuTarget, Multiply};
+use common::{contexts, cpu_words, fill_guarded, fill_guarded_as, fill_guarded_by, flat, record_and_wait};
+use nninit::gpu::{FillerOptions, GpuContext, GpuFiller, GpuTarget, Multiply};
 use nninit::{Dtype, Error, Fill, Region, Scheme, Stream};
 use wgpu::util::DeviceExt as _;
 
@@ -117,6 +117,55 @@ fn normal_derived_values_are_bit_identical_to_the_cpu() {
         }
     }
     eprintln!("{compared} normal-derived f32 values compared, every one bit-identical");
+}
+
+/// The values never depend on the workgroup size (the stream contract): fillers of 1, 7 and 96
+/// invocations a workgroup write the CPU's bits for uniform, normal and trunc_normal, as f32 and
+/// bf16, from an odd element at an odd offset, guards intact. With 1 invocation a workgroup, the
+/// 67,501 workgroups of an f32 fill are dispatched in 2-D.
+#[test]
+fn values_do_not_depend_on_the_workgroup_size() {
+    let schemes = [
+        Scheme::uniform(-0.3, 0.7).unwrap(),
+        Scheme::normal(0.5, 0.02).unwrap(),
+        Scheme::trunc_normal(0.0, 0.02, -0.04, 0.04).unwrap(),
+    ];
+    let (first, count) = (5u64, 270_003usize);
+    for ctx in contexts() {
+        let name = nninit::gpu::describe(&ctx.info);
+        for size in [1u32, 7, 96] {
+            let options = FillerOptions { workgroup_size: Some(size), ..Default::default() };
+            let filler = pollster::block_on(GpuFiller::with_options(&ctx.device, &ctx.queue, options)).unwrap();
+            assert_eq!((filler.workgroup_size(), filler.multiply()), (size, ctx.filler.multiply()));
+            for (i, scheme) in schemes.iter().enumerate() {
+                let fill = flat(scheme, Stream::new(11 + i as u64, 3));
+                for dtype in [Dtype::F32, Dtype::Bf16] {
+                    let gpu = fill_guarded_by(ctx, &filler, &fill, dtype, first, count, 3, 1);
+                    let mut cpu = vec![0u8; gpu.len()];
+                    let region = Region::Elements(first..first + count as u64);
+                    nninit::cpu::CpuBackend::new().fill(&fill, &region, dtype, &mut cpu).unwrap();
+                    assert!(gpu == cpu, "{name} workgroup {size} {scheme:?} {dtype:?} differs from the CPU");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn workgroup_sizes_outside_the_device_limits_are_errors() {
+    for ctx in contexts() {
+        let limits = ctx.device.limits();
+        let most = limits.max_compute_invocations_per_workgroup.min(limits.max_compute_workgroup_size_x);
+        let with = |size| {
+            let options = FillerOptions { workgroup_size: Some(size), ..Default::default() };
+            pollster::block_on(GpuFiller::with_options(&ctx.device, &ctx.queue, options))
+        };
+        assert!(matches!(with(0), Err(Error::InvalidParameter(_))));
+        let err = with(most + 1).unwrap_err();
+        assert!(matches!(err, Error::LimitExceeded(_)), "{err}");
+        assert!(err.to_string().contains("max_compute_invocations_per_workgroup"), "{err}");
+        assert_eq!(ctx.filler.workgroup_size(), nninit::gpu::DEFAULT_WORKGROUP_SIZE.min(most));
+    }
 }
 
 /// The correction of lib/mathf.wgsl to a correctly rounded `/` and `sqrt`, run on each adapter

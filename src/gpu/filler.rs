@@ -23,6 +23,35 @@ const HOST_FILL_CHUNK: u64 = 256 << 20;
 /// Bytes of one copied source element (orthogonal matrices are uploaded as f32).
 const SOURCE_BYTES: u64 = 4;
 
+/// Invocations per workgroup unless [`FillerOptions::workgroup_size`] says otherwise (or the
+/// device allows fewer). On lavapipe and llvmpipe GL, 32, 64, 128 and 256 measured within each
+/// other's noise (`nninit bench --quick`, alternating runs); 256 is the common choice for
+/// memory-bound kernels on hardware GPUs, and every WebGPU device allows it.
+pub const DEFAULT_WORKGROUP_SIZE: u32 = 256;
+
+/// How a [`GpuFiller`] builds its pipelines; the default chooses for the device.
+///
+/// The values written never depend on these choices, only the speed does.
+///
+/// ```no_run
+/// # async fn demo(device: &wgpu::Device, queue: &wgpu::Queue) -> nninit::Result<()> {
+/// use nninit::gpu::{FillerOptions, GpuFiller};
+/// let options = FillerOptions { workgroup_size: Some(64), ..Default::default() };
+/// let filler = GpuFiller::with_options(device, queue, options).await?;
+/// assert_eq!(filler.workgroup_size(), 64);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FillerOptions {
+    /// Philox's 32x32 -> 64-bit multiply; `None`: [`Multiply::best_for`] the device.
+    pub multiply: Option<Multiply>,
+    /// Invocations per workgroup (the kernel's `WG_SIZE` override constant), at least 1 and
+    /// within the device's `max_compute_invocations_per_workgroup` and
+    /// `max_compute_workgroup_size_x`; `None`: [`DEFAULT_WORKGROUP_SIZE`], or the device's limit
+    /// where that is lower.
+    pub workgroup_size: Option<u32>,
+}
+
 /// A contiguous run of logical elements written from `byte_offset`; `source_index` is where its
 /// first element sits in a copy source.
 #[derive(Clone, Debug)]
@@ -127,7 +156,7 @@ impl GpuFiller {
     /// The pipelines for `device`, with native 64-bit multiplies where the device has
     /// `SHADER_INT64` and the exact emulation otherwise.
     pub async fn new(device: &wgpu::Device, queue: &wgpu::Queue) -> Result<Self> {
-        Self::with_multiply(device, queue, Multiply::best_for(device)).await
+        Self::with_options(device, queue, FillerOptions::default()).await
     }
 
     /// [`GpuFiller::new`], blocking.
@@ -137,13 +166,35 @@ impl GpuFiller {
 
     /// The pipelines for `device` with a chosen multiply (`Native` needs `SHADER_INT64`).
     pub async fn with_multiply(device: &wgpu::Device, queue: &wgpu::Queue, multiply: Multiply) -> Result<Self> {
+        Self::with_options(device, queue, FillerOptions { multiply: Some(multiply), ..Default::default() }).await
+    }
+
+    /// [`GpuFiller::with_options`], blocking.
+    pub fn with_options_blocking(device: &wgpu::Device, queue: &wgpu::Queue, options: FillerOptions) -> Result<Self> {
+        pollster::block_on(Self::with_options(device, queue, options))
+    }
+
+    /// The pipelines for `device` as `options` ask: [`Error::LimitExceeded`] for a native
+    /// multiply without `SHADER_INT64` or a workgroup beyond the device's limits,
+    /// [`Error::InvalidParameter`] for a workgroup of 0 invocations.
+    pub async fn with_options(device: &wgpu::Device, queue: &wgpu::Queue, options: FillerOptions) -> Result<Self> {
+        let multiply = options.multiply.unwrap_or_else(|| Multiply::best_for(device));
         if multiply == Multiply::Native && !device.features().contains(wgpu::Features::SHADER_INT64) {
             return Err(Error::LimitExceeded("the native multiply needs the SHADER_INT64 feature".into()));
         }
         let device_limits = device.limits();
-        let workgroup_size = 256
-            .min(device_limits.max_compute_invocations_per_workgroup)
-            .min(device_limits.max_compute_workgroup_size_x);
+        let most = device_limits.max_compute_invocations_per_workgroup.min(device_limits.max_compute_workgroup_size_x);
+        let workgroup_size = match options.workgroup_size {
+            None => DEFAULT_WORKGROUP_SIZE.min(most),
+            Some(0) => return Err(Error::InvalidParameter("a workgroup needs at least 1 invocation".into())),
+            Some(n) if n > most => {
+                return Err(Error::LimitExceeded(format!(
+                    "a workgroup of {n} invocations; max_compute_invocations_per_workgroup is {}, max_compute_workgroup_size_x {}",
+                    device_limits.max_compute_invocations_per_workgroup, device_limits.max_compute_workgroup_size_x
+                )))
+            }
+            Some(n) => n,
+        };
         let limits = WindowLimits {
             max_binding: device_limits.max_storage_buffer_binding_size / 4 * 4,
             offset_alignment: u64::from(device_limits.min_storage_buffer_offset_alignment),
@@ -211,6 +262,11 @@ impl GpuFiller {
     /// The multiply these pipelines use.
     pub fn multiply(&self) -> Multiply {
         self.multiply
+    }
+
+    /// Invocations per workgroup of the fill pipelines.
+    pub fn workgroup_size(&self) -> u32 {
+        self.limits.workgroup_size
     }
 
     /// The device the pipelines belong to.

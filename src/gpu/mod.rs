@@ -21,7 +21,7 @@ mod wait;
 pub(crate) mod windows;
 
 pub use context::{adapters, adapters_blocking, describe, GpuContext};
-pub use filler::{GpuFiller, GpuTarget};
+pub use filler::{FillerOptions, GpuFiller, GpuTarget, DEFAULT_WORKGROUP_SIZE};
 pub use shaders::Multiply;
 
 pub(crate) use wait::{callback, Callback, Waiting};

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use nninit::gpu::{read_buffer_blocking, GpuContext, GpuTarget};
+use nninit::gpu::{read_buffer_blocking, GpuContext, GpuFiller, GpuTarget};
 use nninit::{Dtype, Fill, Region, Scheme, Stream};
 
 /// A scratch folder named for the test (`nninit-{name}-…` under the system temp dir), removed
@@ -82,12 +82,27 @@ pub fn fill_guarded_as(
     at: usize,
     tail: usize,
 ) -> Vec<u8> {
+    fill_guarded_by(ctx, &ctx.filler, fill, dtype, first, count, at, tail)
+}
+
+/// As [`fill_guarded_as`], with a filler of the caller's on `ctx`'s device.
+#[allow(clippy::too_many_arguments)]
+pub fn fill_guarded_by(
+    ctx: &GpuContext,
+    filler: &GpuFiller,
+    fill: &Fill,
+    dtype: Dtype,
+    first: u64,
+    count: usize,
+    at: usize,
+    tail: usize,
+) -> Vec<u8> {
     let size = dtype.size() as usize;
     let bytes = ((at + count + tail) * size).next_multiple_of(4).max(4);
     let buffer = guarded_buffer(ctx, bytes / 4);
     let region = Region::Elements(first..first + count as u64);
     let target = GpuTarget { buffer: &buffer, byte_offset: (at * size) as u64, region, dtype };
-    record_and_wait(ctx, |encoder| ctx.filler.record(encoder, fill, &target)).expect("fill");
+    record_and_wait(ctx, |encoder| filler.record(encoder, fill, &target)).expect("fill");
     let all = read_buffer_blocking(&ctx.device, &ctx.queue, &buffer, 0..buffer.size()).expect("read back");
     let guard: Vec<u8> = GUARD.to_le_bytes().iter().copied().cycle().take(bytes).collect();
     let (start, end) = (at * size, (at + count) * size);

@@ -30,6 +30,8 @@ pub struct AdapterInfo {
     pub name: String,
     /// Whether GPU timestamps (`TIMESTAMP_QUERY`) are available, so kernel time is measured.
     pub timestamps: bool,
+    /// Invocations per workgroup of the fill kernels.
+    pub workgroup_size: u32,
 }
 
 impl Machine {

@@ -9,7 +9,7 @@ mod torch;
 use std::path::PathBuf;
 
 use nninit::cpu::CpuBackend;
-use nninit::gpu::{adapters_blocking, describe, GpuContext};
+use nninit::gpu::{adapters_blocking, describe, FillerOptions, GpuContext, GpuFiller, DEFAULT_WORKGROUP_SIZE};
 
 use super::plot::{bar_chart, Bar};
 use super::progress::Progress;
@@ -47,6 +47,10 @@ pub struct BenchArgs {
     /// it exists, else the temporary folder). Its files are removed after each repetition.
     #[arg(long, value_name = "DIR")]
     file_dir: Option<PathBuf>,
+    /// Invocations per workgroup of the GPU fill kernels (default 256, or the adapter's limit
+    /// where lower): for tuning on an adapter; the values never depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    workgroup_size: Option<u32>,
 }
 
 /// A ratio between two rows, and the target it should reach.
@@ -97,12 +101,30 @@ pub fn run(args: BenchArgs) -> nninit::Result<()> {
     let found: Vec<wgpu::Adapter> = adapters_blocking().into_iter().filter(|a| wanted(a)).collect();
     let infos = found
         .iter()
-        .map(|a| AdapterInfo {
-            name: describe(&a.get_info()),
-            timestamps: a.features().contains(wgpu::Features::TIMESTAMP_QUERY),
+        .map(|a| {
+            let limits = a.limits();
+            let most = limits.max_compute_invocations_per_workgroup.min(limits.max_compute_workgroup_size_x);
+            AdapterInfo {
+                name: describe(&a.get_info()),
+                timestamps: a.features().contains(wgpu::Features::TIMESTAMP_QUERY),
+                workgroup_size: args.workgroup_size.unwrap_or(DEFAULT_WORKGROUP_SIZE.min(most)),
+            }
         })
         .collect();
     let machine = Machine::read(cpu.threads(), infos);
+    // Checked before minutes of measuring, not when the adapter's turn comes.
+    if let Some(size) = args.workgroup_size {
+        for (adapter, info) in found.iter().zip(&machine.adapters) {
+            let limits = adapter.limits();
+            let most = limits.max_compute_invocations_per_workgroup.min(limits.max_compute_workgroup_size_x);
+            if size > most {
+                return Err(nninit::Error::LimitExceeded(format!(
+                    "--workgroup-size {size}: {} allows at most {most} invocations a workgroup",
+                    info.name
+                )));
+            }
+        }
+    }
     if !args.json {
         outln!(
             "{} ({}; variant {}) | {} threads | {} | {} MiB per fill, median of {}",
@@ -134,7 +156,11 @@ pub fn run(args: BenchArgs) -> nninit::Result<()> {
         rows.extend(torch_rows);
     }
     for adapter in &found {
-        let gpu = GpuContext::from_adapter_blocking(adapter, adapter.limits())?;
+        let mut gpu = GpuContext::from_adapter_blocking(adapter, adapter.limits())?;
+        if let Some(size) = args.workgroup_size {
+            let options = FillerOptions { workgroup_size: Some(size), ..Default::default() };
+            gpu.filler = GpuFiller::with_options_blocking(&gpu.device, &gpu.queue, options)?;
+        }
         progress.message(&describe(&gpu.info));
         rows.extend(measure::gpu_rows(config, &gpu)?);
         progress.step();
