@@ -52,6 +52,25 @@ pub struct FillerOptions {
     pub workgroup_size: Option<u32>,
 }
 
+impl FillerOptions {
+    /// The workgroup size these options give on a device with `limits`, or the error
+    /// [`GpuFiller::with_options`] returns for them: [`Error::InvalidParameter`] for 0
+    /// invocations, [`Error::LimitExceeded`] beyond the device's limits.
+    pub fn workgroup_size_for(&self, limits: &wgpu::Limits) -> Result<u32> {
+        let most = limits.max_compute_invocations_per_workgroup.min(limits.max_compute_workgroup_size_x);
+        match self.workgroup_size {
+            None => Ok(DEFAULT_WORKGROUP_SIZE.min(most)),
+            Some(0) => Err(Error::InvalidParameter("a workgroup needs at least 1 invocation".into())),
+            Some(n) if n > most => Err(Error::LimitExceeded(format!(
+                "a workgroup of {n} invocations, where the device allows at most {most} \
+                 (max_compute_invocations_per_workgroup {}, max_compute_workgroup_size_x {})",
+                limits.max_compute_invocations_per_workgroup, limits.max_compute_workgroup_size_x
+            ))),
+            Some(n) => Ok(n),
+        }
+    }
+}
+
 /// A contiguous run of logical elements written from `byte_offset`; `source_index` is where its
 /// first element sits in a copy source.
 #[derive(Clone, Debug)]
@@ -183,18 +202,7 @@ impl GpuFiller {
             return Err(Error::LimitExceeded("the native multiply needs the SHADER_INT64 feature".into()));
         }
         let device_limits = device.limits();
-        let most = device_limits.max_compute_invocations_per_workgroup.min(device_limits.max_compute_workgroup_size_x);
-        let workgroup_size = match options.workgroup_size {
-            None => DEFAULT_WORKGROUP_SIZE.min(most),
-            Some(0) => return Err(Error::InvalidParameter("a workgroup needs at least 1 invocation".into())),
-            Some(n) if n > most => {
-                return Err(Error::LimitExceeded(format!(
-                    "a workgroup of {n} invocations; max_compute_invocations_per_workgroup is {}, max_compute_workgroup_size_x {}",
-                    device_limits.max_compute_invocations_per_workgroup, device_limits.max_compute_workgroup_size_x
-                )))
-            }
-            Some(n) => n,
-        };
+        let workgroup_size = options.workgroup_size_for(&device_limits)?;
         let limits = WindowLimits {
             max_binding: device_limits.max_storage_buffer_binding_size / 4 * 4,
             offset_alignment: u64::from(device_limits.min_storage_buffer_offset_alignment),

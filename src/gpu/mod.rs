@@ -2,8 +2,9 @@
 //!
 //! [`GpuFiller`] holds the fill pipelines of the caller's device (and clones of its `Device` and
 //! `Queue`, which are handles), built as [`FillerOptions`] ask (workgroup size, multiply);
-//! [`GpuFiller::record`] records a fill into the caller's encoder and never waits. [`GpuContext`] is a self-made device for the CLI and simple users.
-//! [`read_buffer`] brings a range back to the host.
+//! [`GpuFiller::record`] records a fill into the caller's encoder and never waits. [`GpuContext`]
+//! is a self-made device for the CLI and simple users. [`read_buffer`] brings a range back to the
+//! host.
 //!
 //! Everything that waits for the GPU is an `async fn`, so it can be driven from async code and
 //! from a browser; the `*_blocking` twins wait in `Device::poll` instead and are the only

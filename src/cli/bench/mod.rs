@@ -9,7 +9,7 @@ mod torch;
 use std::path::PathBuf;
 
 use nninit::cpu::CpuBackend;
-use nninit::gpu::{adapters_blocking, describe, FillerOptions, GpuContext, GpuFiller, DEFAULT_WORKGROUP_SIZE};
+use nninit::gpu::{adapters_blocking, describe, FillerOptions, GpuContext, GpuFiller};
 
 use super::plot::{bar_chart, Bar};
 use super::progress::Progress;
@@ -99,32 +99,25 @@ pub fn run(args: BenchArgs) -> nninit::Result<()> {
     // The CPU rows run before any device exists: a software adapter's worker threads would
     // share the cores with them.
     let found: Vec<wgpu::Adapter> = adapters_blocking().into_iter().filter(|a| wanted(a)).collect();
+    // The workgroup size is checked here, before minutes of measuring, not when the adapter's
+    // turn comes.
+    let options = FillerOptions { workgroup_size: args.workgroup_size, ..Default::default() };
     let infos = found
         .iter()
         .map(|a| {
-            let limits = a.limits();
-            let most = limits.max_compute_invocations_per_workgroup.min(limits.max_compute_workgroup_size_x);
-            AdapterInfo {
-                name: describe(&a.get_info()),
-                timestamps: a.features().contains(wgpu::Features::TIMESTAMP_QUERY),
-                workgroup_size: args.workgroup_size.unwrap_or(DEFAULT_WORKGROUP_SIZE.min(most)),
-            }
+            let name = describe(&a.get_info());
+            let workgroup_size = options.workgroup_size_for(&a.limits()).map_err(|e| match e {
+                nninit::Error::LimitExceeded(why) => nninit::Error::LimitExceeded(format!(
+                    "--workgroup-size {} on {name}: {why}",
+                    args.workgroup_size.unwrap_or_default()
+                )),
+                other => other,
+            })?;
+            let timestamps = a.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+            Ok(AdapterInfo { name, timestamps, workgroup_size })
         })
-        .collect();
+        .collect::<nninit::Result<_>>()?;
     let machine = Machine::read(cpu.threads(), infos);
-    // Checked before minutes of measuring, not when the adapter's turn comes.
-    if let Some(size) = args.workgroup_size {
-        for (adapter, info) in found.iter().zip(&machine.adapters) {
-            let limits = adapter.limits();
-            let most = limits.max_compute_invocations_per_workgroup.min(limits.max_compute_workgroup_size_x);
-            if size > most {
-                return Err(nninit::Error::LimitExceeded(format!(
-                    "--workgroup-size {size}: {} allows at most {most} invocations a workgroup",
-                    info.name
-                )));
-            }
-        }
-    }
     if !args.json {
         outln!(
             "{} ({}; variant {}) | {} threads | {} | {} MiB per fill, median of {}",
@@ -157,8 +150,7 @@ pub fn run(args: BenchArgs) -> nninit::Result<()> {
     }
     for adapter in &found {
         let mut gpu = GpuContext::from_adapter_blocking(adapter, adapter.limits())?;
-        if let Some(size) = args.workgroup_size {
-            let options = FillerOptions { workgroup_size: Some(size), ..Default::default() };
+        if args.workgroup_size.is_some() {
             gpu.filler = GpuFiller::with_options_blocking(&gpu.device, &gpu.queue, options)?;
         }
         progress.message(&describe(&gpu.info));
