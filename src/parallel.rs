@@ -1,5 +1,7 @@
-//! Below every layer: splitting a slice into one contiguous part per thread, shared by the CPU
-//! backend's fills and the orthogonal scheme's draw and transposes.
+//! Below every layer: splitting a slice into contiguous parts that threads take in turn, shared
+//! by the CPU backend's fills and the orthogonal scheme's draw and transposes.
+
+use std::sync::{Mutex, PoisonError};
 
 /// Items (elements, or matrix entries) below which work runs on the calling thread alone: a
 /// thread's start costs about as much as making this many values.
@@ -10,10 +12,17 @@ pub(crate) fn threads_for(items: usize, threads: usize) -> usize {
     threads.min(items / MIN_ITEMS_PER_THREAD).max(1)
 }
 
-/// Runs `work(part, first unit of part)` on `data` split into at most `threads` contiguous
-/// parts, each a whole number of `unit`-item units, in scoped threads (the calling thread takes
-/// the first part). `first` is the index of `data`'s first unit; every part but the first starts
-/// on an index that is a multiple of `align` (whole Philox blocks, whole mask words).
+/// Parts per thread in [`in_parts`]: the threads take parts from a shared queue, so a thread
+/// that is held up (by another process on a shared machine, or by the writer thread of a file
+/// output on the same cores) leaves its later parts to the others instead of making them wait at
+/// the end.
+const PARTS_PER_THREAD: usize = 4;
+
+/// Runs `work(part, first unit of part)` on `data` split into contiguous parts, each a whole
+/// number of `unit`-item units, on at most `threads` scoped threads (the calling thread is one of
+/// them) that take the parts in turn. `first` is the index of `data`'s first unit; every part but
+/// the first starts on an index that is a multiple of `align` (whole Philox blocks, whole mask
+/// words).
 pub(crate) fn in_parts<T: Send>(
     data: &mut [T],
     unit: usize,
@@ -27,15 +36,25 @@ pub(crate) fn in_parts<T: Send>(
         return work(data, first);
     }
     let head = ((align - first % align) % align) as usize;
-    let chunk = (units.div_ceil(threads) as u64).next_multiple_of(align) as usize;
+    let chunk = (units.div_ceil(threads * PARTS_PER_THREAD) as u64).next_multiple_of(align) as usize;
     let (lead, rest) = data.split_at_mut((head + chunk).min(units) * unit);
-    let work = &work;
-    std::thread::scope(|scope| {
-        for (i, part) in rest.chunks_mut(chunk * unit).enumerate() {
-            let part_first = first + (head + (i + 1) * chunk) as u64;
-            scope.spawn(move || work(part, part_first));
+    let mut parts = vec![(lead, first)];
+    for (i, part) in rest.chunks_mut(chunk * unit).enumerate() {
+        parts.push((part, first + (head + (i + 1) * chunk) as u64));
+    }
+    let threads = threads.min(parts.len());
+    let queue = Mutex::new(parts.into_iter());
+    let next = || queue.lock().unwrap_or_else(PoisonError::into_inner).next();
+    let run = || {
+        while let Some((part, part_first)) = next() {
+            work(part, part_first);
         }
-        work(lead, first);
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            scope.spawn(run);
+        }
+        run();
     });
 }
 
@@ -59,7 +78,7 @@ mod tests {
             let expected: Vec<u64> = (0..len).map(|i| first + (i / unit) as u64).collect();
             assert_eq!(data, expected, "{len} {unit} {first} {align} {threads}");
             let starts = starts.into_inner().unwrap();
-            assert!(starts.len() <= threads.max(1));
+            assert!(starts.len() <= threads.max(1) * PARTS_PER_THREAD);
             assert!(starts.iter().all(|&s| s == first || s % align == 0), "{starts:?}");
         }
     }
