@@ -138,6 +138,17 @@ pub(crate) trait Lanes {
     /// `out` (filled in place: an array returned by value was zeroed and copied on every call,
     /// 13% of a uniform fill's time with AVX2).
     fn philox_lanes(block: u64, s0: u32, s1: u32, key: [u32; 2], out: &mut [[u32; super::batch::LANES]; 4]);
+
+    /// Philox4x32-10 on the blocks whose low and high counter halves are `lo[j]` and `hi[j]`
+    /// (any blocks, in any order), word-major, into `out`.
+    fn philox_lanes_at(
+        lo: &[u32; super::batch::LANES],
+        hi: &[u32; super::batch::LANES],
+        s0: u32,
+        s1: u32,
+        key: [u32; 2],
+        out: &mut [[u32; super::batch::LANES]; 4],
+    );
 }
 
 /// The portable variant: the compiler vectorizes [`super::batch::philox_lanes_portable`].
@@ -157,11 +168,35 @@ impl Lanes for Baseline {
     fn philox_lanes(block: u64, s0: u32, s1: u32, key: [u32; 2], out: &mut [[u32; super::batch::LANES]; 4]) {
         super::batch::philox_lanes_portable(block, s0, s1, key, out)
     }
+
+    #[inline(always)]
+    fn philox_lanes_at(
+        lo: &[u32; super::batch::LANES],
+        hi: &[u32; super::batch::LANES],
+        s0: u32,
+        s1: u32,
+        key: [u32; 2],
+        out: &mut [[u32; super::batch::LANES]; 4],
+    ) {
+        super::batch::philox_lanes_portable_at(lo, hi, s0, s1, key, out)
+    }
 }
 
 impl Lanes for Avx512 {
     #[inline(always)]
     fn philox_lanes(block: u64, s0: u32, s1: u32, key: [u32; 2], out: &mut [[u32; super::batch::LANES]; 4]) {
         super::batch::philox_lanes_portable(block, s0, s1, key, out)
+    }
+
+    #[inline(always)]
+    fn philox_lanes_at(
+        lo: &[u32; super::batch::LANES],
+        hi: &[u32; super::batch::LANES],
+        s0: u32,
+        s1: u32,
+        key: [u32; 2],
+        out: &mut [[u32; super::batch::LANES]; 4],
+    ) {
+        super::batch::philox_lanes_portable_at(lo, hi, s0, s1, key, out)
     }
 }

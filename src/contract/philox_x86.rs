@@ -16,12 +16,24 @@ use super::constants::{PHILOX_M0 as M0, PHILOX_M1 as M1};
 use super::isa::{Avx2, Lanes};
 use super::philox::round_keys;
 
-/// Philox on `LANES` blocks with AVX2: 8 lanes a vector, 2 vectors side by side.
-#[target_feature(enable = "avx2")]
-fn philox_lanes_avx2(block: u64, s0: u32, s1: u32, key: [u32; 2], out: &mut [[u32; LANES]; 4]) {
+/// Vectors of 8 lanes.
+const WIDTH: usize = 8;
+
+/// Vectors evaluated side by side, so the multiplies' latency overlaps.
+const GROUPS: usize = 2;
+
+/// Philox on `LANES` blocks with AVX2, 8 lanes a vector, [`GROUPS`] vectors side by side; the
+/// counter words 0 and 1 (each block's low and high halves) of lanes `j .. j + 8` are
+/// `counter(j)`.
+///
+/// # Safety
+/// Only to be inlined into a function compiled with AVX2, on a CPU that has it.
+#[inline(always)]
+unsafe fn philox_lanes_with<C>(counter: C, s0: u32, s1: u32, key: [u32; 2], out: &mut [[u32; LANES]; 4])
+where
+    C: Fn(usize) -> (std::arch::x86_64::__m256i, std::arch::x86_64::__m256i),
+{
     use std::arch::x86_64::*;
-    const WIDTH: usize = 8;
-    const GROUPS: usize = 2;
     const GROUP: usize = WIDTH * GROUPS;
     const _: () = assert!(LANES.is_multiple_of(GROUP));
     /// `(high, low)` 32-bit halves of `a * m` lane by lane, `m` in each 64-bit lane: `vpmuludq`
@@ -39,23 +51,10 @@ fn philox_lanes_avx2(block: u64, s0: u32, s1: u32, key: [u32; 2], out: &mut [[u3
     let keys = round_keys(key);
     let (m0, m1) = (_mm256_set1_epi64x(i64::from(M0)), _mm256_set1_epi64x(i64::from(M1)));
     let (s0, s1) = (_mm256_set1_epi32(s0 as i32), _mm256_set1_epi32(s1 as i32));
-    // Counter words 0 and 1 (a block's low and high halves) in vectors: the low halves of blocks
-    // `first + j` for j in 0..WIDTH, and the high half plus one in the lanes whose low half
-    // wrapped (those where the low half is below j; compared with signs flipped, as AVX2 has only
-    // signed comparisons).
-    let offsets = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    let sign = _mm256_set1_epi32(i32::MIN);
-    let flipped_offsets = _mm256_xor_si256(offsets, sign);
-    let counter_words = |first: u64| {
-        let lo = _mm256_add_epi32(_mm256_set1_epi32(first as u32 as i32), offsets);
-        let wrapped = _mm256_cmpgt_epi32(flipped_offsets, _mm256_xor_si256(lo, sign));
-        // `wrapped` is -1 where the high half gains one.
-        (lo, _mm256_sub_epi32(_mm256_set1_epi32((first >> 32) as u32 as i32), wrapped))
-    };
     for g in (0..LANES).step_by(GROUP) {
         let mut c = [[s0; 4]; GROUPS];
         for (i, c) in c.iter_mut().enumerate() {
-            (c[0], c[1]) = counter_words(block.wrapping_add((g + i * WIDTH) as u64));
+            (c[0], c[1]) = counter(g + i * WIDTH);
             c[3] = s1;
         }
         for [k0, k1] in keys {
@@ -77,12 +76,65 @@ fn philox_lanes_avx2(block: u64, s0: u32, s1: u32, key: [u32; 2], out: &mut [[u3
     }
 }
 
+/// Philox on blocks `block .. block + LANES` with AVX2.
+#[target_feature(enable = "avx2")]
+fn philox_lanes_avx2(block: u64, s0: u32, s1: u32, key: [u32; 2], out: &mut [[u32; LANES]; 4]) {
+    use std::arch::x86_64::*;
+    // The low halves of blocks `first + j` for j in 0..WIDTH, and the high half plus one in the
+    // lanes whose low half wrapped (those where the low half is below j; compared with signs
+    // flipped, as AVX2 has only signed comparisons).
+    let offsets = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    let sign = _mm256_set1_epi32(i32::MIN);
+    let flipped_offsets = _mm256_xor_si256(offsets, sign);
+    let counter = |j: usize| {
+        let first = block.wrapping_add(j as u64);
+        let lo = _mm256_add_epi32(_mm256_set1_epi32(first as u32 as i32), offsets);
+        let wrapped = _mm256_cmpgt_epi32(flipped_offsets, _mm256_xor_si256(lo, sign));
+        // `wrapped` is -1 where the high half gains one.
+        (lo, _mm256_sub_epi32(_mm256_set1_epi32((first >> 32) as u32 as i32), wrapped))
+    };
+    // SAFETY: this function is compiled with AVX2, and only called on a CPU that has it.
+    unsafe { philox_lanes_with(counter, s0, s1, key, out) }
+}
+
+/// Philox on the blocks whose low and high halves are `lo[j]` and `hi[j]`, with AVX2.
+#[target_feature(enable = "avx2")]
+fn philox_lanes_at_avx2(
+    lo: &[u32; LANES],
+    hi: &[u32; LANES],
+    s0: u32,
+    s1: u32,
+    key: [u32; 2],
+    out: &mut [[u32; LANES]; 4],
+) {
+    use std::arch::x86_64::*;
+    // SAFETY: `j + WIDTH <= LANES` for every `j` the rounds ask for (see `philox_lanes_with`).
+    let counter = |j: usize| unsafe {
+        (_mm256_loadu_si256(lo.as_ptr().add(j).cast()), _mm256_loadu_si256(hi.as_ptr().add(j).cast()))
+    };
+    // SAFETY: this function is compiled with AVX2, and only called on a CPU that has it.
+    unsafe { philox_lanes_with(counter, s0, s1, key, out) }
+}
+
 impl Lanes for Avx2 {
     #[inline(always)]
     fn philox_lanes(block: u64, s0: u32, s1: u32, key: [u32; 2], out: &mut [[u32; LANES]; 4]) {
         // SAFETY: `Avx2`'s methods are only called from functions compiled with AVX2 after the
         // CPU was checked for it (`dispatch_by_isa`).
         unsafe { philox_lanes_avx2(block, s0, s1, key, out) }
+    }
+
+    #[inline(always)]
+    fn philox_lanes_at(
+        lo: &[u32; LANES],
+        hi: &[u32; LANES],
+        s0: u32,
+        s1: u32,
+        key: [u32; 2],
+        out: &mut [[u32; LANES]; 4],
+    ) {
+        // SAFETY: as `philox_lanes`.
+        unsafe { philox_lanes_at_avx2(lo, hi, s0, s1, key, out) }
     }
 }
 
@@ -104,13 +156,24 @@ mod tests {
             (u64::from(u32::MAX) - 20, 7, 9, [0xdead_beef, 0x0123_4567]),
             (u64::MAX - 30, u32::MAX, u32::MAX, [u32::MAX, u32::MAX]),
         ] {
+            // Consecutive blocks, and the same blocks given as counter words in a scattered order
+            // (lane j holds block `block + 37 j mod LANES`).
+            let consecutive: Vec<u64> = (0..LANES as u64).map(|j| block.wrapping_add(j)).collect();
+            let scattered: Vec<u64> = (0..LANES as u64).map(|j| block.wrapping_add(37 * j % LANES as u64)).collect();
+            let lo: [u32; LANES] = std::array::from_fn(|j| scattered[j] as u32);
+            let hi: [u32; LANES] = std::array::from_fn(|j| (scattered[j] >> 32) as u32);
+            let (mut words, mut words_at) = ([[0u32; LANES]; 4], [[0u32; LANES]; 4]);
             // SAFETY: the CPU has AVX2, checked above.
-            let mut words = [[0u32; LANES]; 4];
-            unsafe { philox_lanes_avx2(block, s0, s1, key, &mut words) };
-            for j in 0..LANES {
-                let b = block.wrapping_add(j as u64);
-                let expected = philox4x32_10([b as u32, (b >> 32) as u32, s0, s1], key);
-                assert_eq!([words[0][j], words[1][j], words[2][j], words[3][j]], expected, "block {b}");
+            unsafe {
+                philox_lanes_avx2(block, s0, s1, key, &mut words);
+                philox_lanes_at_avx2(&lo, &hi, s0, s1, key, &mut words_at);
+            }
+            for (words, blocks) in [(words, &consecutive), (words_at, &scattered)] {
+                for j in 0..LANES {
+                    let b = blocks[j];
+                    let expected = philox4x32_10([b as u32, (b >> 32) as u32, s0, s1], key);
+                    assert_eq!([words[0][j], words[1][j], words[2][j], words[3][j]], expected, "block {b}");
+                }
             }
         }
     }

@@ -77,17 +77,33 @@ fn draw_columns(
     let mut bits = try_vec(words_total, 0u32, "the sparse mask")?;
     let mut words = try_vec(2 * k as usize, 0u32, "the sparse mask's draws")?;
     let mut taken = try_vec(rows.div_ceil(64) as usize, 0u64, "the sparse mask's draws")?;
-    for c in columns {
-        batch::fill_words(CpuVariant::best(), &mut words, n + c * rows, &Op::Bits, stream);
-        taken.fill(0);
-        for (m, pair) in words.chunks_exact(2).enumerate() {
-            let j = rows - k + m as u64;
-            let x = (u64::from(pair[0]) << 32) | u64::from(pair[1]);
-            let t = ((u128::from(x) * u128::from(j + 1)) >> 64) as u64;
-            let row = if taken[(t / 64) as usize] >> (t % 64) & 1 == 1 { j } else { t };
-            taken[(row / 64) as usize] |= 1 << (row % 64);
-            let i = row * cols + c;
-            bits[(i / 32) as usize] |= 1 << (i % 32);
+    // The drawn rows of 32 columns at a time, a word a row (bit j for column c0 + j), then
+    // merged into the bitmap row by row: a column's draws fall on scattered rows, whose words in
+    // the bitmap are a row apart (`cols / 32` words), and set one by one there they missed the
+    // cache on nearly every draw.
+    let mut block = try_vec(rows as usize, 0u32, "the sparse mask's draws")?;
+    for c0 in columns.clone().step_by(32) {
+        block.fill(0);
+        for c in c0..(c0 + 32).min(columns.end) {
+            batch::fill_words(CpuVariant::best(), &mut words, n + c * rows, &Op::Bits, stream);
+            taken.fill(0);
+            for (m, pair) in words.chunks_exact(2).enumerate() {
+                let j = rows - k + m as u64;
+                let x = (u64::from(pair[0]) << 32) | u64::from(pair[1]);
+                let t = ((u128::from(x) * u128::from(j + 1)) >> 64) as u64;
+                let row = if taken[(t / 64) as usize] >> (t % 64) & 1 == 1 { j } else { t };
+                taken[(row / 64) as usize] |= 1 << (row % 64);
+                block[row as usize] |= 1 << (c - c0);
+            }
+        }
+        for (row, &drawn) in block.iter().enumerate() {
+            // Element `row * cols + c0` onwards: the row's 32 bits may straddle two words.
+            let i = row as u64 * cols + c0;
+            let shifted = u64::from(drawn) << (i % 32);
+            bits[(i / 32) as usize] |= shifted as u32;
+            if shifted >> 32 != 0 {
+                bits[(i / 32) as usize + 1] |= (shifted >> 32) as u32;
+            }
         }
     }
     Ok(bits)
