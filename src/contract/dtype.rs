@@ -108,25 +108,39 @@ fn encode_generic<V>(dtype: Dtype, words: &[u32], out: &mut [u8]) {
             }
         }
         Dtype::F16 | Dtype::Bf16 => {
+            // Straight into `out` where its bytes are whole u16s and the CPU is little-endian, as
+            // the output is: the copy from a buffer of halves was 7% of a bf16 normal fill (AVX2).
+            if cfg!(target_endian = "little") {
+                if let Ok(halves) = bytemuck::try_cast_slice_mut::<u8, u16>(out) {
+                    let n = words.len().min(halves.len());
+                    return encode_halves(dtype, &words[..n], &mut halves[..n]);
+                }
+            }
             let mut halves = [0u16; 1024];
             for (words, bytes) in words.chunks(1024).zip(out.chunks_mut(2048)) {
                 let halves = &mut halves[..words.len()];
-                if dtype == Dtype::F16 {
-                    // The `half` crate uses the CPU's F16C conversion (round to nearest-even,
-                    // NaN quieted like `f32_to_f16_bits`; the sweep test checks they agree).
-                    let floats: &[f32] = bytemuck::cast_slice(words);
-                    half::slice::HalfFloatSliceExt::convert_from_f32_slice(
-                        bytemuck::cast_slice_mut::<u16, half::f16>(halves),
-                        floats,
-                    );
-                } else {
-                    halves.iter_mut().zip(words).for_each(|(h, &w)| *h = f32_to_bf16_bits(w) as u16);
-                }
+                encode_halves(dtype, words, halves);
                 for (h, b) in halves.iter().zip(bytes.chunks_exact_mut(2)) {
                     b.copy_from_slice(&h.to_le_bytes());
                 }
             }
         }
+    }
+}
+
+/// The f16 or bf16 bits of `words` into `halves` (as many).
+#[inline(always)]
+fn encode_halves(dtype: Dtype, words: &[u32], halves: &mut [u16]) {
+    if dtype == Dtype::F16 {
+        // The `half` crate uses the CPU's F16C conversion (round to nearest-even, NaN quieted like
+        // `f32_to_f16_bits`; the sweep test checks they agree).
+        let floats: &[f32] = bytemuck::cast_slice(words);
+        half::slice::HalfFloatSliceExt::convert_from_f32_slice(
+            bytemuck::cast_slice_mut::<u16, half::f16>(halves),
+            floats,
+        );
+    } else {
+        halves.iter_mut().zip(words).for_each(|(h, &w)| *h = f32_to_bf16_bits(w) as u16);
     }
 }
 
@@ -189,6 +203,26 @@ mod tests {
             let f = f32::from_bits(x);
             assert_eq!(f32_to_f16_bits(x), u32::from(half::f16::from_f32(f).to_bits()), "f16 of {x:08x}");
             assert_eq!(f32_to_bf16_bits(x), u32::from(half::bf16::from_f32(f).to_bits()), "bf16 of {x:08x}");
+        }
+    }
+
+    #[test]
+    fn slices_encode_alike_at_every_alignment_and_variant() {
+        // Whole u16s written in place (an even address) and through a buffer (an odd one), with
+        // more words than bytes hold and fewer: the per-element conversion, little-endian.
+        let words: Vec<u32> = (0..3000u32).map(|i| i.wrapping_mul(0x9e37_79b9) ^ (i << 7)).collect();
+        for dtype in [Dtype::F16, Dtype::Bf16] {
+            let want: Vec<u8> = words.iter().flat_map(|&w| (dtype.encode(w) as u16).to_le_bytes()).collect();
+            for variant in crate::contract::isa::CpuVariant::supported() {
+                for (offset, len) in [(0usize, 6000usize), (1, 6000), (0, 5000), (1, 4001)] {
+                    // u16s underneath, so offset 0 is an even address.
+                    let mut buffer = vec![0xa5a5u16; len / 2 + 1];
+                    let out = &mut bytemuck::cast_slice_mut::<u16, u8>(&mut buffer)[offset..offset + len];
+                    dtype.encode_slice_with(variant, &words, out);
+                    let written = len / 2 * 2;
+                    assert_eq!(&out[..written], &want[..written], "{dtype:?} {variant:?} at {offset}, {len} bytes");
+                }
+            }
         }
     }
 }
