@@ -156,9 +156,9 @@ impl KeptPairs {
     #[inline(always)]
     fn write<V: Lanes>(&mut self, n: usize, normal: &NormalPairs, stream: Stream, out: &mut [u32], first: u64) {
         let [s0, s1] = split_u64(stream.stream);
-        let lo: [u32; LANES] = std::array::from_fn(|j| (self.pairs[j] / 2) as u32);
-        let hi: [u32; LANES] = std::array::from_fn(|j| ((self.pairs[j] / 2) >> 32) as u32);
-        V::philox_lanes_at(&lo, &hi, s0, s1, stream.key(), &mut self.words);
+        let blocks: [u64; LANES] = std::array::from_fn(|j| self.pairs[j] / 2);
+        let counters = [blocks.map(|b| b as u32), blocks.map(|b| (b >> 32) as u32)];
+        V::philox_lanes_at(&counters, s0, s1, stream.key(), &mut self.words);
         let [w0, w1, w2, w3] = &self.words;
         let second: [bool; LANES] = std::array::from_fn(|j| self.pairs[j] % 2 == 1);
         let mut even: [u32; LANES] = std::array::from_fn(|j| if second[j] { w2[j] } else { w0[j] });
@@ -378,18 +378,17 @@ pub(crate) fn philox_lanes_portable(block: u64, s0: u32, s1: u32, key: [u32; 2],
     philox_rounds_portable(s0, s1, key, out);
 }
 
-/// [`philox_lanes_portable`] on the blocks whose low and high counter halves are `lo[j]` and
-/// `hi[j]`.
+/// [`philox_lanes_portable`] on the blocks whose low and high counter halves are
+/// `counters[0][j]` and `counters[1][j]`.
 #[inline(always)]
 pub(crate) fn philox_lanes_portable_at(
-    lo: &[u32; LANES],
-    hi: &[u32; LANES],
+    counters: &[[u32; LANES]; 2],
     s0: u32,
     s1: u32,
     key: [u32; 2],
     out: &mut [[u32; LANES]; 4],
 ) {
-    (out[0], out[1]) = (*lo, *hi);
+    [out[0], out[1]] = *counters;
     philox_rounds_portable(s0, s1, key, out);
 }
 

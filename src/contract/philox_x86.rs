@@ -97,17 +97,12 @@ fn philox_lanes_avx2(block: u64, s0: u32, s1: u32, key: [u32; 2], out: &mut [[u3
     unsafe { philox_lanes_with(counter, s0, s1, key, out) }
 }
 
-/// Philox on the blocks whose low and high halves are `lo[j]` and `hi[j]`, with AVX2.
+/// Philox on the blocks whose low and high halves are `counters[0][j]` and `counters[1][j]`,
+/// with AVX2.
 #[target_feature(enable = "avx2")]
-fn philox_lanes_at_avx2(
-    lo: &[u32; LANES],
-    hi: &[u32; LANES],
-    s0: u32,
-    s1: u32,
-    key: [u32; 2],
-    out: &mut [[u32; LANES]; 4],
-) {
+fn philox_lanes_at_avx2(counters: &[[u32; LANES]; 2], s0: u32, s1: u32, key: [u32; 2], out: &mut [[u32; LANES]; 4]) {
     use std::arch::x86_64::*;
+    let [lo, hi] = counters;
     // SAFETY: `j + WIDTH <= LANES` for every `j` the rounds ask for (see `philox_lanes_with`).
     let counter = |j: usize| unsafe {
         (_mm256_loadu_si256(lo.as_ptr().add(j).cast()), _mm256_loadu_si256(hi.as_ptr().add(j).cast()))
@@ -125,16 +120,9 @@ impl Lanes for Avx2 {
     }
 
     #[inline(always)]
-    fn philox_lanes_at(
-        lo: &[u32; LANES],
-        hi: &[u32; LANES],
-        s0: u32,
-        s1: u32,
-        key: [u32; 2],
-        out: &mut [[u32; LANES]; 4],
-    ) {
+    fn philox_lanes_at(counters: &[[u32; LANES]; 2], s0: u32, s1: u32, key: [u32; 2], out: &mut [[u32; LANES]; 4]) {
         // SAFETY: as `philox_lanes`.
-        unsafe { philox_lanes_at_avx2(lo, hi, s0, s1, key, out) }
+        unsafe { philox_lanes_at_avx2(counters, s0, s1, key, out) }
     }
 }
 
@@ -160,13 +148,13 @@ mod tests {
             // (lane j holds block `block + 37 j mod LANES`).
             let consecutive: Vec<u64> = (0..LANES as u64).map(|j| block.wrapping_add(j)).collect();
             let scattered: Vec<u64> = (0..LANES as u64).map(|j| block.wrapping_add(37 * j % LANES as u64)).collect();
-            let lo: [u32; LANES] = std::array::from_fn(|j| scattered[j] as u32);
-            let hi: [u32; LANES] = std::array::from_fn(|j| (scattered[j] >> 32) as u32);
+            let counters: [[u32; LANES]; 2] =
+                [std::array::from_fn(|j| scattered[j] as u32), std::array::from_fn(|j| (scattered[j] >> 32) as u32)];
             let (mut words, mut words_at) = ([[0u32; LANES]; 4], [[0u32; LANES]; 4]);
             // SAFETY: the CPU has AVX2, checked above.
             unsafe {
                 philox_lanes_avx2(block, s0, s1, key, &mut words);
-                philox_lanes_at_avx2(&lo, &hi, s0, s1, key, &mut words_at);
+                philox_lanes_at_avx2(&counters, s0, s1, key, &mut words_at);
             }
             for (words, blocks) in [(words, &consecutive), (words_at, &scattered)] {
                 for j in 0..LANES {
