@@ -80,8 +80,10 @@ fn draw_columns(
     // The drawn rows of 32 columns at a time, a word a row (bit j for column c0 + j), then
     // merged into the bitmap row by row: a column's draws fall on scattered rows, whose words in
     // the bitmap are a row apart (`cols / 32` words), and set one by one there they missed the
-    // cache on nearly every draw.
-    let mut block = try_vec(rows as usize, 0u32, "the sparse mask's draws")?;
+    // cache on nearly every draw. With fewer than 32 columns the bitmap's rows share words, and
+    // such a block (a word a row) would be larger than the bitmap: the bits go there directly.
+    let blocked = cols >= 32;
+    let mut block = try_vec(if blocked { rows as usize } else { 0 }, 0u32, "the sparse mask's draws")?;
     for c0 in columns.clone().step_by(32) {
         block.fill(0);
         for c in c0..(c0 + 32).min(columns.end) {
@@ -93,7 +95,12 @@ fn draw_columns(
                 let t = ((u128::from(x) * u128::from(j + 1)) >> 64) as u64;
                 let row = if taken[(t / 64) as usize] >> (t % 64) & 1 == 1 { j } else { t };
                 taken[(row / 64) as usize] |= 1 << (row % 64);
-                block[row as usize] |= 1 << (c - c0);
+                if blocked {
+                    block[row as usize] |= 1 << (c - c0);
+                } else {
+                    let i = row * cols + c;
+                    bits[(i / 32) as usize] |= 1 << (i % 32);
+                }
             }
         }
         for (row, &drawn) in block.iter().enumerate() {
