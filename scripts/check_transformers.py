@@ -5,7 +5,9 @@
     cargo build --release && /tmp/venv/bin/python scripts/check_transformers.py target/release/nninit
 
 For llama, mistral and qwen2: a config from transformers' own config class (save_pretrained),
-`nninit init --model config.json` sharded and unsharded, then `from_pretrained` with
+`nninit init --model config.json` sharded and unsharded (sharded: into a directory already holding
+config.json and a tokenizer, then rewritten there with --force into fewer shards, as a user reruns
+it; the user's files must stay byte for byte and no stale shard may remain), then `from_pretrained` with
 output_loading_info: no missing, unexpected or mismatched keys, every tensor equal to the
 file's, and the embedding row of pad_token_id zeros, as in transformers' own init. For torchvision's ResNet-50: `nninit init --model resnet50`, then
 `load_state_dict(strict=True)`; and `--like` a checkpoint torch saved. Exits non-zero on any failure.
@@ -48,14 +50,27 @@ def check_causal_lm(kind, tmp):
         config.save_pretrained(src)
         for sharded in (False, True):
             out = tmp / f"{kind}-{tied}-{sharded}"
-            args = ["init", "--model", src / "config.json", "--seed", "3", "--out", out]
+            out.mkdir()
+            config_text = (src / "config.json").read_text()
+            (out / "config.json").write_text(config_text)
+            tokenizer_text = '{"version": "1.0", "added_tokens": [], "model": {"type": "BPE", "vocab": {}, "merges": []}}'
+            (out / "tokenizer.json").write_text(tokenizer_text)
+            args = ["init", "--model", out / "config.json", "--seed", "3", "--out", out]
             if sharded:
-                args += ["--max-shard-size", "100KB"]
+                run(*args, "--max-shard-size", "100KB")
+                before = sorted(p.name for p in out.glob("model-*.safetensors"))
+                # A rerun with another seed and fewer shards, replacing the checkpoint in place.
+                run("init", "--model", out / "config.json", "--seed", "4", "--out", out, "--max-shard-size", "300KB", "--force")
+                after = sorted(p.name for p in out.glob("model-*.safetensors"))
+                if not 1 < len(after) < len(before):
+                    sys.exit(f"{kind}: expected fewer shards after --force: {before} -> {after}")
+                if any(not name.endswith(f"-of-{len(after):05d}.safetensors") for name in after):
+                    sys.exit(f"{kind}: a stale shard stayed beside the new ones: {after}")
+                if (out / "config.json").read_text() != config_text or (out / "tokenizer.json").read_text() != tokenizer_text:
+                    sys.exit(f"{kind}: --force changed the user's config.json or tokenizer.json")
             else:
-                out.mkdir()
                 args[-1] = out / "model.safetensors"
-            run(*args)
-            (out / "config.json").write_text((src / "config.json").read_text())
+                run(*args)
             model, info = model_class.from_pretrained(out, output_loading_info=True)
             bad = {k: v for k, v in info.items() if v}
             if bad:

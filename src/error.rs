@@ -50,6 +50,10 @@ pub enum Error {
         /// What was asked for, with its size.
         what: String,
     },
+    /// A signal ended the process's writes ([`crate::io::interrupt_writes`]): nothing more is
+    /// written or put in place.
+    #[error("interrupted")]
+    Interrupted,
     /// A safetensors file could not be written or read.
     #[error("safetensors: {0}")]
     SafeTensors(String),

@@ -12,11 +12,14 @@ const EXIT_INTERRUPTED: i32 = 130;
 
 fn main() {
     quiet_headless_wayland_probe();
-    // On SIGINT or SIGTERM, no output file is left half-written: the temporary files of writes
-    // in progress are removed before the process ends (the target keeps its old contents).
+    // On SIGINT or SIGTERM, no output is left half-written: a commit under way finishes, the
+    // temporary files of every other write are removed, and nothing is put in place afterwards
+    // (each target keeps its old contents).
     let _ = ctrlc::set_handler(|| {
-        nninit::io::remove_unfinished();
-        eprintln!("error: interrupted; no output was written");
+        match nninit::io::interrupt_writes() {
+            0 => eprintln!("error: interrupted; no output was written"),
+            _ => eprintln!("error: interrupted after the output was complete and in place"),
+        }
         std::process::exit(EXIT_INTERRUPTED);
     });
     // clap's whole message (usage, missing arguments, suggestions); status 2 for bad usage, 0
@@ -28,6 +31,11 @@ fn main() {
     match cli::run(cli) {
         Ok(cli::Outcome::Done) => {}
         Ok(cli::Outcome::ChecksFailed) => std::process::exit(EXIT_CHECK_FAILED),
+        // An error after an interrupt is the interrupt's doing (a temporary file it removed):
+        // the handler ends the process with its own status and line.
+        Err(_) if nninit::io::writes_interrupted() => loop {
+            std::thread::park();
+        },
         Err(e) => {
             eprintln!("error: {e}");
             std::process::exit(1);

@@ -148,12 +148,12 @@ fn out_that_is_not_a_regular_file_is_refused_and_left_alone() {
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     let folder = dir.join("folder");
     std::fs::create_dir(&folder).unwrap();
-    let mut targets = vec![(fifo.clone(), "not a regular file"), (folder.clone(), "a directory")];
+    let mut targets = vec![(fifo.clone(), "is a pipe (FIFO)"), (folder.clone(), "a directory")];
     // A device node of our own (the null device), where this user may make one (root may).
     let device = dir.join("device");
     let made = Command::new("mknod").arg(&device).args(["c", "1", "3"]).stderr(Stdio::null()).status();
     if made.is_ok_and(|s| s.success()) {
-        targets.push((device.clone(), "not a regular file"));
+        targets.push((device.clone(), "is a device"));
     } else {
         eprintln!("mknod is not permitted here: the device case is covered by the FIFO's branch");
     }

@@ -35,10 +35,9 @@ fn s(path: &Path) -> &str {
 
 /// Every tensor of a file or checkpoint directory: name -> (dtype, shape, bytes).
 fn tensors(path: &Path) -> BTreeMap<String, (safetensors::Dtype, Vec<usize>, Vec<u8>)> {
-    let files = if path.is_dir() { nninit::io::checkpoint_files(path).unwrap() } else { vec![path.to_path_buf()] };
+    let checkpoint = nninit::io::Checkpoint::open(path).unwrap();
     let mut out = BTreeMap::new();
-    for file in files {
-        let opened = TensorFile::open(&file).unwrap();
+    for opened in checkpoint.files() {
         for e in opened.entries() {
             let data = opened.read_all(e).unwrap();
             assert!(out.insert(e.name.clone(), (e.dtype, e.shape.clone(), data)).is_none(), "{} twice", e.name);
@@ -116,48 +115,6 @@ fn shards_hold_the_unsharded_files_bytes_with_an_index_and_format_pt() {
 }
 
 #[test]
-fn sharded_output_refuses_a_non_empty_directory_unless_forced_and_leaves_nothing_behind() {
-    let scratch = common::scratch("hf-refuse");
-    let dir = scratch.path();
-    let out = dir.join("out");
-    std::fs::create_dir(&out).unwrap();
-    std::fs::write(out.join("keep.txt"), b"mine").unwrap();
-    let run = |extra: &[&str]| {
-        let args = ["init", "--model", "transformer-tiny", "--seed", "1", "--max-shard-size", "50KB", "--out", s(&out)];
-        nninit(&[&args[..], extra].concat())
-    };
-    fails(&run(&[]), "exists and is not empty");
-    assert_eq!(std::fs::read(out.join("keep.txt")).unwrap(), b"mine");
-    // Bad sizes: one line each, nothing written.
-    let x = dir.join("x");
-    for bad in ["0", "garbage", "5XB", "-1GB"] {
-        let size = format!("--max-shard-size={bad}");
-        let args = ["init", "--model", "transformer-tiny", &size, "--out", s(&x)];
-        fails(&nninit(&args), "shard size");
-    }
-    // An existing file where the directory goes.
-    let file = dir.join("file");
-    std::fs::write(&file, b"x").unwrap();
-    let args = ["init", "--model", "transformer-tiny", "--max-shard-size", "50KB", "--out", s(&file)];
-    fails(&nninit(&args), "is not a directory");
-    assert_eq!(std::fs::read(&file).unwrap(), b"x");
-    // --force replaces the whole directory; an empty directory needs no force.
-    ok(&run(&["--force"]));
-    assert!(!out.join("keep.txt").exists() && out.join(INDEX_FILE).is_file());
-    let empty = dir.join("empty");
-    std::fs::create_dir(&empty).unwrap();
-    let args = ["init", "--model", "transformer-tiny", "--max-shard-size", "50KB", "--out", s(&empty)];
-    ok(&nninit(&args));
-    // No temporary file or directory is left beside the outputs.
-    let left: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.'))
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
-}
-
-#[test]
 fn llama_family_configs_give_transformers_names_shapes_and_init() {
     let count = |config: &serde_json::Value| -> (HashMap<String, Vec<usize>>, nninit::model::ModelSpec) {
         let spec = HfConfig::from_json(config).unwrap().spec().unwrap();
@@ -232,6 +189,28 @@ fn a_config_json_on_the_command_line_and_its_errors() {
     fails(&nninit(&["init", "--model", s(&bad), "--out", s(&dir.join("x.safetensors"))]), "llama, mistral, qwen2");
     std::fs::write(&bad, b"{not json").unwrap();
     fails(&nninit(&["init", "--model", s(&bad), "--out", s(&dir.join("x.safetensors"))]), "bad.json");
+    // A dtype nninit cannot write is refused, naming the key and the file, not written as f32;
+    // transformers' "auto" and PyTorch's "torch." spelling are understood.
+    for (dtype, says) in [
+        (serde_json::json!("float64"), "torch_dtype \"float64\" cannot be written by nninit"),
+        (serde_json::json!(5), "torch_dtype must be a dtype's name"),
+        (serde_json::json!("int8"), "torch_dtype \"int8\""),
+    ] {
+        write_json(&bad, &llama_config(&[("torch_dtype", dtype)]));
+        let run = nninit(&["init", "--model", s(&bad), "--out", s(&dir.join("x.safetensors"))]);
+        fails(&run, says);
+        fails(&run, "bad.json");
+    }
+    for (dtype, expected) in [("auto", "f32"), ("torch.float16", "f16")] {
+        write_json(&bad, &llama_config(&[("torch_dtype", dtype.into())]));
+        let json = ok(&nninit(&["init", "--model", s(&bad), "--seed", "1", "--out", s(&out), "--json"]));
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&json).unwrap()["dtype"], expected, "{dtype}");
+    }
+    // An std beyond float32's range names the key and the file, not "out of bounds for Float".
+    write_json(&bad, &llama_config(&[("initializer_range", 1e39.into())]));
+    let run = nninit(&["init", "--model", s(&bad), "--out", s(&dir.join("x.safetensors"))]);
+    fails(&run, "initializer_range must be a number from 0 to 3.4028235e38 (a float32 std), not 1e+39");
+    fails(&run, "bad.json");
     assert!(!dir.join("x.safetensors").exists());
 }
 

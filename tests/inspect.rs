@@ -264,3 +264,100 @@ fn other_dtypes_are_decoded_or_refused_per_tensor() {
     assert!(at("fp8") < at("fp4") && at("fp4") < at("int") && at("int") < at("double"), "{text}");
     assert!(text.contains("fp4 F4 [4]: not inspected"), "{text}");
 }
+
+/// Runs the `nninit` binary.
+fn nninit(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_nninit")).args(args).output().expect("run nninit")
+}
+
+/// Overwrites every data byte of the one-tensor file at `path` with `byte`.
+fn overwrite_data(path: &Path, byte: u8) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let header = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    bytes[8 + header..].fill(byte);
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A shard knows its rows and columns: the deterministic schemes, orthogonal and sparse are
+/// checked value by value against their slice of the whole tensor (regenerated from the
+/// recorded stream where the values are random), so a shard whose data was overwritten fails,
+/// in every dtype, with a zero row inside the shard or not.
+#[test]
+fn shards_are_checked_against_their_slice_of_the_whole_tensor() {
+    let scratch = common::scratch("inspect-shards");
+    let path = scratch.path().join("s.safetensors");
+    let p = path.to_str().unwrap();
+    let schemes: [&[&str]; 7] = [
+        &["ones"],
+        &["zeros"],
+        &["constant", "--val", "0.25"],
+        &["eye"],
+        &["orthogonal", "--gain", "2"],
+        &["sparse", "--sparsity", "0.5"],
+        &["dirac"],
+    ];
+    for scheme in schemes {
+        let (shape, blocks): (&str, &[&[&str]]) = match scheme[0] {
+            "dirac" => ("6,3,3", &[&["--rows", "1:4"]]),
+            _ => (
+                "6,9",
+                &[
+                    &["--rows", "0:3"],
+                    &["--cols", "2:7"],
+                    &["--rows", "1:5", "--cols", "3:8"],
+                    &["--rows", "2:6", "--padding-idx", "3"],
+                ],
+            ),
+        };
+        for block in blocks {
+            for dtype in ["f32", "bf16"] {
+                let base = [
+                    "fill", scheme[0], "--shape", shape, "--seed", "7", "--stream", "3", "--device", "cpu", "--dtype",
+                    dtype, "--out", p,
+                ];
+                let args = [&base[..], &scheme[1..], block].concat();
+                let what = format!("{args:?}");
+                assert!(nninit(&args).status.success(), "{what}");
+                let report = nninit(&["inspect", p, "--check"]);
+                let text = String::from_utf8_lossy(&report.stdout);
+                assert_eq!(report.status.code(), Some(0), "{what}: {text}");
+                assert!(text.contains("exact: 0 of"), "{what}: {text}");
+                overwrite_data(&path, 0x3f);
+                let report = nninit(&["inspect", p, "--check"]);
+                let text = String::from_utf8_lossy(&report.stdout);
+                assert_eq!(report.status.code(), Some(3), "{what}: {text}");
+                assert!(text.contains("exact: ") && text.contains("FAILED"), "{what}: {text}");
+            }
+        }
+    }
+}
+
+/// `constant_` of NaN or an infinity is recorded as PyTorch prints it ("nan", "inf", "-inf"), not
+/// as JSON's null, and checked: the file's values are those, and overwritten ones fail.
+#[test]
+fn non_finite_constants_are_recorded_faithfully_and_checked() {
+    let scratch = common::scratch("inspect-nan");
+    let path = scratch.path().join("c.safetensors");
+    let p = path.to_str().unwrap();
+    for (val, recorded) in [("nan", "\"nan\""), ("inf", "\"inf\""), ("-inf", "\"-inf\"")] {
+        let fill =
+            nninit(&["fill", "constant", "--val", val, "--shape", "5,3", "--seed", "1", "--device", "cpu", "--out", p]);
+        assert!(fill.status.success(), "{}", String::from_utf8_lossy(&fill.stderr));
+        let file = TensorFile::open(&path).unwrap();
+        let scheme = &file.metadata()["nninit.scheme"];
+        assert_eq!(scheme, &format!("{{\"scheme\":\"constant\",\"val\":{recorded}}}"));
+        let parsed: Scheme = serde_json::from_str(scheme).unwrap();
+        let expected = Scheme::constant(val.parse().unwrap()).unwrap();
+        assert_eq!(parsed.to_string(), expected.to_string());
+        let values: Vec<f32> = bytemuck::pod_collect_to_vec(&file.read_all(&file.entries()[0]).unwrap());
+        assert!(values.iter().all(|v| v.to_string() == val.parse::<f32>().unwrap().to_string()), "{values:?}");
+        let report = nninit(&["inspect", p, "--check"]);
+        assert_eq!(report.status.code(), Some(0), "{val}: {}", String::from_utf8_lossy(&report.stdout));
+        assert!(String::from_utf8_lossy(&report.stdout).contains("exact: 0 of 15 elements differ: ok"));
+        overwrite_data(&path, 0);
+        let report = nninit(&["inspect", p, "--check"]);
+        assert_eq!(report.status.code(), Some(3), "{val}: {}", String::from_utf8_lossy(&report.stdout));
+    }
+    // A spec may spell them the same way; anything else is a clear error.
+    assert!(serde_json::from_str::<Scheme>(r#"{"scheme": "constant", "val": "NaN!"}"#).is_err());
+}

@@ -33,7 +33,8 @@ pub struct FillArgs {
     /// The tensor's name in the file.
     #[arg(long, default_value = "weight")]
     name: String,
-    /// The output file; written atomically, streamed (a piece at a time in memory).
+    /// The output file; written atomically, streamed (a piece at a time in memory). `-` streams
+    /// the file to standard output (not atomic; the run's own lines go to stderr).
     #[arg(long)]
     out: PathBuf,
     /// The element type written (values are made in f32 and rounded to nearest-even).
@@ -77,6 +78,15 @@ impl From<DtypeArg> for Dtype {
     }
 }
 
+/// `--out` of one file: a path, or `-` for standard output.
+pub(super) fn file_destination(out: &std::path::Path) -> Destination {
+    if out.as_os_str() == "-" {
+        Destination::Stdout
+    } else {
+        Destination::File(out.to_path_buf())
+    }
+}
+
 /// Parses `A:B` into `A..B`.
 pub(super) fn parse_range(text: &str) -> nninit::Result<std::ops::Range<u64>> {
     let parsed = text.split_once(':').and_then(|(a, b)| Some(a.trim().parse().ok()?..b.trim().parse().ok()?));
@@ -106,6 +116,7 @@ pub(super) fn check(args: &FillArgs) -> nninit::Result<Request> {
         cols: args.cols.as_deref().map(parse_range).transpose()?,
     };
     let shard_shape = shard.shape(&args.shape)?;
+    file_destination(&args.out).check()?;
     let zero_row = args.padding_idx.map(|idx| padding_row(idx, &args.shape)).transpose()?;
     let elements = shard_shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d as u64));
     let bytes = elements
@@ -131,9 +142,12 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
     let Request { scheme, zero_row, shard, shard_shape, bytes } = check(&args)?;
     let dtype = Dtype::from(args.dtype);
     let elements = bytes / dtype.size();
+    let to = file_destination(&args.out);
+    // With the file on stdout, the run's own lines go to stderr.
+    let aside = args.json || to == Destination::Stdout;
     let seed = args.seed.unwrap_or_else(|| {
         let seed = rand::random::<u64>();
-        sayln!(args.json, "seed: {seed} (drawn at random; pass --seed {seed} to repeat)");
+        sayln!(aside, "seed: {seed} (drawn at random; pass --seed {seed} to repeat)");
         seed
     });
     let stream = Stream::new(seed, args.stream);
@@ -168,7 +182,6 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
     };
     let region = Region::Shard(shard.clone());
     let tensor = FillOutput { name: &args.name, fill: &fill, region: &region, dtype };
-    let to = Destination::File(args.out.clone());
     let summary =
         write_fill_blocking(&to, &tensor, backend, &metadata, &mut |done, total| progress.update(done, total))?;
     drop(progress);
@@ -189,10 +202,11 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
             "seconds": seconds,
             "backend": backend,
         });
-        outln!("{json}");
+        sayln!(to == Destination::Stdout, "{json}");
         return Ok(());
     }
-    outln!(
+    sayln!(
+        aside,
         "{}: {} {:?} {dtype:?} on {backend}: {elements} elements, {bytes} bytes in {:.3} s ({:.2} GB/s, written) -> {}",
         args.name,
         scheme.name(),

@@ -11,7 +11,7 @@ use nninit::model::{
 use nninit::{Dtype, Error};
 
 use super::device::{open, DeviceChoice};
-use super::fill::DtypeArg;
+use super::fill::{file_destination, DtypeArg};
 use super::progress::Progress;
 
 /// Arguments of `nninit init`.
@@ -58,15 +58,18 @@ pub struct InitArgs {
     /// Use the GPU adapter whose name or backend contains this text (e.g. vulkan, gl).
     #[arg(long)]
     adapter: Option<String>,
-    /// The output file, written atomically; with --max-shard-size, a directory.
+    /// The output file, written atomically (`-`: streamed to standard output, not atomic, the
+    /// run's own lines on stderr); with --max-shard-size, a checkpoint directory.
     #[arg(long, required_unless_present = "print_spec")]
     out: Option<PathBuf>,
     /// Write Hugging Face shards of at most SIZE bytes of tensors each (5GB, 500MB, 100KB, 2GiB)
-    /// into the directory --out, with model.safetensors.index.json (one shard:
-    /// model.safetensors alone, as save_pretrained does). The directory appears whole.
+    /// into the directory --out (created if need be), with model.safetensors.index.json (one
+    /// shard: model.safetensors alone, as save_pretrained does). The directory's other files
+    /// (config.json, tokenizer files) stay; the new checkpoint appears whole or not at all.
     #[arg(long, value_name = "SIZE")]
     max_shard_size: Option<String>,
-    /// With --max-shard-size: replace an --out directory that exists and is not empty.
+    /// With --max-shard-size: replace the checkpoint the --out directory already holds (its
+    /// model.safetensors, shards and index; nothing else).
     #[arg(long, requires = "max_shard_size")]
     force: bool,
     /// Print one JSON object describing the run on stdout (file, model, seed, dtype, tensors,
@@ -191,10 +194,15 @@ fn model_spec(args: &InitArgs, model: &str, explicit: Option<Dtype>) -> nninit::
 fn destination(args: &InitArgs) -> nninit::Result<Option<Destination>> {
     let Some(out) = &args.out else { return Ok(None) };
     Ok(Some(match &args.max_shard_size {
+        Some(_) if out.as_os_str() == "-" => {
+            return Err(Error::InvalidOutput(
+                "--out - streams one file to standard output; shards (--max-shard-size) go into a directory".into(),
+            ))
+        }
         Some(size) => {
             Destination::Sharded { dir: out.clone(), max_shard_bytes: parse_size(size)?, replace: args.force }
         }
-        None => Destination::File(out.clone()),
+        None => file_destination(out),
     }))
 }
 
@@ -205,6 +213,9 @@ pub(super) fn check(args: &InitArgs) -> nninit::Result<Request> {
     Model::new(&request.spec, 0, request.dtype)?;
     if let Some(to) = destination(args)? {
         to.check()?;
+        if let Some(like) = &args.like {
+            to.check_apart_from(like)?;
+        }
     }
     Ok(request)
 }
@@ -218,9 +229,11 @@ pub fn run(args: InitArgs) -> nninit::Result<()> {
     }
     let Request { spec, dtype } = check(&args)?;
     let to = destination(&args)?.expect("clap requires --out without --print-spec");
+    // With the file on stdout, the run's own lines go to stderr.
+    let aside = args.json || to == Destination::Stdout;
     let seed = args.seed.unwrap_or_else(|| {
         let seed = rand::random::<u64>();
-        sayln!(args.json, "seed: {seed} (drawn at random; pass --seed {seed} to repeat)");
+        sayln!(aside, "seed: {seed} (drawn at random; pass --seed {seed} to repeat)");
         seed
     });
     let mut model = Model::new(&spec, seed, dtype)?;
@@ -228,7 +241,7 @@ pub fn run(args: InitArgs) -> nninit::Result<()> {
     if !args.pretrained.is_empty() {
         let files: Vec<Pretrained> = args.pretrained.iter().map(|p| Pretrained::parse(p)).collect();
         let report = model.merge_pretrained(&files)?;
-        print_merge(&report, model.tensors.len(), args.json);
+        print_merge(&report, model.tensors.len(), aside);
         merged = Some(report);
     }
     let gpu = open(args.device, args.adapter.as_deref())?;
@@ -241,9 +254,10 @@ pub fn run(args: InitArgs) -> nninit::Result<()> {
     let summary = summary?;
     let out = to.path();
     let files = match &to {
-        Destination::File(_) => vec![out.display().to_string()],
+        Destination::File(_) | Destination::Stdout => vec![out.display().to_string()],
         Destination::Sharded { .. } => {
-            nninit::io::checkpoint_files(out)?.iter().map(|f| f.display().to_string()).collect()
+            let checkpoint = nninit::io::Checkpoint::open(out)?;
+            checkpoint.files().iter().map(|f| f.path().display().to_string()).collect()
         }
     };
     if args.json {
@@ -269,11 +283,12 @@ pub fn run(args: InitArgs) -> nninit::Result<()> {
             "backend": summary.backend,
             "pretrained": pretrained,
         });
-        outln!("{json}");
+        sayln!(to == Destination::Stdout, "{json}");
         return Ok(());
     }
     let shards = if files.len() > 1 { format!(" ({} shards and an index)", files.len()) } else { String::new() };
-    outln!(
+    sayln!(
+        aside,
         "{}: {} tensors, {} elements ({} parameters), {} bytes ({:.2} GB) in {:.2} s ({:.2} GB/s) on {} -> {}{shards}",
         model.name,
         summary.tensors,

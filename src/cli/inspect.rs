@@ -1,10 +1,11 @@
-//! `nninit inspect`: statistics of every tensor of any safetensors file, checks against how an
-//! nninit file says each was made, and histograms with the expected density.
+//! `nninit inspect`: statistics of every tensor of any safetensors file or checkpoint (a
+//! directory or an index and its shards, as one model), checks against how an nninit file says
+//! each was made, and histograms with the expected density.
 
 use std::path::{Path, PathBuf};
 
 use nninit::inspect::{inspect, Made, TensorReport};
-use nninit::io::TensorFile;
+use nninit::io::Checkpoint;
 use nninit::Error;
 
 use super::plot::histogram_chart;
@@ -13,7 +14,9 @@ use super::progress::Progress;
 /// Arguments of `nninit inspect`.
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
-    /// A safetensors file (nninit's, PyTorch's, anyone's).
+    /// A safetensors file (nninit's, PyTorch's, anyone's), or a checkpoint: a directory holding
+    /// model.safetensors or model.safetensors.index.json, or the index itself (every shard is
+    /// inspected, as one model).
     file: PathBuf,
     /// Only this tensor (repeatable).
     #[arg(long)]
@@ -31,22 +34,24 @@ pub struct InspectArgs {
 
 /// Runs `nninit inspect`.
 pub fn run(args: InspectArgs) -> nninit::Result<super::Outcome> {
-    let file = TensorFile::open(&args.file)?;
+    let checkpoint = Checkpoint::open(&args.file)?;
+    let entries: Vec<_> =
+        checkpoint.files().iter().flat_map(|file| file.entries().iter().map(move |e| (file, e))).collect();
     for name in &args.tensor {
-        if file.entry(name).is_none() {
+        if !entries.iter().any(|(_, e)| &e.name == name) {
             return Err(Error::InvalidParameter(format!("{}: no tensor named {name}", args.file.display())));
         }
     }
     let selected: Vec<_> =
-        file.entries().iter().filter(|e| args.tensor.is_empty() || args.tensor.contains(&e.name)).collect();
+        entries.into_iter().filter(|(_, e)| args.tensor.is_empty() || args.tensor.contains(&e.name)).collect();
     let mut reports = Vec::new();
     let mut not_inspected = Vec::new();
     // The file's order for the text output: a report's index, or the line of a tensor left out.
     let mut order: Vec<std::result::Result<usize, String>> = Vec::new();
     let progress = Progress::steps("inspect", selected.len() as u64);
-    for entry in selected {
+    for (file, entry) in selected {
         progress.message(&entry.name);
-        let inspected = inspect(&file, entry);
+        let inspected = inspect(file, entry);
         progress.step();
         match inspected {
             Ok(report) => {
@@ -83,9 +88,16 @@ pub fn run(args: InspectArgs) -> nninit::Result<super::Outcome> {
         }
     }
     if args.json {
+        // The metadata that describes no one tensor, as the first file has it (every shard of
+        // nninit's has the same).
+        let metadata = checkpoint.files()[0].metadata();
+        let shared: std::collections::BTreeMap<_, _> =
+            metadata.iter().filter(|(k, _)| !k.starts_with(nninit::io::TENSOR_METADATA_PREFIX)).collect();
+        let files: Vec<_> = checkpoint.files().iter().map(|f| f.path().display().to_string()).collect();
         let json = serde_json::json!({
             "file": args.file.display().to_string(),
-            "metadata": file.metadata().iter().filter(|(k, _)| !k.starts_with("nninit.tensor.")).collect::<std::collections::BTreeMap<_, _>>(),
+            "files": files,
+            "metadata": shared,
             "tensors": reports,
             "not_inspected": not_inspected,
         });
@@ -95,7 +107,14 @@ pub fn run(args: InspectArgs) -> nninit::Result<super::Outcome> {
         let checked = reports.iter().filter(|r| !r.checks.is_empty()).count();
         let skipped =
             if not_inspected.is_empty() { String::new() } else { format!(", {} not inspected", not_inspected.len()) };
-        outln!("{} tensors, {checked} checked against how they were made, {failed} failed{skipped}", reports.len());
+        let files = match checkpoint.files().len() {
+            1 => String::new(),
+            n => format!(" in {n} shards"),
+        };
+        outln!(
+            "{} tensors{files}, {checked} checked against how they were made, {failed} failed{skipped}",
+            reports.len()
+        );
     }
     if args.check && reports.iter().any(|r| !r.passed()) {
         return Ok(super::Outcome::ChecksFailed);
@@ -106,11 +125,20 @@ pub fn run(args: InspectArgs) -> nninit::Result<super::Outcome> {
 fn made_line(report: &TensorReport) -> Option<String> {
     match report.made.as_ref()? {
         Made::Pretrained { file, key } => Some(format!("made: copied from {file} ({key})")),
-        Made::Scheme { scheme, full_shape, shard, zero_row } => {
+        Made::Scheme { scheme, full_shape, shard, zero_row, .. } => {
             let json = scheme.to_string();
-            let of = if *shard { format!(" (a shard of {full_shape:?})") } else { String::new() };
+            let of = match shard {
+                Some(shard) => {
+                    let range = |r: &Option<std::ops::Range<u64>>| match r {
+                        Some(r) => format!("{}:{}", r.start, r.end),
+                        None => "all".into(),
+                    };
+                    format!(" (rows {}, columns {} of {full_shape:?})", range(&shard.rows), range(&shard.cols))
+                }
+                None => String::new(),
+            };
             let of = match zero_row {
-                Some(row) if *shard => format!("{of}, the shard's row {row} zeros (padding_idx)"),
+                Some(row) if shard.is_some() => format!("{of}, the shard's row {row} zeros (padding_idx)"),
                 Some(row) => format!("{of}, row {row} zeros (padding_idx)"),
                 None => of,
             };

@@ -9,15 +9,17 @@ use crate::contract::stream::Stream;
 use crate::cpu::CpuBackend;
 use crate::error::Result;
 use crate::io::{TensorEntry, TensorFile};
-use crate::scheme::{Fill, Lowered, Plan};
+use crate::scheme::{Fill, Lowered, Plan, Shard};
 
 use super::distribution::Distribution;
-use super::{for_each_bytes, for_each_piece};
+use super::for_each_piece;
 
 /// A KS test fails below this p-value; over several tensors, below it after Holm's adjustment
 /// ([`adjust_for_multiple_tests`]), so that a correct file of hundreds of tensors fails with
 /// probability at most this, not once in a few runs.
 pub const KS_THRESHOLD: f64 = 0.001;
+/// Elements compared at once by the exact check (at least one row).
+const READ_ELEMENTS: u64 = 1 << 22;
 /// At most this many values (evenly strided) go into a KS test.
 const KS_SAMPLES: u64 = 1 << 20;
 /// Largest matrix whose orthogonality is checked.
@@ -135,17 +137,25 @@ impl Check {
     }
 }
 
-/// The checks that apply to a tensor made by `plan`, with `zero_row` written as zeros after it
-/// (`sample`: the values for its KS test, that row left out).
+/// How a tensor was made, as the checks need it: its plan (for the whole tensor), the block of
+/// it the file holds (a shard), and the stream it was drawn from, where known.
+pub(super) struct Made<'a> {
+    pub(super) plan: &'a Plan,
+    pub(super) shard: Option<&'a Shard>,
+    pub(super) stream: Option<Stream>,
+}
+
+/// The checks that apply to a tensor made as `made` says, with `zero_row` written as zeros
+/// after it (`sample`: the values for its KS test, that row left out).
 pub(super) fn run(
     file: &TensorFile,
     entry: &TensorEntry,
-    plan: &Plan,
-    shard: bool,
+    made: &Made<'_>,
     zero_row: Option<ZeroRowSeen>,
     sample: Option<KsSample<'_>>,
     non_finite: u64,
 ) -> Result<Vec<Check>> {
+    let Made { plan, shard, stream } = *made;
     let mut checks = Vec::new();
     if let Some(sample) = sample {
         checks.push(sample.test(entry.dtype, non_finite));
@@ -154,23 +164,51 @@ pub(super) fn run(
     if let Some(z) = zero_row {
         checks.push(Check::ZeroRow { row: z.row, nonzero: z.nonzero, elements: z.elements.end - z.elements.start });
     }
-    let whole = !shard && entry.elements() == plan.elements();
+    // The file's tensor is the shard's block of the whole, or the whole.
+    let block = shard.cloned().unwrap_or_default();
+    let expected_shape = block.shape(&plan.shape).ok();
+    if expected_shape.as_deref() != Some(entry.shape.as_slice()) {
+        let why = format!("the file's shape {:?} is not the recorded one's {:?}", entry.shape, expected_shape);
+        checks.push(Check::Skipped { name: "value checks".into(), why });
+        return Ok(checks);
+    }
+    // The zero row as a row of the whole tensor.
+    let zero_row_of_whole = zeroed.map(|row| row + block.rows.as_ref().map_or(0, |r| r.start));
     let dtype = match entry.dtype {
         safetensors::Dtype::F32 => Some(Dtype::F32),
         safetensors::Dtype::F16 => Some(Dtype::F16),
         safetensors::Dtype::BF16 => Some(Dtype::Bf16),
         _ => None,
     };
+    let whole = shard.is_none();
     match &plan.lowered {
-        Lowered::Elementwise(Op::Constant { .. } | Op::Diagonal(_)) => match (whole, dtype) {
-            (true, Some(dtype)) => checks.push(exact(file, entry, plan, zeroed, dtype)?),
-            (false, _) => checks.push(skipped("exact", "the file holds a shard")),
-            (true, None) => checks.push(exact_values(file, entry, &plan.lowered)?),
+        Lowered::Elementwise(Op::Constant { .. } | Op::Diagonal(_)) => match dtype {
+            Some(dtype) => {
+                let fill = Fill::from_plan(plan, Stream::default())?;
+                checks.push(exact(file, entry, &fill, &block, zero_row_of_whole, dtype)?);
+            }
+            None => checks.push(exact_values(file, entry, &plan.lowered)?),
         },
+        // A shard of a matrix made whole on the host: its values regenerated from the stream.
+        Lowered::Orthogonal { rows, cols, .. } | Lowered::Sparse { rows, cols, .. } if !whole => {
+            let name =
+                if matches!(plan.lowered, Lowered::Orthogonal { .. }) { "orthogonality" } else { "zeros per column" };
+            match (stream, dtype) {
+                (Some(stream), Some(dtype)) if rows * cols <= ORTHOGONAL_MAX_ELEMENTS => {
+                    let fill = Fill::from_plan(plan, stream)?;
+                    checks.push(exact(file, entry, &fill, &block, zero_row_of_whole, dtype)?);
+                }
+                (None, _) => {
+                    checks.push(skipped(name, "the file holds a shard and records no stream to regenerate it from"))
+                }
+                (_, None) => {
+                    checks.push(skipped(name, "the file holds a shard of a dtype other than f32, f16 and bf16"))
+                }
+                _ => checks.push(skipped(name, "the file holds a shard of a matrix of more than 2^24 elements")),
+            }
+        }
         Lowered::Orthogonal { rows, cols, gain } => {
-            if !whole {
-                checks.push(skipped("orthogonality", "the file holds a shard"));
-            } else if zeroed.is_some() {
+            if zeroed.is_some() {
                 checks.push(skipped("orthogonality", "a row is zeroed"));
             } else if rows * cols > ORTHOGONAL_MAX_ELEMENTS {
                 checks.push(skipped("orthogonality", "more than 2^24 elements"));
@@ -188,21 +226,17 @@ pub(super) fn run(
             }
         }
         Lowered::Sparse { rows, cols, zeros_per_column, .. } => {
-            if whole {
-                let mut zeros = vec![0u64; *cols as usize];
-                for_each_piece(file, entry, |first, values| {
-                    for (k, v) in values.iter().enumerate() {
-                        if *v == 0.0 {
-                            zeros[((first + k as u64) % cols) as usize] += 1;
-                        }
+            let mut zeros = vec![0u64; *cols as usize];
+            for_each_piece(file, entry, |first, values| {
+                for (k, v) in values.iter().enumerate() {
+                    if *v == 0.0 {
+                        zeros[((first + k as u64) % cols) as usize] += 1;
                     }
-                    Ok(())
-                })?;
-                let (min, max) = (zeros.iter().copied().min().unwrap_or(0), zeros.iter().copied().max().unwrap_or(0));
-                checks.push(Check::ZerosPerColumn { expected: *zeros_per_column, min, max, rows: *rows });
-            } else {
-                checks.push(skipped("zeros per column", "the file holds a shard"));
-            }
+                }
+                Ok(())
+            })?;
+            let (min, max) = (zeros.iter().copied().min().unwrap_or(0), zeros.iter().copied().max().unwrap_or(0));
+            checks.push(Check::ZerosPerColumn { expected: *zeros_per_column, min, max, rows: *rows });
         }
         _ => {}
     }
@@ -310,26 +344,47 @@ fn rounding_cell(v: f64, dtype: safetensors::Dtype) -> (f64, f64) {
     ((v + down) / 2.0, (v + up) / 2.0)
 }
 
-/// Compares the file's bytes with the deterministic scheme's, regenerated on the CPU (with its
-/// zero row, if any).
-fn exact(file: &TensorFile, entry: &TensorEntry, plan: &Plan, zero_row: Option<u64>, dtype: Dtype) -> Result<Check> {
-    let fill = Fill::from_plan(plan, Stream::default())?;
+/// Compares the file's bytes, the `block` of the tensor (all of it, or a shard's rows and
+/// columns), with `fill`'s, regenerated on the CPU (with its zero row, a row of the whole
+/// tensor, if any), a few rows at a time.
+fn exact(
+    file: &TensorFile,
+    entry: &TensorEntry,
+    fill: &Fill,
+    block: &Shard,
+    zero_row: Option<u64>,
+    dtype: Dtype,
+) -> Result<Check> {
     let fill = match zero_row {
-        Some(row) => fill.with_zero_row(row)?,
-        None => fill,
+        Some(row) => fill.clone().with_zero_row(row)?,
+        None => fill.clone(),
     };
     let cpu = CpuBackend::new();
-    let size = dtype.size() as usize;
-    let mut mismatches = 0u64;
-    let mut expected = Vec::new();
-    for_each_bytes(file, entry, |first, got| {
-        expected.resize(got.len(), 0u8);
-        let region = crate::Region::Elements(first..first + (got.len() / size) as u64);
-        cpu.fill(&fill, &region, dtype, &mut expected)?;
-        mismatches += got.chunks(size).zip(expected.chunks(size)).filter(|(g, e)| g != e).count() as u64;
-        Ok(())
-    })?;
+    let size = dtype.size();
     let n = entry.elements();
+    let mut mismatches = 0u64;
+    let mut compare = |region: crate::Region, bytes: std::ops::Range<u64>| -> Result<()> {
+        let got = file.read(entry, bytes)?;
+        let mut expected = vec![0u8; got.len()];
+        cpu.fill(&fill, &region, dtype, &mut expected)?;
+        mismatches +=
+            got.chunks(size as usize).zip(expected.chunks(size as usize)).filter(|(g, e)| g != e).count() as u64;
+        Ok(())
+    };
+    match entry.shape.first() {
+        // Rows of the block, as many at a time as make a piece.
+        Some(&rows) if rows > 0 && n > 0 => {
+            let (rows, row_elements) = (rows as u64, n / rows as u64);
+            let step = (READ_ELEMENTS / row_elements).max(1);
+            let first_row = block.rows.as_ref().map_or(0, |r| r.start);
+            for start in (0..rows).step_by(step as usize) {
+                let end = (start + step).min(rows);
+                let piece = Shard { rows: Some(first_row + start..first_row + end), cols: block.cols.clone() };
+                compare(crate::Region::Shard(piece), start * row_elements * size..end * row_elements * size)?;
+            }
+        }
+        _ => compare(crate::Region::Elements(0..n), 0..n * size)?,
+    }
     Ok(Check::Exact { mismatches, elements: n })
 }
 

@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use crate::scheme::Scheme;
+use crate::contract::stream::Stream;
+use crate::scheme::{Scheme, Shard};
 
 /// How a tensor was made, where the file says.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -14,8 +15,13 @@ pub enum Made {
         scheme: Scheme,
         /// The whole tensor's shape (a shard's file holds part of it).
         full_shape: Vec<usize>,
-        /// Whether the file holds a shard of the tensor.
-        shard: bool,
+        /// The block of the whole tensor the file holds, for a shard.
+        #[serde(serialize_with = "shard_json")]
+        shard: Option<Shard>,
+        /// The stream it was drawn from, where the file says (orthogonal and sparse shards are
+        /// checked against it, value by value).
+        #[serde(serialize_with = "stream_json")]
+        stream: Option<Stream>,
         /// The row written as zeros after the scheme (`padding_idx`), if any, in the file's
         /// tensor: for a shard, counted from the shard's first row (and absent when the shard
         /// does not hold it).
@@ -33,7 +39,7 @@ pub enum Made {
 /// Reads how tensor `name` (of `shape`) was made from `metadata`: `nninit.tensor.NAME` (from
 /// `nninit init`), or `nninit.scheme` with `nninit.shape` (from `nninit fill`, one tensor a file).
 pub fn how_made(metadata: &HashMap<String, String>, name: &str, shape: &[usize], tensors: usize) -> Option<Made> {
-    if let Some(text) = metadata.get(&format!("nninit.tensor.{name}")) {
+    if let Some(text) = metadata.get(&format!("{}{name}", crate::io::TENSOR_METADATA_PREFIX)) {
         let mut json: serde_json::Value = serde_json::from_str(text).ok()?;
         if let (Some(file), Some(key)) = (json.get("pretrained"), json.get("key")) {
             return Some(Made::Pretrained {
@@ -43,10 +49,11 @@ pub fn how_made(metadata: &HashMap<String, String>, name: &str, shape: &[usize],
         }
         // The scheme, beside the stream it was drawn from and its zero row.
         let fields = json.as_object_mut()?;
-        fields.remove("stream");
+        let stream = fields.remove("stream").and_then(|s| s.as_u64());
         let zero_row = fields.remove("zero_row").and_then(|row| row.as_u64());
         let scheme: Scheme = serde_json::from_value(json).ok()?;
-        return Some(Made::Scheme { scheme, full_shape: shape.to_vec(), shard: false, zero_row });
+        let stream = seed(metadata).zip(stream).map(|(seed, stream)| Stream::new(seed, stream));
+        return Some(Made::Scheme { scheme, full_shape: shape.to_vec(), shard: None, stream, zero_row });
     }
     if tensors != 1 {
         return None;
@@ -56,16 +63,45 @@ pub fn how_made(metadata: &HashMap<String, String>, name: &str, shape: &[usize],
         Some(text) => serde_json::from_str(text).ok()?,
         None => shape.to_vec(),
     };
-    let shard = metadata.get("nninit.shard");
+    let shard = match metadata.get("nninit.shard") {
+        Some(text) => Some(parse_shard(text)?),
+        None => None,
+    };
     let mut zero_row = metadata.get("nninit.zero_row").and_then(|row| row.parse::<u64>().ok());
-    if let (Some(row), Some(text)) = (zero_row, shard) {
-        // {"rows": [start, end] or null, "cols": ...}, as `nninit fill` records a shard.
-        let rows: serde_json::Value = serde_json::from_str::<serde_json::Value>(text).ok()?["rows"].clone();
-        let (start, end) = match rows.as_array().map(|r| (r[0].as_u64(), r[1].as_u64())) {
-            Some((Some(start), Some(end))) => (start, end),
-            _ => (0, u64::MAX),
-        };
-        zero_row = (start..end).contains(&row).then(|| row - start);
+    if let (Some(row), Some(shard)) = (zero_row, &shard) {
+        let rows = shard.rows.clone().unwrap_or(0..u64::MAX);
+        zero_row = rows.contains(&row).then(|| row - rows.start);
     }
-    Some(Made::Scheme { scheme, full_shape, shard: shard.is_some(), zero_row })
+    let stream = metadata.get("nninit.stream").and_then(|s| s.parse::<u64>().ok());
+    let stream = seed(metadata).zip(stream).map(|(seed, stream)| Stream::new(seed, stream));
+    Some(Made::Scheme { scheme, full_shape, shard, stream, zero_row })
+}
+
+/// The file's `nninit.seed`.
+fn seed(metadata: &HashMap<String, String>) -> Option<u64> {
+    metadata.get("nninit.seed")?.parse().ok()
+}
+
+/// A shard as `nninit fill` records it: `{"rows": [start, end] or null, "cols": ...}`.
+fn parse_shard(text: &str) -> Option<Shard> {
+    let json: serde_json::Value = serde_json::from_str(text).ok()?;
+    let range = |key: &str| -> Option<Option<std::ops::Range<u64>>> {
+        match &json[key] {
+            serde_json::Value::Null => Some(None),
+            serde_json::Value::Array(r) if r.len() == 2 => Some(Some(r[0].as_u64()?..r[1].as_u64()?)),
+            _ => None,
+        }
+    };
+    Some(Shard { rows: range("rows")?, cols: range("cols")? })
+}
+
+fn shard_json<S: serde::Serializer>(shard: &Option<Shard>, serializer: S) -> Result<S::Ok, S::Error> {
+    let range = |r: &Option<std::ops::Range<u64>>| r.as_ref().map(|r| [r.start, r.end]);
+    let json = shard.as_ref().map(|s| serde_json::json!({"rows": range(&s.rows), "cols": range(&s.cols)}));
+    serde::Serialize::serialize(&json, serializer)
+}
+
+fn stream_json<S: serde::Serializer>(stream: &Option<Stream>, serializer: S) -> Result<S::Ok, S::Error> {
+    let json = stream.map(|s| serde_json::json!({"seed": s.seed, "stream": s.stream}));
+    serde::Serialize::serialize(&json, serializer)
 }

@@ -111,7 +111,7 @@ pub fn inspect(file: &TensorFile, entry: &TensorEntry) -> Result<TensorReport> {
     // The zero row, where the file says there is one and the tensor has it.
     let mut zero_row = match &made {
         Some(Made::Scheme { zero_row: Some(row), full_shape, shard, .. }) => {
-            let shape = if *shard { &entry.shape } else { full_shape };
+            let shape = if shard.is_some() { &entry.shape } else { full_shape };
             crate::scheme::row_elements(shape, *row).ok().map(|elements| ZeroRowSeen::new(*row, elements))
         }
         _ => None,
@@ -135,8 +135,9 @@ pub fn inspect(file: &TensorFile, entry: &TensorEntry) -> Result<TensorReport> {
         Ok(())
     })?;
     let checks = match (&made, &plan) {
-        (Some(Made::Scheme { shard, .. }), Some(plan)) => {
-            checks::run(file, entry, plan, *shard, zero_row, sample, summary.non_finite)?
+        (Some(Made::Scheme { shard, stream, .. }), Some(plan)) => {
+            let made = checks::Made { plan, shard: shard.as_ref(), stream: *stream };
+            checks::run(file, entry, &made, zero_row, sample, summary.non_finite)?
         }
         _ => Vec::new(),
     };

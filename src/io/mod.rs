@@ -1,9 +1,12 @@
 //! Layer 3, safetensors I/O: files written atomically and streamed (a locked temporary file
 //! beside the target, then a rename, so a failed or interrupted run never leaves a half-written
-//! file or clobbers an existing one), and read tensor by tensor in bounded pieces, so models
-//! larger than memory pass through.
+//! file or clobbers an existing one), Hugging Face checkpoint directories written into without
+//! touching the user's other files (see [`Checkpoint`] and the commit point in the module
+//! `checkpoint`), and files read tensor by tensor in bounded pieces, so models larger than memory
+//! pass through.
 
 mod atomic;
+mod checkpoint;
 mod decode;
 mod reader;
 mod sharded;
@@ -12,13 +15,12 @@ mod writer;
 use std::collections::HashMap;
 use std::path::Path;
 
-pub use atomic::{check_output_dir, remove_unfinished};
+pub use atomic::{check_output_file, interrupt_writes, writes_interrupted};
+pub use checkpoint::{check_output_dir, is_checkpoint_file, shard_file_name, Checkpoint, INDEX_FILE, SINGLE_FILE};
 pub use decode::{decode_f32_bits, decode_f64, decode_i64, is_float};
 pub use reader::{TensorEntry, TensorFile};
-pub use sharded::{
-    checkpoint_files, index_files, parse_size, plan_shards, shard_file_name, ShardedWriter, INDEX_FILE, SINGLE_FILE,
-};
-pub use writer::{check_tensor_name, write_bytes_atomic, TensorHeader, TensorOut, TensorWriter};
+pub use sharded::{parse_size, plan_shards, ShardedWriter, TENSOR_METADATA_PREFIX};
+pub use writer::{check_tensor_name, write_bytes_atomic, TensorHeader, TensorOut, TensorStream, TensorWriter};
 
 use crate::contract::dtype::Dtype;
 use crate::error::{Error, Result};

@@ -1,31 +1,32 @@
-//! Hugging Face's sharded checkpoint layout: a directory of `model-00001-of-0000N.safetensors`
-//! files and `model.safetensors.index.json`, as `save_pretrained(max_shard_size=...)` writes it,
-//! streamed and atomic as a whole.
+//! Hugging Face's sharded checkpoint layout: `model-00001-of-0000N.safetensors` files and
+//! `model.safetensors.index.json`, as `save_pretrained(max_shard_size=...)` writes them, streamed
+//! into a checkpoint directory and committed as a whole (see the module `checkpoint`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::atomic::TempDir;
-use super::writer::{write_bytes_atomic, TensorHeader, TensorOut, TensorWriter};
+use super::atomic::{Pending, TempFile};
+use super::checkpoint::{shard_file_name, OutputDir, INDEX_FILE};
+use super::writer::{TensorHeader, TensorOut, TensorWriter};
 use crate::error::{Error, Result};
 
-/// The index file's name.
-pub const INDEX_FILE: &str = "model.safetensors.index.json";
-
-/// The single file's name when everything fits in one shard (as `save_pretrained` does).
-pub const SINGLE_FILE: &str = "model.safetensors";
+/// Metadata keys that describe one tensor: `nninit.tensor.NAME`. A shard's metadata holds only
+/// those of its own tensors.
+pub const TENSOR_METADATA_PREFIX: &str = "nninit.tensor.";
 
 /// Parses a shard size as Hugging Face's `max_shard_size` does: a number of bytes with an
 /// optional unit, decimal (`KB`, `MB`, `GB`, `TB`: powers of 1000) or binary (`KiB`, `MiB`,
-/// `GiB`, `TiB`), any case, fractions allowed (`1.5GB`). Zero is refused.
+/// `GiB`, `TiB`), fractions allowed (`1.5GB`). Zero and sizes beyond 2^64 bytes are refused, and
+/// so is a decimal unit spelled with a lowercase `b` (`5Gb`, `500mb`): transformers reads that
+/// `b` as bits, huggingface_hub as bytes, so the spelling is ambiguous.
 ///
 /// ```
 /// use nninit::io::parse_size;
 /// assert_eq!(parse_size("5GB")?, 5_000_000_000);
 /// assert_eq!(parse_size("100KiB")?, 102_400);
 /// assert_eq!(parse_size("1234")?, 1234);
-/// assert!(parse_size("0MB").is_err() && parse_size("five").is_err());
+/// assert!(parse_size("0MB").is_err() && parse_size("five").is_err() && parse_size("5Gb").is_err());
 /// # Ok::<(), nninit::Error>(())
 /// ```
 pub fn parse_size(text: &str) -> Result<u64> {
@@ -37,8 +38,15 @@ pub fn parse_size(text: &str) -> Result<u64> {
     let trimmed = text.trim();
     let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
     let (number, unit) = trimmed.split_at(split);
-    let unit = unit.trim().to_ascii_lowercase();
-    let scale: u64 = match unit.as_str() {
+    let unit = unit.trim();
+    let decimal = ["kb", "mb", "gb", "tb"].contains(&unit.to_ascii_lowercase().as_str());
+    if decimal && unit.ends_with('b') {
+        let upper = unit.to_ascii_uppercase();
+        return Err(Error::InvalidParameter(format!(
+            "shard size {text:?} is ambiguous: transformers reads a lowercase b as bits, huggingface_hub as bytes; write {number}{upper} for bytes"
+        )));
+    }
+    let scale: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "kb" => 1_000,
         "mb" => 1_000_000,
@@ -52,7 +60,10 @@ pub fn parse_size(text: &str) -> Result<u64> {
     };
     let value: f64 = number.parse().map_err(|_| bad())?;
     let bytes = (value * scale as f64).floor();
-    if !(bytes >= 1.0 && bytes < u64::MAX as f64) {
+    if bytes >= u64::MAX as f64 {
+        return Err(Error::InvalidParameter(format!("shard size {text:?} is too large: at most 2^64 - 1 bytes")));
+    }
+    if bytes < 1.0 {
         return Err(Error::InvalidParameter(format!("shard size {text:?} must be at least one byte")));
     }
     Ok(bytes as u64)
@@ -78,22 +89,14 @@ pub fn plan_shards(tensors: &[TensorHeader], max_bytes: u64) -> Result<Vec<Range
     Ok(shards)
 }
 
-/// The file name of shard `index` (from 0) of `count`: `model-00001-of-00003.safetensors`, or
-/// `model.safetensors` alone.
-pub fn shard_file_name(index: usize, count: usize) -> String {
-    if count == 1 {
-        SINGLE_FILE.to_string()
-    } else {
-        format!("model-{:05}-of-{:05}.safetensors", index + 1, count)
-    }
-}
-
 /// Writes a Hugging Face sharded checkpoint into a directory, streamed like [`TensorWriter`]:
-/// the tensors' data in header order, in pieces of any size. Every shard's metadata holds the
-/// given metadata and `"format": "pt"`; the index maps every tensor to its file and records
-/// `total_size` (bytes of tensor data). One shard is written as `model.safetensors` with no
-/// index, as `save_pretrained` does. The directory appears whole on [`ShardedWriter::finish`]
-/// (see the module `atomic`), or not at all.
+/// the tensors' data in header order, in pieces of any size. Each shard's metadata holds the
+/// given metadata and `"format": "pt"`, with only its own tensors' keys of
+/// [`TENSOR_METADATA_PREFIX`]; the index maps every tensor to its file and records `total_size`
+/// (bytes of tensor data). One shard is written as `model.safetensors` with no index, as
+/// `save_pretrained` does. Files of the directory that are not the checkpoint's stay; the new
+/// checkpoint replaces the old one on [`ShardedWriter::finish`] (see the module `checkpoint`),
+/// or nothing changes.
 ///
 /// ```
 /// use nninit::io::{ShardedWriter, TensorHeader, TensorOut};
@@ -109,20 +112,24 @@ pub fn shard_file_name(index: usize, count: usize) -> String {
 /// ```
 #[derive(Debug)]
 pub struct ShardedWriter {
-    dir: TempDir,
+    // Dropped in this order: the shards' temporary files go before the directory, which is
+    // removed if this run created it and it is empty.
+    /// The shard being written and its writer.
+    current: Option<TensorWriter>,
+    /// The shards written, waiting for the commit.
+    written: Vec<Pending>,
+    dir: OutputDir,
     tensors: Vec<TensorHeader>,
     metadata: HashMap<String, String>,
     shards: Vec<Range<usize>>,
-    /// The shard being written and its writer.
-    current: Option<(usize, TensorWriter)>,
     /// The next shard to open.
     next: usize,
     total: u64,
 }
 
 impl ShardedWriter {
-    /// Checks the target directory (absent, empty, or any directory with `replace`), creates
-    /// the temporary directory beside it and plans the shards.
+    /// Checks the target directory (a directory or a path where one can be created; without
+    /// `replace`, holding no checkpoint), creates it if need be, and plans the shards.
     pub fn create(
         dir: &Path,
         tensors: &[TensorHeader],
@@ -137,8 +144,17 @@ impl ShardedWriter {
         let total = tensors.iter().try_fold(0u64, |n, t| n.checked_add(t.bytes()?).ok_or_else(too_large))?;
         let mut metadata = metadata.clone();
         metadata.insert("format".into(), "pt".into());
-        let temp = TempDir::create(dir, replace)?;
-        let mut writer = Self { dir: temp, tensors: tensors.to_vec(), metadata, shards, current: None, next: 0, total };
+        let dir = OutputDir::create(dir, replace)?;
+        let mut writer = Self {
+            current: None,
+            written: Vec::with_capacity(shards.len()),
+            dir,
+            tensors: tensors.to_vec(),
+            metadata,
+            shards,
+            next: 0,
+            total,
+        };
         writer.open_next()?;
         Ok(writer)
     }
@@ -150,14 +166,16 @@ impl ShardedWriter {
 
     /// Finishes the current shard (if any) and opens the next one.
     fn open_next(&mut self) -> Result<()> {
-        if let Some((_, writer)) = self.current.take() {
-            writer.finish()?;
+        if let Some(writer) = self.current.take() {
+            self.written.push(writer.finish_pending()?);
         }
         if self.next < self.shards.len() {
             let index = self.next;
-            let path = self.dir.path().join(shard_file_name(index, self.shards.len()));
-            let writer = TensorWriter::create(&path, &self.tensors[self.shards[index].clone()], &self.metadata)?;
-            self.current = Some((index, writer));
+            let target = self.dir.join(&shard_file_name(index, self.shards.len()));
+            let tensors = &self.tensors[self.shards[index].clone()];
+            let metadata = shard_metadata(&self.metadata, tensors);
+            let temp = TempFile::create_as(target.clone(), self.dir.token())?;
+            self.current = Some(TensorWriter::create_in(&target, temp, tensors, &metadata)?);
             self.next += 1;
         }
         Ok(())
@@ -178,13 +196,29 @@ impl ShardedWriter {
     }
 }
 
+/// A shard's metadata: the keys that describe no one tensor, and those of its own `tensors`.
+fn shard_metadata(metadata: &HashMap<String, String>, tensors: &[TensorHeader]) -> HashMap<String, String> {
+    let mut own: HashMap<String, String> = metadata
+        .iter()
+        .filter(|(k, _)| !k.starts_with(TENSOR_METADATA_PREFIX))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for t in tensors {
+        let key = format!("{TENSOR_METADATA_PREFIX}{}", t.name);
+        if let Some(value) = metadata.get(&key) {
+            own.insert(key, value.clone());
+        }
+    }
+    own
+}
+
 impl TensorOut for ShardedWriter {
     fn write(&mut self, mut bytes: &[u8]) -> Result<()> {
         while !bytes.is_empty() {
-            let Some((_, writer)) = self.current.as_mut() else {
+            let Some(writer) = self.current.as_mut() else {
                 return Err(Error::SafeTensors(format!(
                     "{}: more data than the shards' {} bytes",
-                    self.dir.path().display(),
+                    self.dir.join("").display(),
                     self.total
                 )));
             };
@@ -203,47 +237,24 @@ impl TensorOut for ShardedWriter {
         while self.current.is_some() {
             self.open_next()?;
         }
-        if self.shards.len() > 1 {
-            write_bytes_atomic(&self.dir.path().join(INDEX_FILE), &self.index_json())?;
-        }
-        self.dir.commit()
+        let index = match self.shards.len() {
+            1 => None,
+            _ => {
+                let target = self.dir.join(INDEX_FILE);
+                let mut temp = TempFile::create_as(target.clone(), self.dir.token())?;
+                std::io::Write::write_all(temp.file(), &self.index_json())
+                    .map_err(|source| super::atomic::io_error(temp.path(), source))?;
+                Some(temp.finish_pending()?)
+            }
+        };
+        let written = std::mem::take(&mut self.written);
+        let Self { dir, .. } = self;
+        dir.commit(written, index)
     }
 }
 
 fn too_large() -> Error {
     Error::InvalidShape("the checkpoint's data would exceed 2^64 bytes".into())
-}
-
-/// The files a sharded checkpoint directory holds, from its index (or its single file).
-pub fn checkpoint_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let index = dir.join(INDEX_FILE);
-    if index.is_file() {
-        let files = index_files(&index)?;
-        return Ok(files.into_iter().map(|f| dir.join(f)).collect());
-    }
-    Ok(vec![dir.join(SINGLE_FILE)])
-}
-
-/// The shard file names an index file maps tensors to, in first-seen order by name.
-pub fn index_files(index: &Path) -> Result<Vec<String>> {
-    #[derive(serde::Deserialize)]
-    struct Index {
-        weight_map: BTreeMap<String, String>,
-    }
-    let parsed: Index = super::read_json(index)?;
-    let mut files: Vec<String> = parsed.weight_map.into_values().collect();
-    files.sort();
-    files.dedup();
-    for f in &files {
-        let plain = Path::new(f).components().all(|c| matches!(c, std::path::Component::Normal(_)));
-        if !plain {
-            return Err(Error::InvalidParameter(format!(
-                "{}: shard file {f:?} is not a plain name inside the checkpoint's directory",
-                index.display()
-            )));
-        }
-    }
-    Ok(files)
 }
 
 #[cfg(test)]
@@ -268,8 +279,14 @@ mod tests {
         assert_eq!(parse_size("2gib").unwrap(), 2 << 30);
         assert_eq!(parse_size("1.5GB").unwrap(), 1_500_000_000);
         assert_eq!(parse_size(" 100 KB ").unwrap(), 100_000);
-        for bad in ["", "0", "0.1B", "-5GB", "5XB", "GB", "1e3", "nan"] {
+        for bad in ["", "0", "0.1B", "-5GB", "5XB", "GB", "1e3", "nan", "5Gb", "500mb", "1kb", "2tb"] {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
+        // Beyond 2^64 bytes: too large, not "at least one byte".
+        for huge in ["18446744073709551615", "20000000000TB"] {
+            let message = parse_size(huge).unwrap_err().to_string();
+            assert!(message.contains("too large"), "{huge}: {message}");
+        }
+        assert_eq!(parse_size("18446744073709549568").unwrap(), 18446744073709549568);
     }
 }

@@ -145,18 +145,35 @@ impl HfConfig {
                 "num_attention_heads {num_attention_heads} is not divisible by num_key_value_heads {num_key_value_heads}"
             )));
         }
+        // The std of a float32 normal: PyTorch refuses one beyond float32's range.
         let initializer_range = match json.get("initializer_range") {
             None | Some(Value::Null) => 0.02,
             Some(v) => match v.as_f64() {
-                Some(x) if x.is_finite() && x >= 0.0 => x,
-                _ => return Err(bad(format!("initializer_range must be a number of at least 0, not {v}"))),
+                Some(x) if (0.0..=f64::from(f32::MAX)).contains(&x) => x,
+                _ => {
+                    return Err(bad(format!(
+                        "initializer_range must be a number from 0 to {:e} (a float32 std), not {v}",
+                        f32::MAX
+                    )))
+                }
             },
         };
-        let dtype = match json.get("torch_dtype").or_else(|| json.get("dtype")).and_then(Value::as_str) {
-            Some("float32") => Some(Dtype::F32),
-            Some("float16") => Some(Dtype::F16),
-            Some("bfloat16") => Some(Dtype::Bf16),
-            _ => None,
+        let dtype_key = if json.get("torch_dtype").is_some() { "torch_dtype" } else { "dtype" };
+        let dtype = match json.get(dtype_key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(name)) => match name.trim_start_matches("torch.") {
+                "float32" | "float" => Some(Dtype::F32),
+                "float16" | "half" => Some(Dtype::F16),
+                "bfloat16" => Some(Dtype::Bf16),
+                // transformers' "auto": the checkpoint's own dtype, which a new model has not.
+                "auto" => None,
+                other => {
+                    return Err(bad(format!(
+                        "{dtype_key} {other:?} cannot be written by nninit: nninit writes float32, float16 or bfloat16"
+                    )))
+                }
+            },
+            Some(v) => return Err(bad(format!("{dtype_key} must be a dtype's name such as \"bfloat16\", not {v}"))),
         };
         let attention_bias = model_type == "llama" && flag("attention_bias")?;
         let vocab_size = required("vocab_size")?;

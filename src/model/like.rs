@@ -1,12 +1,12 @@
 //! A spec shaped exactly like an existing checkpoint, from its header alone: how inference
 //! engines are tested without downloading real weights.
 
-use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
+use std::path::Path;
 
 use crate::contract::dtype::Dtype;
 use crate::error::{Error, Result};
-use crate::io::{checkpoint_files, index_files, TensorEntry, TensorFile};
+use crate::io::{Checkpoint, TensorEntry};
 use crate::scheme::{fans, Scheme};
 
 use super::presets::linear_default_rules;
@@ -32,26 +32,16 @@ use super::tensor::{ElementType, LayerKind, TensorSpec};
 /// - anything else, integer tensors among them: zeros.
 ///
 /// Integer tensors other than i64 and floats other than f32, f16 and bf16 are refused, naming
-/// the tensor.
+/// the tensor; so is an index that does not agree with its shards ([`Checkpoint::open`]).
 pub fn spec_like(path: &Path) -> Result<ModelSpec> {
-    let files = like_files(path)?;
-    let mut entries: Vec<TensorEntry> = Vec::new();
-    let mut seen = HashSet::new();
-    for file in &files {
-        let opened = TensorFile::open(file)?;
-        for entry in opened.entries() {
-            if !seen.insert(entry.name.clone()) {
-                return Err(Error::SafeTensors(format!("{}: tensor {} appears twice", path.display(), entry.name)));
-            }
-            entries.push(entry.clone());
-        }
-    }
+    let checkpoint = Checkpoint::open(path)?;
+    let entries: Vec<&TensorEntry> = checkpoint.files().iter().flat_map(|f| f.entries()).collect();
     if entries.is_empty() {
         return Err(Error::InvalidParameter(format!("{}: the checkpoint has no tensors", path.display())));
     }
     let shapes: HashMap<&str, &[usize]> = entries.iter().map(|e| (e.name.as_str(), e.shape.as_slice())).collect();
     let mut tensors = Vec::with_capacity(entries.len());
-    for entry in &entries {
+    for entry in entries {
         tensors.push(tensor_like(entry, &shapes)?);
     }
     // The checkpoint's name: its directory's for an index or a directory, else the file's stem.
@@ -65,25 +55,6 @@ pub fn spec_like(path: &Path) -> Result<ModelSpec> {
     };
     let name = named.unwrap_or_else(|| "like".into());
     Ok(ModelSpec { name, tensors, rules: module_default_rules() })
-}
-
-/// The files of the checkpoint at `path`.
-fn like_files(path: &Path) -> Result<Vec<PathBuf>> {
-    let io = |source| Error::Io { path: path.display().to_string(), source };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if meta.is_dir() {
-        return checkpoint_files(path);
-    }
-    let is_index = path.file_name().is_some_and(|n| n.to_string_lossy().ends_with(".json"));
-    if is_index {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let files = index_files(path)?;
-        if files.is_empty() {
-            return Err(Error::InvalidParameter(format!("{}: the index maps no tensor to a file", path.display())));
-        }
-        return Ok(files.into_iter().map(|f| dir.join(f)).collect());
-    }
-    Ok(vec![path.to_path_buf()])
 }
 
 /// The rules of PyTorch's module defaults, by kind.

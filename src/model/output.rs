@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::contract::dtype::Dtype;
 use crate::cpu::{Lend, Make};
 use crate::error::{Error, Result};
-use crate::io::{ShardedWriter, TensorHeader, TensorOut, TensorWriter};
+use crate::io::{ShardedWriter, TensorHeader, TensorOut, TensorStream, TensorWriter};
 use crate::scheme::{Fill, Region};
 
 use super::resolved::Model;
@@ -29,16 +29,20 @@ pub enum Destination {
     /// One safetensors file, replaced atomically.
     File(PathBuf),
     /// A Hugging Face checkpoint directory (see [`crate::io::ShardedWriter`]): shards of at most
-    /// `max_shard_bytes` bytes of tensor data and `model.safetensors.index.json`. The directory
-    /// must not exist or be empty, unless `replace`.
+    /// `max_shard_bytes` bytes of tensor data and `model.safetensors.index.json`, written into the
+    /// directory (created if need be) beside the files that are not the checkpoint's, which stay.
+    /// A checkpoint already there is refused, unless `replace`.
     Sharded {
         /// The directory.
         dir: PathBuf,
         /// The largest shard, in bytes of tensor data (a larger tensor gets a shard alone).
         max_shard_bytes: u64,
-        /// Replace a directory that exists and is not empty.
+        /// Replace a checkpoint the directory already holds.
         replace: bool,
     },
+    /// One safetensors file streamed to standard output (a pipe): the header, then the data in
+    /// order; not atomic (see [`crate::io::TensorStream`]).
+    Stdout,
 }
 
 impl Destination {
@@ -47,14 +51,17 @@ impl Destination {
         match self {
             Destination::File(path) => path,
             Destination::Sharded { dir, .. } => dir,
+            Destination::Stdout => Path::new("-"),
         }
     }
 
-    /// Checks what can be checked before any work: that a sharded destination's directory may
-    /// be written (absent, empty, or `replace`).
+    /// Checks what can be checked before any work: that a file's path names a regular file or
+    /// a new one in an existing directory; that a sharded destination's directory is one or can
+    /// be created, and holds no checkpoint unless `replace`.
     pub fn check(&self) -> Result<()> {
         match self {
-            Destination::File(_) => Ok(()),
+            Destination::File(path) => crate::io::check_output_file(path),
+            Destination::Stdout => Ok(()),
             Destination::Sharded { dir, replace, max_shard_bytes } => {
                 if *max_shard_bytes == 0 {
                     return Err(Error::InvalidParameter("the shard size must be at least one byte".into()));
@@ -64,20 +71,46 @@ impl Destination {
         }
     }
 
+    /// Refuses a destination that is, or holds, the checkpoint at `source` (a file, an index or
+    /// a directory) that the run reads: reading and replacing the same checkpoint.
+    pub fn check_apart_from(&self, source: &Path) -> Result<()> {
+        let checkpoint = crate::io::Checkpoint::open(source)?;
+        let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+        let files: Vec<PathBuf> =
+            checkpoint.files().iter().map(|f| f.path()).chain(checkpoint.index()).filter_map(canonical).collect();
+        let same = match self {
+            Destination::File(path) => canonical(path).is_some_and(|p| files.contains(&p)),
+            Destination::Sharded { dir, .. } => {
+                canonical(dir).is_some_and(|dir| files.iter().any(|f| f.parent() == Some(dir.as_path())))
+            }
+            Destination::Stdout => false,
+        };
+        if same {
+            return Err(Error::InvalidOutput(format!(
+                "{} holds the checkpoint being read ({}): refusing to read and replace the same checkpoint; write the new one elsewhere",
+                self.path().display(),
+                source.display()
+            )));
+        }
+        Ok(())
+    }
+
     fn create(&self, headers: &[TensorHeader], metadata: &HashMap<String, String>) -> Result<Out> {
         Ok(match self {
             Destination::File(path) => Out::File(TensorWriter::create(path, headers, metadata)?),
             Destination::Sharded { dir, max_shard_bytes, replace } => {
-                Out::Sharded(ShardedWriter::create(dir, headers, metadata, *max_shard_bytes, *replace)?)
+                Out::Sharded(Box::new(ShardedWriter::create(dir, headers, metadata, *max_shard_bytes, *replace)?))
             }
+            Destination::Stdout => Out::Stdout(TensorStream::new(std::io::stdout(), headers, metadata)?),
         })
     }
 }
 
-/// Either writer.
+/// The writer of each destination.
 enum Out {
     File(TensorWriter),
-    Sharded(ShardedWriter),
+    Sharded(Box<ShardedWriter>),
+    Stdout(TensorStream<std::io::Stdout>),
 }
 
 impl TensorOut for Out {
@@ -85,6 +118,7 @@ impl TensorOut for Out {
         match self {
             Out::File(w) => TensorOut::write(w, bytes),
             Out::Sharded(w) => w.write(bytes),
+            Out::Stdout(w) => TensorOut::write(w, bytes),
         }
     }
 
@@ -92,6 +126,7 @@ impl TensorOut for Out {
         match self {
             Out::File(w) => TensorOut::finish(w),
             Out::Sharded(w) => w.finish(),
+            Out::Stdout(w) => TensorOut::finish(w),
         }
     }
 }

@@ -161,7 +161,7 @@ impl Model {
                     serde_json::json!({"pretrained": file.path().display().to_string(), "key": entry.name})
                 }
             };
-            metadata.insert(format!("nninit.tensor.{}", t.name), value.to_string());
+            metadata.insert(format!("{}{}", crate::io::TENSOR_METADATA_PREFIX, t.name), value.to_string());
         }
         metadata
     }

@@ -73,6 +73,7 @@ pub(crate) enum Kind {
         b: f64,
     },
     Constant {
+        #[serde(with = "non_finite")]
         val: f64,
     },
     Ones,
@@ -254,6 +255,41 @@ impl std::fmt::Display for Scheme {
     /// The scheme as JSON, e.g. `{"scheme":"normal","mean":0.0,"std":0.02}`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&serde_json::to_string(&self.0).map_err(|_| std::fmt::Error)?)
+    }
+}
+
+/// `constant`'s value in JSON: a number, or PyTorch's spelling of the values JSON has no number
+/// for (`"nan"`, `"inf"`, `"-inf"`), so a file's metadata records them faithfully.
+mod non_finite {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(val: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        match *val {
+            v if v.is_nan() => serializer.serialize_str("nan"),
+            f64::INFINITY => serializer.serialize_str("inf"),
+            f64::NEG_INFINITY => serializer.serialize_str("-inf"),
+            v => serializer.serialize_f64(v),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Value {
+            Number(f64),
+            Text(String),
+        }
+        match Value::deserialize(deserializer)? {
+            Value::Number(v) => Ok(v),
+            Value::Text(text) => match text.as_str() {
+                "nan" => Ok(f64::NAN),
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                _ => Err(serde::de::Error::custom(format!(
+                    "val must be a number, \"nan\", \"inf\" or \"-inf\", not {text:?}"
+                ))),
+            },
+        }
     }
 }
 
