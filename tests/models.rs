@@ -116,9 +116,9 @@ fn cpn_rules_give_the_stated_distributions() {
         match (spec_t.kind, spec_t.param()) {
             (LayerKind::Conv, "weight") => {
                 // CPN: normal(0, sqrt(2 / (kh kw out_channels))).
-                let s = &t.plan.shape;
+                let s = t.plan.shape();
                 let expected = (2.0 / (s[2] * s[3] * s[0]) as f64).sqrt();
-                assert!((t.plan.std.unwrap() - expected).abs() < 1e-15 * expected);
+                assert!((t.plan.std().unwrap() - expected).abs() < 1e-15 * expected);
                 let x = f32s(bytes);
                 let n = x.len() as f64;
                 let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
@@ -540,14 +540,14 @@ fn an_arena_without_copy_dst_is_a_typed_error_for_i64_counters() {
 }
 
 #[test]
-fn the_readme_spec_example_parses_and_plans() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+fn the_docs_spec_example_parses_and_plans() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/models.md")).unwrap();
     let json = readme.split("```json\n").nth(1).unwrap().split("```").next().unwrap();
     let spec: ModelSpec = serde_json::from_str(json).unwrap();
     let plan = Model::new(&spec, 0, Dtype::F32).unwrap();
     assert_eq!(plan.tensors.len(), 3);
     // kaiming_uniform with PyTorch's defaults filled in: mode fan_in, nonlinearity leaky_relu.
     assert_eq!(plan.tensors[0].scheme, Scheme::kaiming_uniform(5f64.sqrt(), "fan_in", "leaky_relu").unwrap());
-    assert!((plan.tensors[0].plan.bound.unwrap() - 1.0 / 784f64.sqrt()).abs() < 1e-9);
+    assert!((plan.tensors[0].plan.bound().unwrap() - 1.0 / 784f64.sqrt()).abs() < 1e-9);
     assert_eq!(plan.tensors[2].element, ElementType::I64);
 }

@@ -41,14 +41,14 @@ fn xavier_matches_pytorch() {
             let (fi, fo) = torch_fans(shape);
             let std = gain * (2.0 / (fi + fo)).sqrt();
             let u = Plan::new(&Scheme::xavier_uniform(gain).unwrap(), shape).unwrap();
-            assert!(close(u.std.unwrap(), std) && close(u.bound.unwrap(), 3f64.sqrt() * std), "{shape:?}");
+            assert!(close(u.std().unwrap(), std) && close(u.bound().unwrap(), 3f64.sqrt() * std), "{shape:?}");
             let n = Plan::new(&Scheme::xavier_normal(gain).unwrap(), shape).unwrap();
-            assert!(close(n.std.unwrap(), std) && n.bound.is_none());
+            assert!(close(n.std().unwrap(), std) && n.bound().is_none());
         }
     }
     // 64x3x7x7 -> fan_in 147, fan_out 3136, std = math.sqrt(2 / 3283) in Python.
     let p = Plan::new(&Scheme::xavier_uniform(1.0).unwrap(), &[64, 3, 7, 7]).unwrap();
-    assert!((p.std.unwrap() - 0.024_681_955_016_610_288).abs() < 1e-17);
+    assert!((p.std().unwrap() - 0.024_681_955_016_610_288).abs() < 1e-17);
 }
 
 #[test]
@@ -68,15 +68,15 @@ fn kaiming_matches_pytorch() {
             let fan = if mode.to_lowercase() == "fan_in" { fi } else { fo };
             let std = gain / fan.sqrt();
             let u = Plan::new(&Scheme::kaiming_uniform(a, mode, nonlinearity).unwrap(), shape).unwrap();
-            assert!(close(u.gain.unwrap(), gain), "{nonlinearity}");
-            assert!(close(u.std.unwrap(), std) && close(u.bound.unwrap(), 3f64.sqrt() * std), "{shape:?} {mode}");
+            assert!(close(u.gain().unwrap(), gain), "{nonlinearity}");
+            assert!(close(u.std().unwrap(), std) && close(u.bound().unwrap(), 3f64.sqrt() * std), "{shape:?} {mode}");
             let n = Plan::new(&Scheme::kaiming_normal(a, mode, nonlinearity).unwrap(), shape).unwrap();
-            assert!(close(n.std.unwrap(), std));
+            assert!(close(n.std().unwrap(), std));
         }
     }
     // CPN's rule: kaiming_normal(fan_out, relu) is normal(0, sqrt(2 / (kh * kw * out))).
     let p = Plan::new(&Scheme::kaiming_normal(0.0, "fan_out", "relu").unwrap(), &[256, 128, 3, 3]).unwrap();
-    assert!(close(p.std.unwrap(), (2.0f64 / (3.0 * 3.0 * 256.0)).sqrt()));
+    assert!(close(p.std().unwrap(), (2.0f64 / (3.0 * 3.0 * 256.0)).sqrt()));
 }
 
 #[test]

@@ -187,10 +187,10 @@ fn variance_scaled_schemes_match_their_distributions() {
     for (i, init) in cases.iter().enumerate() {
         let plan = Plan::new(init, &shape).unwrap();
         let x = cpu_init(init, &shape, Stream::new(7, i as u64));
-        match plan.bound {
+        match plan.bound() {
             Some(bound) => assert_ks(&x, |v| ((v + bound) / (2.0 * bound)).clamp(0.0, 1.0), init.name()),
             None => {
-                let std = plan.std.unwrap();
+                let std = plan.std().unwrap();
                 assert_ks(&x, |v| normal_cdf(v, 0.0, std), init.name())
             }
         }

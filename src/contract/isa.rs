@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use super::batch::LANES;
+use super::lanes::Lanes;
 
 /// A compiled variant of the CPU backend's hot loops, by instruction set.
 ///
@@ -131,29 +131,7 @@ macro_rules! dispatch_by_isa {
 
 pub(crate) use dispatch_by_isa;
 
-/// What differs between variants beyond the compiler's flags: Philox on many blocks at once.
-///
-/// Implementations are only called from code compiled for their instruction set (the functions
-/// that [`dispatch_by_isa`] defines).
-pub(crate) trait Lanes {
-    /// Philox4x32-10 on blocks `block .. block + LANES`, word-major (see [`super::batch`]), into
-    /// `out` (filled in place: an array returned by value was zeroed and copied on every call,
-    /// 13% of a uniform fill's time with AVX2). By default the compiler's vectorization of
-    /// [`super::batch::philox_lanes_portable`].
-    #[inline(always)]
-    fn philox_lanes(block: u64, s0: u32, s1: u32, key: [u32; 2], out: &mut [[u32; LANES]; 4]) {
-        super::batch::philox_lanes_portable(block, s0, s1, key, out)
-    }
-
-    /// Philox4x32-10 on the blocks whose low and high counter halves are `counters[0][j]` and
-    /// `counters[1][j]` (any blocks, in any order), word-major, into `out`.
-    #[inline(always)]
-    fn philox_lanes_at(counters: &[[u32; LANES]; 2], s0: u32, s1: u32, key: [u32; 2], out: &mut [[u32; LANES]; 4]) {
-        super::batch::philox_lanes_portable_at(counters, s0, s1, key, out)
-    }
-}
-
-/// The portable variant: the compiler vectorizes [`super::batch::philox_lanes_portable`].
+/// The portable variant: the compiler vectorizes [`super::lanes::philox_lanes_portable`].
 pub(crate) struct Baseline;
 
 /// The AVX2 variant: explicit SIMD in `philox_x86.rs`.

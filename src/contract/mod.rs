@@ -15,6 +15,7 @@ pub(crate) mod constants;
 pub(crate) mod diagonal;
 pub(crate) mod dtype;
 pub(crate) mod isa;
+pub(crate) mod lanes;
 pub(crate) mod mathf;
 pub(crate) mod op;
 pub(crate) mod philox;

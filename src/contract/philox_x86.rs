@@ -7,13 +7,13 @@
 //! blends put the high and low halves back into 32-bit lanes. Blocks are evaluated two vectors
 //! side by side, so the multiplies' latency overlaps. Measured on one Sapphire Rapids core, uniform
 //! fills were 1.13x to 1.37x faster with it than with the compiler's vectorization of the portable twin
-//! ([`super::batch::philox_lanes_portable`]) with AVX2; with AVX-512 the compiler's own code was
+//! ([`super::lanes::philox_lanes_portable`]) with AVX2; with AVX-512 the compiler's own code was
 //! faster than the same scheme on 512-bit vectors, so that variant keeps it. The tests compare
 //! this function with [`super::philox::philox4x32_10`].
 
-use super::batch::LANES;
 use super::constants::{PHILOX_M0 as M0, PHILOX_M1 as M1};
-use super::isa::{Avx2, Lanes};
+use super::isa::Avx2;
+use super::lanes::{Lanes, LANES};
 use super::philox::round_keys;
 
 /// Vectors of 8 lanes.

@@ -4,7 +4,7 @@
 //! element `i` (row-major) uses block `b = i / 4`, counter
 //! `(b & 0xffffffff, b >> 32, s & 0xffffffff, s >> 32)`, and word `i % 4` of that block's output.
 //! In a model, tensor `NAME` uses stream [`name_stream`]`(NAME)`.
-//! This mapping is a public contract (see the README); changing any value means bumping
+//! This mapping is a public contract (see docs/contract.md); changing any value means bumping
 //! [`STREAM_VERSION`].
 
 use super::philox::philox4x32_10;

@@ -166,7 +166,7 @@ pub(super) fn run(
     }
     // The file's tensor is the shard's block of the whole, or the whole.
     let block = shard.cloned().unwrap_or_default();
-    let expected_shape = block.shape(&plan.shape).ok();
+    let expected_shape = block.shape(plan.shape()).ok();
     if expected_shape.as_deref() != Some(entry.shape.as_slice()) {
         let why = format!("the file's shape {:?} is not the recorded one's {:?}", entry.shape, expected_shape);
         checks.push(Check::Skipped { name: "value checks".into(), why });

@@ -45,7 +45,7 @@ impl Distribution {
     /// The distribution of a planned random scheme; `None` for the deterministic and the
     /// orthogonal schemes, which are checked otherwise.
     pub fn of(plan: &Plan) -> Option<Self> {
-        match (plan.scheme.kind(), &plan.lowered) {
+        match (plan.scheme().kind(), &plan.lowered) {
             (_, Lowered::Nothing) => None,
             (Kind::Uniform { a, b }, _) => Some(Self::Uniform { a: *a, b: *b }),
             (Kind::Normal { mean, std }, _) => Some(Self::Normal { mean: *mean, std: *std }),
@@ -53,10 +53,10 @@ impl Distribution {
                 Some(Self::TruncNormal { mean: *mean, std: *std, a: *a, b: *b })
             }
             (Kind::XavierUniform { .. } | Kind::KaimingUniform { .. }, _) => {
-                plan.bound.map(|bound| Self::Uniform { a: -bound, b: bound })
+                plan.bound().map(|bound| Self::Uniform { a: -bound, b: bound })
             }
             (Kind::XavierNormal { .. } | Kind::KaimingNormal { .. }, _) => {
-                plan.std.map(|std| Self::Normal { mean: 0.0, std })
+                plan.std().map(|std| Self::Normal { mean: 0.0, std })
             }
             (Kind::Sparse { .. }, Lowered::Sparse { rows, zeros_per_column, std, .. }) => {
                 Some(Self::Sparse { std: *std, zero_fraction: *zeros_per_column as f64 / *rows as f64 })

@@ -26,6 +26,7 @@ mod resolved;
 mod rules;
 mod run;
 mod spec;
+mod spec_file;
 mod tensor;
 
 pub use hf_config::{HfConfig, HF_MODEL_TYPES};

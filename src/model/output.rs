@@ -247,10 +247,10 @@ pub struct FillOutput<'a> {
 impl FillOutput<'_> {
     /// The stored tensor's shape: the region's (a shard's block, a range's length).
     pub fn shape(&self) -> Result<Vec<usize>> {
-        let shape = self.fill.plan().map(|p| p.shape.clone());
+        let shape = self.fill.plan().map(|p| p.shape());
         match (self.region, shape) {
-            (Region::All, Some(shape)) => Ok(shape),
-            (Region::Shard(shard), Some(shape)) => shard.shape(&shape),
+            (Region::All, Some(shape)) => Ok(shape.to_vec()),
+            (Region::Shard(shard), Some(shape)) => shard.shape(shape),
             (Region::Elements(range), _) => {
                 self.fill.segments(self.region)?;
                 usize::try_from(range.end - range.start)

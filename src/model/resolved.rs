@@ -60,7 +60,7 @@ pub struct ModelTensor {
 impl ModelTensor {
     /// Its shape.
     pub fn shape(&self) -> &[usize] {
-        &self.plan.shape
+        self.plan.shape()
     }
 
     /// Number of elements.
@@ -119,7 +119,7 @@ fn integer_value(name: &str, scheme: &Scheme) -> Result<i64> {
 /// let model = Model::new(&presets::resnet50(), 0, nninit::Dtype::F32)?;
 /// let conv1 = &model.tensors[0];
 /// assert_eq!(conv1.name, "conv1.weight");
-/// assert!((conv1.plan.std.unwrap() - (2.0f64 / (64.0 * 49.0)).sqrt()).abs() < 1e-15);
+/// assert!((conv1.plan.std().unwrap() - (2.0f64 / (64.0 * 49.0)).sqrt()).abs() < 1e-15);
 /// # Ok::<(), nninit::Error>(())
 /// ```
 #[derive(Clone, Debug)]

@@ -1,11 +1,6 @@
 //! A model spec: the named tensors of a model, in PyTorch `state_dict` naming, with their layer
 //! kinds, and the rules that give them schemes.
 
-use std::path::Path;
-
-use crate::error::Result;
-use crate::io::read_json;
-
 use super::rules::{glob_match, Rule};
 use super::tensor::{LayerKind, TensorSpec};
 
@@ -39,28 +34,6 @@ pub struct ModelSpec {
 }
 
 impl ModelSpec {
-    /// Reads a spec from a JSON file: an nninit spec, or a Hugging Face `config.json` of the
-    /// Llama family (see [`super::HfConfig`]).
-    pub fn from_file(path: &Path) -> Result<Self> {
-        Ok(Self::from_file_with_dtype(path)?.0)
-    }
-
-    /// [`ModelSpec::from_file`], with the dtype the file names: a Hugging Face config's
-    /// `torch_dtype` (an nninit spec names none).
-    pub fn from_file_with_dtype(path: &Path) -> Result<(Self, Option<crate::Dtype>)> {
-        let json: serde_json::Value = read_json(path)?;
-        let named = |e: crate::Error| match e {
-            crate::Error::InvalidParameter(m) => crate::Error::InvalidParameter(format!("{}: {m}", path.display())),
-            e => e,
-        };
-        if super::HfConfig::is_hf_config(&json) {
-            let config = super::HfConfig::from_json(&json).map_err(named)?;
-            return Ok((config.spec()?, config.dtype));
-        }
-        let spec = serde_json::from_value(json).map_err(|e| named(crate::Error::InvalidParameter(e.to_string())))?;
-        Ok((spec, None))
-    }
-
     /// Total number of elements over all tensors (`None` when the sum overflows).
     pub fn elements(&self) -> Option<u64> {
         self.tensors.iter().try_fold(0u64, |n, t| n.checked_add(t.elements()?))

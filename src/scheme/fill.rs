@@ -120,7 +120,7 @@ impl Fill {
     /// ```
     pub fn with_zero_row(mut self, row: u64) -> Result<Self> {
         let plan = self.plan.as_ref().ok_or_else(|| Error::InvalidParameter("raw words have no rows".into()))?;
-        self.zero_row = Some((row, row_elements(&plan.shape, row)?));
+        self.zero_row = Some((row, row_elements(plan.shape(), row)?));
         Ok(self)
     }
 
@@ -179,7 +179,7 @@ impl Fill {
 
     /// The logical element ranges of `region`, checked against the tensor.
     pub(crate) fn segments(&self, region: &Region) -> Result<Vec<Range<u64>>> {
-        region.segments(self.plan.as_ref().map(|p| p.shape.as_slice()), self.elements())
+        region.segments(self.plan.as_ref().map(|p| p.shape()), self.elements())
     }
 }
 

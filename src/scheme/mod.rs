@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 /// ```
 /// use nninit::{Plan, Scheme};
 /// let plan = Plan::new(&Scheme::kaiming_normal(0.0, "fan_out", "relu")?, &[64, 3, 7, 7])?;
-/// assert_eq!(plan.fan_out, Some(64 * 49));
+/// assert_eq!(plan.fan_out(), Some(64 * 49));
 /// let err = Scheme::uniform(1.0, 0.0).unwrap_err();
 /// assert_eq!(err.to_string(), "uniform_ expects to return a [from, to) range, but found from=1 > to=0");
 /// let parsed: Result<Scheme, _> = serde_json::from_str(r#"{"scheme": "normal", "std": -1}"#);

@@ -106,26 +106,57 @@ pub(crate) enum Lowered {
 
 /// A scheme resolved against a shape: the numbers PyTorch computes, and the work to do.
 #[derive(Clone, Debug, PartialEq)]
+///
+/// Read-only: its numbers are derived from the scheme and the shape together with the work the
+/// backends run, so they can only change together (through [`Plan::new`]).
 pub struct Plan {
-    /// The scheme.
-    pub scheme: Scheme,
-    /// The tensor's shape.
-    pub shape: Vec<usize>,
-    /// `fan_in`, where the scheme uses fans.
-    pub fan_in: Option<u64>,
-    /// `fan_out`, where the scheme uses fans.
-    pub fan_out: Option<u64>,
-    /// The gain, where the scheme has one.
-    pub gain: Option<f64>,
-    /// The standard deviation, where the scheme draws normal values or scales by one.
-    pub std: Option<f64>,
-    /// The uniform bound (values in `[-bound, bound]`), for the symmetric uniform schemes.
-    pub bound: Option<f64>,
+    scheme: Scheme,
+    shape: Vec<usize>,
+    fan_in: Option<u64>,
+    fan_out: Option<u64>,
+    gain: Option<f64>,
+    std: Option<f64>,
+    bound: Option<f64>,
     /// What the backends run.
     pub(crate) lowered: Lowered,
 }
 
 impl Plan {
+    /// The scheme.
+    pub fn scheme(&self) -> &Scheme {
+        &self.scheme
+    }
+
+    /// The tensor's shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// `fan_in`, where the scheme uses fans.
+    pub fn fan_in(&self) -> Option<u64> {
+        self.fan_in
+    }
+
+    /// `fan_out`, where the scheme uses fans.
+    pub fn fan_out(&self) -> Option<u64> {
+        self.fan_out
+    }
+
+    /// The gain, where the scheme has one.
+    pub fn gain(&self) -> Option<f64> {
+        self.gain
+    }
+
+    /// The standard deviation, where the scheme draws normal values or scales by one.
+    pub fn std(&self) -> Option<f64> {
+        self.std
+    }
+
+    /// The uniform bound (values in `[-bound, bound]`), for the symmetric uniform schemes.
+    pub fn bound(&self) -> Option<f64> {
+        self.bound
+    }
+
     /// Resolves `scheme` for a tensor of `shape`, checking in PyTorch's order.
     pub fn new(scheme: &Scheme, shape: &[usize]) -> Result<Self> {
         let elements = shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d as u64));

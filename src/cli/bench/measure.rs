@@ -23,8 +23,12 @@ pub struct Row {
     /// for another compiled variant of the CPU backend (`baseline`, `avx2`).
     pub adapter: String,
     /// The scheme, or for baselines `memset`, `rand-uniform`, `rand-normal`, `gpu-constant`, or
-    /// for a whole model its preset (`resnet50`, `transformer-1b`).
+    /// for a whole model its preset (`resnet50`, `transformer-1b`). `trunc_normal` is the common
+    /// call (bounds at 100 std, PyTorch's defaults), `trunc_normal_2std` the bounds at 2 std.
     pub scheme: &'static str,
+    /// The scheme's parameters, as PyTorch names them (the same for torch's row and nninit's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<&'static str>,
     /// `f32` or `bf16`.
     pub dtype: &'static str,
     /// CPU threads, for CPU rows.
@@ -63,13 +67,31 @@ pub struct Config {
     pub large: bool,
 }
 
-/// The random schemes measured, with their parameters.
-pub fn schemes() -> nninit::Result<[(&'static str, Scheme); 3]> {
+/// The random schemes measured, with their parameters (see [`params`]): the truncated normal
+/// twice, as timm and most ViT code call it (`trunc_normal_(w, std=0.02)`, PyTorch's default
+/// bounds at -2 and 2, 100 std) and with bounds at 2 std (where torch's rejection loop is slow).
+pub fn schemes() -> nninit::Result<[(&'static str, Scheme); 4]> {
     Ok([
         ("uniform", Scheme::uniform(-0.1, 0.1)?),
         ("normal", Scheme::normal(0.0, 0.02)?),
-        ("trunc_normal", Scheme::trunc_normal(0.0, 0.02, -0.04, 0.04)?),
+        ("trunc_normal", Scheme::trunc_normal(0.0, 0.02, -2.0, 2.0)?),
+        ("trunc_normal_2std", Scheme::trunc_normal(0.0, 0.02, -0.04, 0.04)?),
     ])
+}
+
+/// The parameters of a measured scheme, as PyTorch names them: one source for the rows of
+/// nninit and of torch (`torch_init.py` calls torch with the same numbers).
+pub fn params(scheme: &str) -> Option<&'static str> {
+    Some(match scheme {
+        "uniform" | "rand-uniform" => "a=-0.1, b=0.1",
+        "normal" | "rand-normal" => "mean=0, std=0.02",
+        "trunc_normal" => "std=0.02, a=-2, b=2",
+        "trunc_normal_2std" => "std=0.02, a=-0.04, b=0.04",
+        "kaiming_normal" => "a=0, fan_in, leaky_relu",
+        "orthogonal" => "gain=1",
+        "sparse" => "sparsity=0.9, std=0.01",
+        _ => return None,
+    })
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -119,6 +141,7 @@ pub fn row(
         backend,
         adapter,
         scheme,
+        params: params(scheme),
         dtype: dtype.name(),
         threads,
         bytes,
@@ -259,7 +282,7 @@ fn variant_rows(config: Config, buffer: &mut [u32]) -> nninit::Result<Vec<Row>> 
         let adapter =
             if variant == CpuVariant::best() { "cpu".to_string() } else { format!("cpu ({})", variant.name()) };
         for (name, scheme) in schemes()? {
-            if name == "trunc_normal" {
+            if name.starts_with("trunc_normal") {
                 continue;
             }
             let fill = Fill::new(&scheme, &[out.len() / 4], Stream::new(1, 0))?;

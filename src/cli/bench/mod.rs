@@ -14,7 +14,7 @@ use nninit::gpu::{adapters_blocking, describe, FillerOptions, GpuContext, GpuFil
 use super::plot::{bar_chart, Bar};
 use super::progress::Progress;
 use machine::{AdapterInfo, Machine};
-use measure::{Config, Row};
+use measure::{params, Config, Row};
 
 /// Arguments of `nninit bench`.
 #[derive(Debug, clap::Args)]
@@ -37,8 +37,8 @@ pub struct BenchArgs {
     /// Only adapters whose name or backend contains this text; `none` for the CPU alone.
     #[arg(long)]
     adapter: Option<String>,
-    /// Also measure torch.nn.init (uniform_, normal_, trunc_normal_, kaiming_normal_, normal_ in
-    /// bf16, orthogonal_, sparse_) with this Python (default python3), on the same sizes and
+    /// Also measure torch.nn.init (uniform_, normal_, trunc_normal_ with its default bounds and
+    /// with bounds at 2 std, kaiming_normal_, normal_ in bf16, orthogonal_, sparse_) with this Python (default python3), on the same sizes and
     /// thread count, as rows with backend `torch` and ratios against them.
     #[arg(long, value_name = "PYTHON", num_args = 0..=1, default_missing_value = "python3")]
     torch: Option<String>,
@@ -216,13 +216,9 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
         None,
         false,
     );
-    push(
-        "cpu trunc_normal f32 / memset".into(),
-        find("cpu", "cpu", "trunc_normal", "f32", threads),
-        memset,
-        None,
-        false,
-    );
+    for scheme in ["trunc_normal", "trunc_normal_2std"] {
+        push(format!("cpu {scheme} f32 / memset"), find("cpu", "cpu", scheme, "f32", threads), memset, None, false);
+    }
     push("cpu uniform bf16 / memset".into(), find("cpu", "cpu", "uniform", "bf16", threads), memset, None, false);
     // End to end: into a file at 0.7x the rate into memory; and against the folder's own rate.
     for dtype in ["f32", "bf16"] {
@@ -253,12 +249,17 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
         }
     }
     // Against torch.nn.init on the same threads (the targets).
-    for (scheme, dtype, target) in
-        [("uniform", "f32", 6.0), ("normal", "f32", 5.0), ("trunc_normal", "f32", 4.0), ("normal", "bf16", 5.0)]
-    {
+    for (scheme, dtype, target) in [
+        ("uniform", "f32", Some(6.0)),
+        ("normal", "f32", Some(5.0)),
+        ("trunc_normal", "f32", Some(4.0)),
+        ("trunc_normal_2std", "f32", None),
+        ("normal", "bf16", Some(5.0)),
+    ] {
         let ours = find("cpu", "cpu", scheme, dtype, threads);
         let torch = find("torch", "cpu", scheme, dtype, threads);
-        push(format!("cpu {scheme} {dtype} / torch {scheme}_"), ours, torch, Some(target), false);
+        let called = format!("{}_({})", scheme.trim_end_matches("_2std"), params(scheme).unwrap_or_default());
+        push(format!("cpu {scheme} {dtype} / torch {called}"), ours, torch, target, false);
     }
     // Structured work, same shape: orthogonal in at most 0.7x torch's time, sparse 10x faster.
     for (scheme, side, target) in
@@ -313,10 +314,11 @@ fn print_tables(rows: &[Row], ratios: &[Ratio], machine: &Machine) {
     }
     outln!();
     outln!(
-        "{:<9} {:<44} {:<13} {:<5} {:>7} {:>9} {:>10} {:>9}",
+        "{:<9} {:<44} {:<26} {:<26} {:<5} {:>7} {:>9} {:>10} {:>9}",
         "backend",
         "adapter",
         "scheme",
+        "parameters",
         "dtype",
         "threads",
         "wall GB/s",
@@ -333,10 +335,11 @@ fn print_tables(rows: &[Row], ratios: &[Ratio], machine: &Machine) {
             (None, None) => r.scheme.to_string(),
         };
         outln!(
-            "{:<9} {:<44} {:<13} {:<5} {:>7} {:>9.2} {:>10} {:>9.3}",
+            "{:<9} {:<44} {:<26} {:<26} {:<5} {:>7} {:>9.2} {:>10} {:>9.3}",
             r.backend,
             r.adapter,
             scheme,
+            r.params.unwrap_or("-"),
             r.dtype,
             r.threads.map_or("-".into(), |t| t.to_string()),
             r.gb_per_s,
@@ -351,7 +354,7 @@ fn print_tables(rows: &[Row], ratios: &[Ratio], machine: &Machine) {
             Some(t) => format!("target {}x: missed by {:.1}%", shown_target(t), (1.0 - r.value / t) * 100.0),
             None => String::new(),
         };
-        outln!("{:<52} {:>7.2}x  ({}) {verdict}", r.name, r.value, r.basis);
+        outln!("{:<76} {:>7.2}x  ({}) {verdict}", r.name, r.value, r.basis);
     }
 }
 

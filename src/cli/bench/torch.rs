@@ -52,6 +52,7 @@ pub fn torch_rows(python: &str, config: Config, threads: usize, quick: bool) -> 
             "uniform" => "uniform",
             "normal" => "normal",
             "trunc_normal" => "trunc_normal",
+            "trunc_normal_2std" => "trunc_normal_2std",
             "kaiming_normal" => "kaiming_normal",
             "orthogonal" => "orthogonal",
             "sparse" => "sparse",
