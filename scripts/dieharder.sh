@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The raw Philox stream through dieharder's whole battery (`dieharder -a`), as the README reports.
+# The raw Philox stream through dieharder's whole battery (`dieharder -a`), as docs/testing.md reports.
 # Not part of CI: it takes the better part of an hour on 2 cores.
 #
 #   apt-get install -y dieharder

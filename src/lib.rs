@@ -82,7 +82,30 @@ pub use contract::stream::{name_stream, Stream, STREAM_VERSION};
 pub use error::{Error, Result};
 pub use scheme::{calculate_gain, fans, FanMode, Fill, Plan, Region, Scheme, Shard};
 
-/// The README's Rust examples, compiled as doctests so they stay true.
+/// The Rust examples of the README and of every page of `docs/`, compiled as doctests so they
+/// stay true (`tests/docs.rs` checks that every page is listed here, and the links).
 #[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;
+mod doc_pages {
+    macro_rules! pages {
+        ($($name:ident = $path:literal),* $(,)?) => {
+            $(
+                #[doc = include_str!($path)]
+                struct $name;
+            )*
+        };
+    }
+    pages! {
+        Readme = "../README.md",
+        Contract = "../docs/contract.md",
+        Schemes = "../docs/schemes.md",
+        Models = "../docs/models.md",
+        Inspect = "../docs/inspect.md",
+        Engines = "../docs/engines.md",
+        Cli = "../docs/cli.md",
+        Guarantees = "../docs/guarantees.md",
+        Testing = "../docs/testing.md",
+        Benchmarks = "../docs/benchmarks.md",
+        Index = "../docs/README.md",
+        Changelog = "../CHANGELOG.md",
+    }
+}

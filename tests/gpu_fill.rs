@@ -68,7 +68,7 @@ fn uniform_values_are_bit_identical_to_the_cpu() {
 }
 
 /// Normal-derived values are bit-identical to the CPU's on every adapter: products kept out of FMA
-/// contraction, divisions and square roots correctly rounded (see the README's table). Many seeds
+/// contraction, divisions and square roots correctly rounded (see the table in docs/contract.md). Many seeds
 /// and streams, odd offsets, indices above 2^33, tiny and huge std, narrow intervals and
 /// one-sided far tails, written as f32, f16 and bf16 at odd element offsets.
 #[test]

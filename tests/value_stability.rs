@@ -1,13 +1,13 @@
 //! Value stability: exact output bits of every scheme in f32, f16 and bf16 at fixed (seed, stream,
 //! index) points, indices above 2^33 and a name stream among them. The CPU backend and every
-//! adapter must give them, normal-derived values included (the README's table).
+//! adapter must give them, normal-derived values included (the table in docs/contract.md).
 //!
 //! The pins are not only unchanged values: each is also checked against an independent f64
 //! computation of the stream contract (Philox4x32-10 written out here in u64 arithmetic, then the
-//! README's formulas), so they are known to be right.
+//! formulas of docs/contract.md), so they are known to be right.
 //!
 //! If a pin fails, the values nninit produces changed: that is a change of the stream contract,
-//! and `STREAM_VERSION` must be bumped (and the pins and the README updated with it).
+//! and `STREAM_VERSION` must be bumped (and the pins, docs/contract.md and CHANGELOG.md updated with it).
 
 mod common;
 
@@ -204,7 +204,7 @@ fn trunc_normal_f64(s: Stream, i: u64, mean: f64, std: f64, a: f64, b: f64) -> f
     0.5 * (lo + hi)
 }
 
-/// The reference value of element `index` of case `id`, and the tolerance the README states for
+/// The reference value of element `index` of case `id`, and the tolerance docs/contract.md states for
 /// it (0 where the value is exact).
 fn reference(id: &str, which: u8, index: u64) -> (f64, f64) {
     let s = stream(which);
@@ -263,7 +263,7 @@ fn the_contract_version_is_the_pinned_one() {
 fn changed(what: &str) -> String {
     format!(
         "{what}: the values nninit produces changed. That changes the stream contract: bump STREAM_VERSION \
-         (src/contract/stream.rs), re-derive these pins, and update the README"
+         (src/contract/stream.rs), re-derive these pins, and update docs/contract.md and CHANGELOG.md"
     )
 }
 

@@ -32,7 +32,7 @@ pub(crate) fn lend_from<'b>(buffer: &'b mut Vec<u8>, bytes: usize, what: &str) -
 
 /// Fills host memory with nninit's stream, on a fixed number of threads.
 ///
-/// Values are bit-identical to the GPU engine's, every scheme and dtype (the README's table).
+/// Values are bit-identical to the GPU engine's, every scheme and dtype (the table in docs/contract.md).
 ///
 /// ```
 /// use nninit::{cpu::CpuBackend, Dtype, Fill, Region, Scheme, Stream};
