@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::{fails, ok};
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -20,19 +21,6 @@ fn nninit(args: &[&str]) -> Output {
 
 fn s(path: &Path) -> &str {
     path.to_str().unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A one-line error, status 1.
-fn fails(out: &Output, says: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains(says), "{stderr:?} lacks {says:?}");
 }
 
 /// `nninit init` of the tiny transformer (21 tensors, 632 KB in f32) with `seed` into `out`.
@@ -421,15 +409,26 @@ fn long_config(dir: &Path) -> PathBuf {
     path
 }
 
-/// Starts a sharded `init` of `config` with `seed` into `out`, replacing its checkpoint.
+/// A sharded `init` of `config` with `seed` into `out` (40 MB shards), replacing its checkpoint
+/// with `force`.
+fn long_command(config: &Path, seed: &str, out: &Path, force: bool) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nninit"));
+    command.args(["init", "--model", s(config), "--seed", seed, "--device", "cpu", "--quiet"]);
+    command.args(["--max-shard-size", "40MB", "--out", s(out)]);
+    if force {
+        command.arg("--force");
+    }
+    command
+}
+
+/// Runs [`long_command`] to its end.
+fn init_long(config: &Path, seed: &str, out: &Path, force: bool) -> Output {
+    long_command(config, seed, out, force).output().unwrap()
+}
+
+/// Starts [`long_command`] with `--force`, its stderr piped.
 fn start_sharded(config: &Path, seed: &str, out: &Path) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_nninit"))
-        .args(["init", "--model", s(config), "--seed", seed, "--device", "cpu", "--quiet"])
-        .args(["--max-shard-size", "40MB", "--force", "--out", s(out)])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    long_command(config, seed, out, true).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
 /// The checkpoint files of `dir`, each with its inode, length and modification time: nninit never
@@ -452,37 +451,11 @@ fn interrupted_rewrites_leave_the_old_checkpoint_whole_and_nothing_else() {
     let dir = scratch.path().join("ckpt");
     std::fs::create_dir(&dir).unwrap();
     put_users_files(&dir);
-    ok(&nninit(&[
-        "init",
-        "--model",
-        s(&config),
-        "--seed",
-        "1",
-        "--device",
-        "cpu",
-        "--quiet",
-        "--max-shard-size",
-        "40MB",
-        "--out",
-        s(&dir),
-    ]));
+    ok(&init_long(&config, "1", &dir, false));
     let mut old = snapshot(&dir);
     assert!(old.len() > 10, "{} files", old.len());
     let reference = scratch.path().join("reference");
-    ok(&nninit(&[
-        "init",
-        "--model",
-        s(&config),
-        "--seed",
-        "2",
-        "--device",
-        "cpu",
-        "--quiet",
-        "--max-shard-size",
-        "40MB",
-        "--out",
-        s(&reference),
-    ]));
+    ok(&init_long(&config, "2", &reference, false));
     let new_dir = scratch.path().join("fresh");
     // A fixed seed for the delays, so a failure can be replayed.
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -514,21 +487,7 @@ fn interrupted_rewrites_leave_the_old_checkpoint_whole_and_nothing_else() {
             assert_eq!(tensors(target), tensors(&reference), "{context}");
             if round < 10 {
                 assert_users_files_kept(&dir);
-                ok(&nninit(&[
-                    "init",
-                    "--model",
-                    s(&config),
-                    "--seed",
-                    "1",
-                    "--device",
-                    "cpu",
-                    "--quiet",
-                    "--max-shard-size",
-                    "40MB",
-                    "--force",
-                    "--out",
-                    s(&dir),
-                ]));
+                ok(&init_long(&config, "1", &dir, true));
                 old = snapshot(&dir);
             } else {
                 std::fs::remove_dir_all(&new_dir).unwrap();

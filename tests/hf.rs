@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::{fails, ok};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -14,19 +15,6 @@ use nninit::{Dtype, Fill, Region, Scheme, Shard, Stream};
 
 fn nninit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nninit")).args(args).output().expect("run nninit")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A one-line error, status 1.
-fn fails(out: &Output, says: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains(says), "{stderr:?} lacks {says:?}");
 }
 
 fn s(path: &Path) -> &str {

@@ -233,18 +233,8 @@ impl TempFile {
     /// [`RunLock`] keeps it while it waits for its commit).
     pub(crate) fn create_as(target: PathBuf, token: &Token) -> Result<Self> {
         let path = target.with_file_name(format!(".{}.{}.tmp", file_name(&target), token.0));
-        let mut registry = registry();
-        registry.check_open()?;
-        let file =
-            OpenOptions::new().write(true).create_new(true).open(&path).map_err(|source| io_error(&path, source))?;
-        registry.track(&path);
-        drop(registry);
-        let temp = Self { target, path, file: Some(file) };
-        temp.file.as_ref().expect("just opened").try_lock().map_err(|e| Error::Io {
-            path: temp.path.display().to_string(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-        Ok(temp)
+        let file = create_locked(&path)?;
+        Ok(Self { target, path, file: Some(file) })
     }
 
     /// The open file.
@@ -291,6 +281,24 @@ impl Drop for TempFile {
             registry().forget(&self.path);
         }
     }
+}
+
+/// Creates the file `path` exclusively (it must not exist yet), puts it on the registry's list
+/// (unless an interrupt has ended this process's writes) and takes its lock; on a failure after
+/// creating it, removes it again.
+fn create_locked(path: &Path) -> Result<File> {
+    let mut listed = registry();
+    listed.check_open()?;
+    let file = OpenOptions::new().write(true).create_new(true).open(path).map_err(|source| io_error(path, source))?;
+    listed.track(path);
+    drop(listed);
+    if let Err(e) = file.try_lock() {
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        registry().forget(path);
+        return Err(Error::Io { path: path.display().to_string(), source: std::io::Error::other(e.to_string()) });
+    }
+    Ok(file)
 }
 
 /// A complete temporary file waiting for its set's commit (see [`Pending::rename`]); dropped
@@ -344,17 +352,8 @@ impl RunLock {
     pub(crate) fn create(folder: &Path) -> Result<Self> {
         let token = Token::new();
         let path = folder.join(format!(".{}.lock", token.0));
-        let mut registry = registry();
-        registry.check_open()?;
-        let file =
-            OpenOptions::new().write(true).create_new(true).open(&path).map_err(|source| io_error(&path, source))?;
-        registry.track(&path);
-        drop(registry);
+        let file = create_locked(&path)?;
         let mut lock = Self { path, token, file };
-        lock.file.try_lock().map_err(|e| Error::Io {
-            path: lock.path.display().to_string(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
         // A lock file that holds data was locked before: once its lock is free, it is
         // abandoned whatever its age (see `remove_abandoned`).
         std::io::Write::write_all(&mut lock.file, b"nninit\n").map_err(|source| io_error(&lock.path, source))?;

@@ -6,6 +6,20 @@ use std::sync::OnceLock;
 use nninit::gpu::{read_buffer_blocking, GpuContext, GpuFiller, GpuTarget};
 use nninit::{Dtype, Fill, Region, Scheme, Stream};
 
+/// The stdout of a command that succeeded (its stderr in the panic message otherwise).
+pub fn ok(out: &std::process::Output) -> String {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A one-line error on stderr that says `says`, and exit status 1.
+pub fn fails(out: &std::process::Output, says: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(says), "{stderr:?} lacks {says:?}");
+}
+
 /// A scratch folder named for the test (`nninit-{name}-…` under the system temp dir), removed
 /// with everything in it when the returned guard drops, whether the test passes or panics.
 pub fn scratch(name: &str) -> tempfile::TempDir {
