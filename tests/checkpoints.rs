@@ -536,3 +536,60 @@ fn interrupted_rewrites_leave_the_old_checkpoint_whole_and_nothing_else() {
     assert_users_files_kept(&dir);
     assert_eq!(tensors(&dir), tensors(&tiny));
 }
+
+/// Unmounts a test's mount point when dropped, whether the test passes or panics.
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Where the directory is a mount point (a container's volume), shards are written into it, not
+/// beside it and renamed over it (which fails with EBUSY); a directory the user owns inside a
+/// parent they cannot write takes shards as `fill` takes files. Both need root here (to mount,
+/// and to run nninit as another user); where that is not allowed the test says so.
+#[test]
+fn a_mount_point_and_a_directory_in_a_parent_the_user_cannot_write_are_written_into() {
+    let scratch = common::scratch("ckpt-mount");
+    let volume = scratch.path().join("volume");
+    std::fs::create_dir(&volume).unwrap();
+    let mounted = Command::new("mount").args(["-t", "tmpfs", "tmpfs"]).arg(&volume).stderr(Stdio::null()).status();
+    if mounted.is_ok_and(|s| s.success()) {
+        let _guard = Mounted(volume.clone());
+        put_users_files(&volume);
+        ok(&init_tiny(&volume, "1", &["--max-shard-size", "100KB"]));
+        ok(&init_tiny(&volume, "2", &["--max-shard-size", "300KB", "--force"]));
+        assert_users_files_kept(&volume);
+        assert_eq!(checkpoint_names(&volume).len(), 4);
+        assert_eq!(Checkpoint::open(&volume).unwrap().files().len(), 3);
+    } else {
+        eprintln!("mount is not permitted here: the mount point case did not run");
+    }
+    // A parent owned by root, mode 755; the directory inside it owned by `nobody`, who runs nninit.
+    let is_root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !is_root {
+        eprintln!("not root: the unwritable-parent case did not run");
+        return;
+    }
+    std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let parent = scratch.path().join("parent");
+    let mine = parent.join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::os::unix::fs::chown(&mine, Some(65534), Some(65534)).unwrap();
+    let as_nobody = |out: &Path| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_nninit")])
+            .args(["init", "--model", "transformer-tiny", "--seed", "1", "--device", "cpu"])
+            .args(["--max-shard-size", "100KB", "--out", s(out)])
+            .output()
+            .unwrap()
+    };
+    ok(&as_nobody(&mine));
+    assert_eq!(checkpoint_names(&mine).len(), 7);
+    // A new directory there cannot be made: one line, nothing written.
+    fails(&as_nobody(&parent.join("new")), "Permission denied");
+    let names: Vec<_> = std::fs::read_dir(&parent).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["mine"]);
+}
