@@ -168,9 +168,7 @@ pub fn run(args: FillArgs) -> nninit::Result<()> {
         metadata.insert("nninit.zero_row".to_string(), row.to_string());
     }
     if shard != Shard::full() {
-        let range = |r: &Option<std::ops::Range<u64>>| r.as_ref().map(|r| [r.start, r.end]);
-        let json = serde_json::json!({"rows": range(&shard.rows), "cols": range(&shard.cols)});
-        metadata.insert("nninit.shard".to_string(), json.to_string());
+        metadata.insert("nninit.shard".to_string(), shard.to_json().to_string());
     }
     // The fill (with orthogonal's QR and sparse's mask) and the file are made while a bar shows
     // the bytes written; only a piece at a time is in memory.

@@ -253,12 +253,9 @@ pub fn run(args: InitArgs) -> nninit::Result<()> {
     drop(progress);
     let summary = summary?;
     let out = to.path();
-    let files = match &to {
-        Destination::File(_) | Destination::Stdout => vec![out.display().to_string()],
-        Destination::Sharded { .. } => {
-            let checkpoint = nninit::io::Checkpoint::open(out)?;
-            checkpoint.files().iter().map(|f| f.path().display().to_string()).collect()
-        }
+    let files: Vec<String> = match &to {
+        Destination::Stdout => vec![out.display().to_string()],
+        _ => summary.files.iter().map(|f| f.display().to_string()).collect(),
     };
     if args.json {
         let pretrained = merged.map(|r| {

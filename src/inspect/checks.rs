@@ -363,9 +363,10 @@ fn exact(
     let size = dtype.size();
     let n = entry.elements();
     let mut mismatches = 0u64;
+    let mut expected = Vec::new();
     let mut compare = |region: crate::Region, bytes: std::ops::Range<u64>| -> Result<()> {
         let got = file.read(entry, bytes)?;
-        let mut expected = vec![0u8; got.len()];
+        expected.resize(got.len(), 0u8);
         cpu.fill(&fill, &region, dtype, &mut expected)?;
         mismatches +=
             got.chunks(size as usize).zip(expected.chunks(size as usize)).filter(|(g, e)| g != e).count() as u64;

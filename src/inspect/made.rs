@@ -64,7 +64,7 @@ pub fn how_made(metadata: &HashMap<String, String>, name: &str, shape: &[usize],
         None => shape.to_vec(),
     };
     let shard = match metadata.get("nninit.shard") {
-        Some(text) => Some(parse_shard(text)?),
+        Some(text) => Some(Shard::from_json(&serde_json::from_str(text).ok()?)?),
         None => None,
     };
     let mut zero_row = metadata.get("nninit.zero_row").and_then(|row| row.parse::<u64>().ok());
@@ -82,23 +82,8 @@ fn seed(metadata: &HashMap<String, String>) -> Option<u64> {
     metadata.get("nninit.seed")?.parse().ok()
 }
 
-/// A shard as `nninit fill` records it: `{"rows": [start, end] or null, "cols": ...}`.
-fn parse_shard(text: &str) -> Option<Shard> {
-    let json: serde_json::Value = serde_json::from_str(text).ok()?;
-    let range = |key: &str| -> Option<Option<std::ops::Range<u64>>> {
-        match &json[key] {
-            serde_json::Value::Null => Some(None),
-            serde_json::Value::Array(r) if r.len() == 2 => Some(Some(r[0].as_u64()?..r[1].as_u64()?)),
-            _ => None,
-        }
-    };
-    Some(Shard { rows: range("rows")?, cols: range("cols")? })
-}
-
 fn shard_json<S: serde::Serializer>(shard: &Option<Shard>, serializer: S) -> Result<S::Ok, S::Error> {
-    let range = |r: &Option<std::ops::Range<u64>>| r.as_ref().map(|r| [r.start, r.end]);
-    let json = shard.as_ref().map(|s| serde_json::json!({"rows": range(&s.rows), "cols": range(&s.cols)}));
-    serde::Serialize::serialize(&json, serializer)
+    serde::Serialize::serialize(&shard.as_ref().map(Shard::to_json), serializer)
 }
 
 fn stream_json<S: serde::Serializer>(stream: &Option<Stream>, serializer: S) -> Result<S::Ok, S::Error> {

@@ -143,9 +143,14 @@ fn write_streamed(
     metadata: &HashMap<String, String>,
     progress: &mut dyn FnMut(u64, u64),
     produce: impl FnOnce(&mut Produce<'_>) -> Result<()>,
-) -> Result<u64> {
+) -> Result<(u64, Vec<PathBuf>)> {
     let total = headers.iter().try_fold(0u64, |n, h| n.checked_add(h.bytes()?).ok_or_else(too_large))?;
     let mut writer = to.create(headers, metadata)?;
+    let files = match &writer {
+        Out::File(_) => vec![to.path().to_path_buf()],
+        Out::Sharded(w) => w.files().iter().map(|f| to.path().join(f)).collect(),
+        Out::Stdout(_) => Vec::new(),
+    };
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
     // Written pieces come back to be filled again: a piece is made in memory that is already
     // mapped (and, at CPU_PIECE_BYTES, still in cache when it is written), not in a fresh
@@ -178,7 +183,7 @@ fn write_streamed(
         produced?;
         writer.finish()
     })?;
-    Ok(total)
+    Ok((total, files))
 }
 
 /// Hands `bytes`, made elsewhere (the GPU's staging memory), to `lend` as one piece: they are
@@ -214,7 +219,7 @@ impl Model {
             .collect();
         let mut metadata = self.metadata();
         metadata.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let bytes = write_streamed(to, &headers, &metadata, progress, |lend| match backend {
+        let (bytes, files) = write_streamed(to, &headers, &metadata, progress, |lend| match backend {
             Backend::Cpu(cpu) => self.produce_lent(cpu, CPU_PIECE_BYTES, &mut |_, bytes, make| lend(bytes, make)),
             Backend::Gpu(_) => {
                 self.produce_blocking(backend, Self::PIECE_BYTES, &mut |_, bytes| copy_into(lend, bytes))
@@ -226,6 +231,7 @@ impl Model {
             bytes,
             seconds: started.elapsed().as_secs_f64(),
             backend: backend.describe(),
+            files,
         })
     }
 }
@@ -287,7 +293,7 @@ pub fn write_fill_blocking(
     let shape = tensor.shape()?;
     let header = TensorHeader { name: tensor.name.to_string(), dtype: tensor.dtype.safetensors(), shape };
     let elements = header.bytes()? / tensor.dtype.size();
-    let bytes = write_streamed(to, std::slice::from_ref(&header), metadata, progress, |lend| {
+    let (bytes, files) = write_streamed(to, std::slice::from_ref(&header), metadata, progress, |lend| {
         let FillOutput { fill, region, dtype, .. } = *tensor;
         match backend {
             Backend::Cpu(cpu) => cpu.fill_lent(fill, region, dtype, CPU_PIECE_BYTES, lend),
@@ -302,5 +308,6 @@ pub fn write_fill_blocking(
         bytes,
         seconds: started.elapsed().as_secs_f64(),
         backend: backend.describe(),
+        files,
     })
 }

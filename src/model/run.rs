@@ -47,6 +47,9 @@ pub struct RunSummary {
     pub seconds: f64,
     /// The backend, in words.
     pub backend: String,
+    /// The files written: the file, or a checkpoint's safetensors files (shards, not the index),
+    /// under the destination's path as given; none for standard output.
+    pub files: Vec<std::path::PathBuf>,
 }
 
 /// Where one tensor goes in caller-owned GPU memory (see [`Model::record_into`]).

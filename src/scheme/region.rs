@@ -54,6 +54,32 @@ impl Shard {
         Ok(out)
     }
 
+    /// The shard as a file's metadata records it (`nninit.shard`): `{"rows": [start, end] or
+    /// null, "cols": [start, end] or null}`, null being all of them.
+    ///
+    /// ```
+    /// use nninit::Shard;
+    /// let shard = Shard { rows: Some(2..5), cols: None };
+    /// assert_eq!(shard.to_json().to_string(), r#"{"cols":null,"rows":[2,5]}"#);
+    /// assert_eq!(Shard::from_json(&shard.to_json()), Some(shard));
+    /// ```
+    pub fn to_json(&self) -> serde_json::Value {
+        let range = |r: &Option<Range<u64>>| r.as_ref().map(|r| [r.start, r.end]);
+        serde_json::json!({"rows": range(&self.rows), "cols": range(&self.cols)})
+    }
+
+    /// The shard from the form [`Shard::to_json`] writes; `None` for anything else.
+    pub fn from_json(json: &serde_json::Value) -> Option<Self> {
+        let range = |key: &str| -> Option<Option<Range<u64>>> {
+            match json.get(key)? {
+                serde_json::Value::Null => Some(None),
+                serde_json::Value::Array(r) if r.len() == 2 => Some(Some(r[0].as_u64()?..r[1].as_u64()?)),
+                _ => None,
+            }
+        };
+        Some(Self { rows: range("rows")?, cols: range("cols")? })
+    }
+
     /// The logical element ranges of the shard, in its row-major order (contiguous runs merged).
     pub fn segments(&self, shape: &[usize]) -> Result<Vec<Range<u64>>> {
         self.shape(shape)?;
