@@ -89,7 +89,8 @@ impl Writer<'_> {
                 let elements: usize = shape.iter().product();
                 let mut bytes = vec![0u8; elements * ours.size() as usize];
                 cpu.fill(fill, region, ours, &mut bytes)?;
-                Ok(Tensor::<D>::from_data(TensorData::from_bytes_vec(bytes, shape, dtype), device))
+                // burn converts data to the device's default dtype unless told the dtype.
+                Ok(Tensor::<D>::from_data(TensorData::from_bytes_vec(bytes, shape, dtype), (device, dtype)))
             }
         }
     }
