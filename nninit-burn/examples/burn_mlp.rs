@@ -1,6 +1,10 @@
 //! A burn model initialized by nninit in place on burn's wgpu device, then one forward pass.
 //!
-//! `cargo run -p nninit-burn --example burn_mlp -- [auto|vulkan|gl|metal|dx12]`
+//! `cargo run -p nninit-burn --example burn_mlp -- [auto|vulkan|gl|metal|dx12] [EXPORT_DIR]`
+//!
+//! With `EXPORT_DIR`, the model is also written there as PyTorch's state_dict
+//! (`model.safetensors`, burn-store's PyTorch adapter) with the forward pass's output
+//! (`output.json`): `scripts/check_burn.py` loads both into PyTorch's twin of the model.
 //!
 //! The checksum is the same on every adapter and on the CPU: the weights are PyTorch's values
 //! for seed 42, whatever the device (the forward pass itself rounds as each device does).
@@ -50,5 +54,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let checksum: f64 = output.clone().abs().sum().into_scalar::<f64>();
     println!("sum of fc1.weight: {weights:.6}");
     println!("output {:?}, sum of |output|: {checksum:.6}", output.dims());
+    if let Some(dir) = std::env::args().nth(2) {
+        use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, SafetensorsStore};
+        let dir = std::path::Path::new(&dir);
+        let mut store =
+            SafetensorsStore::from_file(dir.join("model.safetensors")).with_to_adapter(BurnToPyTorchAdapter);
+        model.save_into(&mut store)?;
+        let values = output.into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+        let json = format!("{{\"input\": 0.5, \"shape\": [4, 784], \"output\": {values:?}}}");
+        std::fs::write(dir.join("output.json"), json)?;
+        println!("wrote {}", dir.display());
+    }
     Ok(())
 }
