@@ -62,11 +62,9 @@ pub struct Initializer {
     cpu: CpuBackend,
 }
 
-/// The wgpu device nninit records on: burn's own.
+/// The wgpu device nninit records on: burn's own (the filler holds its wgpu device and queue).
 struct Gpu {
     device: Device,
-    queue: wgpu::Queue,
-    wgpu_device: wgpu::Device,
     filler: GpuFiller,
 }
 
@@ -96,15 +94,7 @@ impl Initializer {
     /// `Device::wgpu_options().init_with_setup()`, or the setup an engine registered).
     pub fn new(device: &Device, setup: &WgpuSetup) -> Result<Self> {
         let filler = GpuFiller::new_blocking(&setup.device, &setup.queue)?;
-        Ok(Self {
-            gpu: Some(Gpu {
-                device: device.clone().inner(),
-                queue: setup.queue.clone(),
-                wgpu_device: setup.device.clone(),
-                filler,
-            }),
-            cpu: CpuBackend::new(),
-        })
+        Ok(Self { gpu: Some(Gpu { device: device.clone().inner(), filler }), cpu: CpuBackend::new() })
     }
 
     /// An initializer that fills every parameter on the host (nninit's CPU backend, all cores)
@@ -157,7 +147,8 @@ impl Initializer {
         }
         let gpu = self.gpu.as_ref().map(|gpu| {
             let encoder = gpu
-                .wgpu_device
+                .filler
+                .device()
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("nninit-burn init") });
             (gpu, encoder)
         });
@@ -182,7 +173,7 @@ impl Initializer {
             )));
         }
         if let Some((gpu, encoder)) = install.gpu {
-            gpu.queue.submit([encoder.finish()]);
+            gpu.filler.queue().submit([encoder.finish()]);
         }
         *module = mapped;
         Ok(install.report)

@@ -90,7 +90,7 @@ impl Walk {
         };
         let tensor = parent.iter().copied().chain([pytorch_field]).collect::<Vec<_>>().join(".");
         let (shape, layout) = if module == "Linear" && field == "weight" && D == 2 {
-            linear_weight(param, &shape)?
+            linear_weight(param, &shape)
         } else {
             (shape, Layout::Same)
         };
@@ -128,7 +128,7 @@ impl ModuleVisitor for Walk {
 /// `[in, out]` in both layouts; with `LinearLayout::Col` the parameter's load mapper transposes
 /// what it is given, which a one-element probe shows without initializing the parameter. A
 /// lazy `Col` parameter reports the shape it will be made in, `[out, in]`.
-fn linear_weight<const D: usize>(param: &Param<Tensor<D>>, shape: &[usize]) -> Result<(Vec<usize>, Layout)> {
+fn linear_weight<const D: usize>(param: &Param<Tensor<D>>, shape: &[usize]) -> (Vec<usize>, Layout) {
     let device: Device = param.lazy_device().inner();
     let mut probe_shape = [1usize; D];
     probe_shape[D - 1] = 2;
@@ -136,11 +136,11 @@ fn linear_weight<const D: usize>(param: &Param<Tensor<D>>, shape: &[usize]) -> R
     let loaded = param.clone().transform_for_load(probe, param.id);
     let transposes = loaded.val().dims()[0] == 2;
     let reversed = vec![shape[1], shape[0]];
-    Ok(if transposes {
+    if transposes {
         (if param.is_initialized() { reversed } else { shape.to_vec() }, Layout::TransposedOnLoad)
     } else {
         (reversed, Layout::Transposed)
-    })
+    }
 }
 
 /// A `MultiHeadAttention`'s `query`, `key` and `value` are the three row blocks of PyTorch's

@@ -4,12 +4,12 @@
 mod common;
 
 use burn::module::{Module, Param};
-use burn::tensor::{DType, Device, Tensor};
-use common::adapters;
+use burn::tensor::{DType, Tensor};
+use common::initializers;
 use nninit::cpu::CpuBackend;
 use nninit::model::Rule;
 use nninit::{name_stream, Dtype, Fill, Region, Scheme, Stream};
-use nninit_burn::{Initializer, Rules};
+use nninit_burn::Rules;
 
 #[derive(Module, Debug)]
 struct Half {
@@ -21,22 +21,15 @@ fn half_precision_parameters() {
     let scheme = Scheme::normal(0.0, 0.02).unwrap();
     let rules = Rules::from_rules(vec![Rule::for_name("w", scheme.clone())]);
     let fill = Fill::new(&scheme, &[33, 17], Stream::new(3, name_stream("w"))).unwrap();
-    let mut devices: Vec<(Device, Option<Initializer>)> =
-        adapters().iter().map(|a| (a.device.clone(), Some(Initializer::new(&a.device, &a.setup).unwrap()))).collect();
-    devices.push((Device::flex(), None));
     let mut checked = 0;
-    for (device, init) in &devices {
+    for (device, init) in &initializers() {
         for (dtype, ours) in [(DType::F16, Dtype::F16), (DType::BF16, Dtype::Bf16)] {
             if !device.supports_dtype(dtype) {
                 eprintln!("{device:?} does not hold {dtype:?}");
                 continue;
             }
             let mut model = Half { w: Param::from_tensor(Tensor::zeros([33, 17], (device, dtype))) };
-            match init {
-                Some(init) => init.init(&mut model, 3, &rules),
-                None => nninit_burn::init(&mut model, 3, &rules),
-            }
-            .unwrap();
+            init.init(&mut model, 3, &rules).unwrap();
             let value = model.w.val();
             assert_eq!(value.dtype(), dtype);
             let mut want = vec![0u8; 33 * 17 * 2];

@@ -7,7 +7,7 @@ mod common;
 use burn::module::{Module, Param};
 use burn::nn::attention::{MultiHeadAttention, MultiHeadAttentionConfig};
 use burn::tensor::{Device, Tensor};
-use common::{adapters, Block, Mlp};
+use common::{adapters, initializers, Block, Mlp};
 use nninit::cpu::CpuBackend;
 use nninit::model::Rule;
 use nninit::{name_stream, Dtype, Fill, Region, Scheme, Stream};
@@ -53,20 +53,11 @@ struct Attention {
 #[test]
 fn attention_is_pytorchs_packed_in_proj() {
     let d = 32usize;
-    let mut devices: Vec<(Device, Option<Initializer>)> = adapters()
-        .iter()
-        .map(|a| (a.device.clone(), Some(Initializer::new(&a.device, &a.setup).expect("init"))))
-        .collect();
-    devices.push((Device::flex(), None));
     let in_proj = Scheme::xavier_uniform(1.0).unwrap();
     let linear = Scheme::kaiming_uniform(5f64.sqrt(), "fan_in", "leaky_relu").unwrap();
-    for (device, init) in devices {
+    for (device, init) in initializers() {
         let mut model = Attention { attn: MultiHeadAttentionConfig::new(d, 4).init(&device) };
-        match init {
-            Some(init) => init.init(&mut model, SEED, &Rules::pytorch()),
-            None => nninit_burn::init(&mut model, SEED, &Rules::pytorch()),
-        }
-        .expect("init");
+        init.init(&mut model, SEED, &Rules::pytorch()).expect("init");
         let n = (d * d) as u64;
         for (block, linear_) in [&model.attn.query, &model.attn.key, &model.attn.value].into_iter().enumerate() {
             let block = block as u64;

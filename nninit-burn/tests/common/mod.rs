@@ -51,6 +51,16 @@ pub fn adapters() -> &'static [Adapter] {
     })
 }
 
+/// An initializer for every adapter (in place) and for burn's CPU backend, flex (on the host).
+pub fn initializers() -> Vec<(Device, nninit_burn::Initializer)> {
+    let mut all: Vec<(Device, nninit_burn::Initializer)> = adapters()
+        .iter()
+        .map(|a| (a.device.clone(), nninit_burn::Initializer::new(&a.device, &a.setup).expect("initializer")))
+        .collect();
+    all.push((Device::flex(), nninit_burn::Initializer::cpu()));
+    all
+}
+
 /// A multi-layer perceptron, with one layer in each of burn's Linear layouts.
 #[derive(Module, Debug)]
 pub struct Mlp {
