@@ -169,6 +169,78 @@ fn shards_are_exact_slices_of_the_full_tensor() {
     assert!(Shard { rows: None, cols: Some(1..2) }.shape(&[4, 4, 4]).is_err());
 }
 
+/// `Region::Block` (a DTensor's local shard): every box of 3-D and 2-D tensors, cut on any
+/// dimensions, is exactly its elements of the full tensor gathered by hand, on the CPU and every
+/// adapter, element-wise and host-computed schemes, f32 and bf16; bad boxes are refused.
+#[test]
+fn blocks_are_exact_boxes_of_the_full_tensor() {
+    type Boxes = Vec<Vec<std::ops::Range<u64>>>;
+    let cases: [(&[usize], Boxes); 2] = [
+        (
+            &[6, 5, 7],
+            vec![vec![0..6, 0..5, 2..5], vec![1..4, 2..3, 0..7], vec![3..6, 0..5, 0..7], vec![2..3, 1..4, 6..7]],
+        ),
+        (&[9, 11], vec![vec![0..9, 4..8], vec![3..9, 0..11], vec![2..5, 10..11], vec![0..0, 0..11]]),
+    ];
+    for (shape, blocks) in &cases {
+        let schemes: Vec<Scheme> = if shape.len() == 2 {
+            vec![Scheme::normal(0.5, 2.0).unwrap(), Scheme::orthogonal(1.0).unwrap(), Scheme::sparse(0.3, 1.0).unwrap()]
+        } else {
+            vec![
+                Scheme::normal(0.5, 2.0).unwrap(),
+                Scheme::dirac(1).unwrap(),
+                Scheme::kaiming_uniform(0.0, "fan_in", "relu").unwrap(),
+            ]
+        };
+        for init in &schemes {
+            let plan = Plan::new(init, shape).unwrap();
+            let stream = Stream::new(5, 9);
+            for dtype in [Dtype::F32, Dtype::Bf16] {
+                let size = dtype.size() as usize;
+                let full = cpu_bytes(&plan, stream, 0, plan.elements(), dtype);
+                for block in blocks {
+                    let mut expected = Vec::new();
+                    let strides: Vec<u64> =
+                        (0..shape.len()).map(|d| shape[d + 1..].iter().map(|&x| x as u64).product()).collect();
+                    let count: u64 = block.iter().map(|r| r.end - r.start).product();
+                    for k in 0..count {
+                        // The k-th element of the box in row-major order, by hand.
+                        let (mut rest, mut at) = (k, 0u64);
+                        for d in (0..shape.len()).rev() {
+                            let len = block[d].end - block[d].start;
+                            at += (block[d].start + rest % len) * strides[d];
+                            rest /= len;
+                        }
+                        let i = at as usize * size;
+                        expected.extend_from_slice(&full[i..i + size]);
+                    }
+                    let fill = Fill::from_plan(&plan, stream).unwrap();
+                    let region = Region::Block(block.clone());
+                    let mut cpu = vec![0u8; expected.len()];
+                    CpuBackend::new().fill(&fill, &region, dtype, &mut cpu).unwrap();
+                    assert!(cpu == expected, "{init:?} {dtype:?} {block:?}");
+                    if expected.is_empty() {
+                        continue;
+                    }
+                    for ctx in common::contexts() {
+                        let gpu = ctx.filler.fill_to_host_blocking(&fill, &region, dtype).unwrap();
+                        assert!(gpu == cpu, "{:?} {init:?} {dtype:?} {block:?}", ctx.info.backend);
+                    }
+                }
+            }
+        }
+    }
+    let fill = Fill::new(&Scheme::ones(), &[4, 4], Stream::new(0, 0)).unwrap();
+    let mut out = vec![0u8; 64];
+    // Too few ranges, one past its dimension, one reversed.
+    #[allow(clippy::single_range_in_vec_init, clippy::reversed_empty_ranges)]
+    let bad_boxes = [vec![0..4], vec![0..5, 0..4], vec![0..4, 3..2]];
+    for bad in bad_boxes {
+        let err = CpuBackend::new().fill(&fill, &Region::Block(bad.clone()), Dtype::F32, &mut out).unwrap_err();
+        assert!(matches!(err, nninit::Error::InvalidShape(_)), "{bad:?}: {err}");
+    }
+}
+
 /// `Fill::with_zero_row` (`nn.Embedding`'s `padding_idx`): the row is zeros and every other
 /// value is the unpadded fill's, on the CPU for every region and shard, and on every adapter bit
 /// for bit, with guards, f32 and 16-bit, ranges starting and ending inside the row.

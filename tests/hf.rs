@@ -305,8 +305,12 @@ fn like_keeps_every_name_shape_and_dtype_and_uses_module_defaults() {
 fn streamed_fills_equal_fills_in_memory_on_every_backend() {
     let cpu = CpuBackend::new();
     let fill = Fill::new(&Scheme::trunc_normal(0.0, 1.0, -2.0, 2.0).unwrap(), &[37, 53], Stream::new(8, 1)).unwrap();
-    let regions =
-        [Region::All, Region::Elements(3..1900), Region::Shard(Shard { rows: Some(2..30), cols: Some(5..41) })];
+    let regions = [
+        Region::All,
+        Region::Elements(3..1900),
+        Region::Shard(Shard { rows: Some(2..30), cols: Some(5..41) }),
+        Region::Block(vec![4..9, 17..40]),
+    ];
     for region in &regions {
         for dtype in [Dtype::F32, Dtype::Bf16] {
             let expected = {
@@ -314,6 +318,7 @@ fn streamed_fills_equal_fills_in_memory_on_every_backend() {
                     Region::All => 37 * 53,
                     Region::Elements(r) => (r.end - r.start) as usize,
                     Region::Shard(_) => 28 * 36,
+                    Region::Block(_) => 5 * 23,
                 };
                 let mut out = vec![0u8; count * dtype.size() as usize];
                 cpu.fill(&fill, region, dtype, &mut out).unwrap();

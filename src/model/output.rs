@@ -257,6 +257,7 @@ impl FillOutput<'_> {
         match (self.region, shape) {
             (Region::All, Some(shape)) => Ok(shape.to_vec()),
             (Region::Shard(shard), Some(shape)) => shard.shape(shape),
+            (Region::Block(block), Some(shape)) => crate::scheme::block_shape(block, shape),
             (Region::Elements(range), _) => {
                 self.fill.segments(self.region)?;
                 usize::try_from(range.end - range.start)

@@ -15,7 +15,7 @@ pub use fill::Fill;
 pub(crate) use fill::{row_elements, Prepared};
 pub(crate) use plan::Lowered;
 pub use plan::{calculate_gain, fans, FanMode, Plan};
-pub(crate) use region::batches;
+pub(crate) use region::{batches, block_shape};
 pub use region::{Region, Shard};
 
 use crate::error::{Error, Result};

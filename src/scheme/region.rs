@@ -119,6 +119,82 @@ pub enum Region {
     Elements(Range<u64>),
     /// A block of rows and columns, as a dense tensor of the shard's shape.
     Shard(Shard),
+    /// A box of an N-D tensor, one range per dimension, as a dense tensor of the box's shape:
+    /// e.g. a DTensor's local shard under `Shard(d)` placements on any dimensions.
+    ///
+    /// ```
+    /// use nninit::{cpu::CpuBackend, Dtype, Fill, Region, Scheme, Stream};
+    /// let fill = Fill::new(&Scheme::normal(0.0, 1.0)?, &[4, 6, 8], Stream::new(7, 0))?;
+    /// let cpu = CpuBackend::new();
+    /// let mut whole = vec![0f32; 4 * 6 * 8];
+    /// cpu.fill(&fill, &Region::All, Dtype::F32, bytemuck::cast_slice_mut(&mut whole))?;
+    /// // Dims 0 and 1 whole, the last dimension's elements 2..5: three of every eight.
+    /// let mut block = vec![0f32; 4 * 6 * 3];
+    /// cpu.fill(&fill, &Region::Block(vec![0..4, 0..6, 2..5]), Dtype::F32, bytemuck::cast_slice_mut(&mut block))?;
+    /// assert_eq!(block[..3], whole[2..5]);
+    /// assert_eq!(block[3..6], whole[10..13]);
+    /// # Ok::<(), nninit::Error>(())
+    /// ```
+    Block(Vec<Range<u64>>),
+}
+
+/// The shape of the box `block` of a tensor of `shape` (one range per dimension), after
+/// checking that it lies inside it.
+pub(crate) fn block_shape(block: &[Range<u64>], shape: &[usize]) -> Result<Vec<usize>> {
+    if block.len() != shape.len() {
+        return Err(Error::InvalidShape(format!(
+            "a block of {} ranges for a tensor of {} dimensions {shape:?}",
+            block.len(),
+            shape.len()
+        )));
+    }
+    block
+        .iter()
+        .zip(shape)
+        .enumerate()
+        .map(|(d, (range, &dim))| {
+            check_range(&format!("dim {d}'s elements"), range, dim as u64)?;
+            Ok((range.end - range.start) as usize)
+        })
+        .collect()
+}
+
+/// The logical element ranges of the box `block` of a tensor of `shape`, in row-major order,
+/// contiguous runs merged.
+fn block_segments(block: &[Range<u64>], shape: &[usize]) -> Result<Vec<Range<u64>>> {
+    let sizes = block_shape(block, shape)?;
+    if sizes.contains(&0) {
+        return Ok(Vec::new());
+    }
+    // The trailing dims the box covers whole, and the one before them, make one run per index of
+    // the dims before that.
+    let mut inner = shape.len();
+    while inner > 0 && block[inner - 1].start == 0 && block[inner - 1].end == shape[inner - 1] as u64 {
+        inner -= 1;
+    }
+    let whole: u64 = shape[inner..].iter().map(|&d| d as u64).product();
+    if inner == 0 {
+        return Ok(std::iter::once(0..whole).collect());
+    }
+    let last = inner - 1;
+    let strides: Vec<u64> = (0..shape.len()).map(|d| shape[d + 1..].iter().map(|&x| x as u64).product()).collect();
+    let runs: u64 = sizes[..last].iter().map(|&s| s as u64).product();
+    let mut segments = Vec::with_capacity(usize::try_from(runs).unwrap_or(0));
+    let mut index: Vec<u64> = block[..last].iter().map(|r| r.start).collect();
+    for _ in 0..runs {
+        let base: u64 = index.iter().zip(&strides).map(|(i, s)| i * s).sum::<u64>();
+        let start = base + block[last].start * strides[last];
+        segments.push(start..start + (block[last].end - block[last].start) * whole);
+        // The next index of the outer dims, the last of them fastest.
+        for d in (0..last).rev() {
+            index[d] += 1;
+            if index[d] < block[d].end {
+                break;
+            }
+            index[d] = block[d].start;
+        }
+    }
+    Ok(segments)
 }
 
 impl Region {
@@ -145,6 +221,10 @@ impl Region {
             Region::Shard(shard) => match shape {
                 Some(shape) => shard.segments(shape),
                 None => Err(Error::InvalidShape("raw words have no shape to shard".into())),
+            },
+            Region::Block(block) => match shape {
+                Some(shape) => block_segments(block, shape),
+                None => Err(Error::InvalidShape("raw words have no shape to cut a block from".into())),
             },
         }
     }
