@@ -99,6 +99,7 @@ mod doc_pages {
         Contract = "../docs/contract.md",
         Schemes = "../docs/schemes.md",
         Models = "../docs/models.md",
+        Python = "../docs/python.md",
         Inspect = "../docs/inspect.md",
         Engines = "../docs/engines.md",
         Cli = "../docs/cli.md",

@@ -553,7 +553,9 @@ def init_module_(module, seed, rules="pytorch", *, initializer_range=None, overr
     recomputes, as transformers does. Parameters may be DTensors (each rank fills its shard).
 
     Works on a model built on the meta device and materialized with ``to_empty(device="cpu")``,
-    so that PyTorch's own initialization never runs.
+    so that PyTorch's own initialization never runs. ``to_empty`` unties shared parameters; a
+    transformers model (one with ``config`` and ``tie_weights``) is tied again first, through its
+    ``tie_weights``, as transformers' ``init_weights`` does; tie other modules' yourself before.
     """
     if _torch is None:
         raise ImportError("init_module_ needs torch")
@@ -567,6 +569,12 @@ def init_module_(module, seed, rules="pytorch", *, initializer_range=None, overr
     for value in overrides.values():
         if value is not None:
             _scheme(value)
+
+    # to_empty unties shared parameters (it makes one new tensor per module); a transformers
+    # model ties again what its config ties, as its own init_weights does.
+    tie_weights = getattr(module, "tie_weights", None)
+    if callable(tie_weights) and getattr(module, "config", None) is not None:
+        tie_weights()
 
     # Plan everything first: an uncovered or refused tensor writes nothing.
     planned = []

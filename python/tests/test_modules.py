@@ -207,3 +207,20 @@ def test_transformers_model_runs_after_meta_init(llama):
     # The std is the config's initializer_range.
     w = model.model.layers[0].mlp.up_proj.weight
     assert abs(w.std().item() - 0.03) < 0.03 * 0.05
+
+
+def test_tied_embeddings_are_tied_again(tmp_path, llama):
+    transformers, config, _ = llama
+    config.tie_word_embeddings = True
+    config.save_pretrained(tmp_path / "tied")
+    with torch.device("meta"):
+        model = transformers.LlamaForCausalLM(config)
+    model.to_empty(device="cpu")
+    assert model.lm_head.weight is not model.model.embed_tokens.weight, "to_empty unties (PyTorch)"
+    init.init_module_(model, seed=4, rules="transformers")
+    assert model.lm_head.weight is model.model.embed_tokens.weight
+    out = tmp_path / "tied.safetensors"
+    run_cli("init", "--model", tmp_path / "tied" / "config.json", "--seed", 4, "--device", "cpu", "--dtype", "f32", "--out", out)
+    theirs = read_safetensors(out)
+    assert "lm_head.weight" not in theirs
+    assert theirs["model.embed_tokens.weight"][2] == raw(model.lm_head.weight)
