@@ -414,8 +414,14 @@ def _norm_defaults(module):
 
 
 def _pytorch_defaults(module):
-    """PyTorch's ``reset_parameters`` of ``module``'s own parameters and buffers, by local name;
-    ``None`` where PyTorch has none for its type."""
+    """PyTorch's ``reset_parameters`` of ``module``'s own parameters and buffers: a function from
+    a local name to its scheme (``None`` for a name it does not cover), or ``None`` where PyTorch
+    has none for the module's type."""
+    table = _pytorch_table(module)
+    return table.get if isinstance(table, dict) else table
+
+
+def _pytorch_table(module):
     nn = _torch.nn
     if isinstance(module, nn.MultiheadAttention):
         xavier = ("xavier_uniform", {"gain": 1.0})
@@ -448,30 +454,26 @@ def _pytorch_defaults(module):
         return {"weight": ("constant", {"val": float(module.init)})}
     if isinstance(module, (nn.RNNBase, nn.RNNCellBase)):
         stdv = 1.0 / math.sqrt(module.hidden_size) if module.hidden_size > 0 else 0.0
-        return _Everything(("uniform", {"a": -stdv, "b": stdv}))
+        return lambda local: ("uniform", {"a": -stdv, "b": stdv})
     return None
 
 
-class _Everything(dict):
-    """One scheme for every parameter of a module (recurrent layers)."""
-
-    def __init__(self, scheme):
-        super().__init__()
-        self.scheme = scheme
-
-    def get(self, key, default=None):
-        return self.scheme
-
-
 def _transformers_defaults(module, std):
-    """transformers' ``PreTrainedModel._init_weights`` for ``module``'s own tensors, by local name;
-    ``None`` where it leaves the module as PyTorch made it."""
+    """transformers' ``PreTrainedModel._init_weights`` for ``module``'s own tensors, as
+    ``_pytorch_defaults``; ``None`` where it leaves the module as PyTorch made it."""
+    table = _transformers_table(module, std)
+    return table.get if isinstance(table, dict) else table
+
+
+def _transformers_table(module, std):
     nn = _torch.nn
     normal = ("normal", {"mean": 0.0, "std": std})
     if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d)):
         return {"weight": normal, "bias": _ZEROS}
     if isinstance(module, nn.LSTM):
-        return _ByName({"weight": ("xavier_uniform", {"gain": 1.0}), "bias": ("constant", {"val": 0.0})})
+        return lambda local: (
+            ("xavier_uniform", {"gain": 1.0}) if "weight" in local else ("constant", {"val": 0.0}) if "bias" in local else None
+        )
     if isinstance(module, nn.Embedding):
         return {"weight": normal}
     norms = (nn.GroupNorm, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
@@ -479,20 +481,6 @@ def _transformers_defaults(module, std):
     if isinstance(module, norms) or "LayerNorm" in name or "RMSNorm" in name:
         return _norm_defaults(module)
     return None
-
-
-class _ByName(dict):
-    """Schemes chosen by a word in the tensor's local name (transformers' LSTM rule)."""
-
-    def __init__(self, words):
-        super().__init__()
-        self.words = words
-
-    def get(self, key, default=None):
-        for word, scheme in self.words.items():
-            if word in key:
-                return scheme
-        return default
 
 
 def _initializer_range(module, initializer_range):
@@ -593,10 +581,11 @@ def init_module_(module, seed, rules="pytorch", *, initializer_range=None, overr
             if id(tensor) in mha_out_bias:
                 chosen = _ZEROS  # MultiheadAttention._reset_parameters
             else:
-                table = _transformers_defaults(owner, std) if rules == "transformers" else None
-                if table is None or table.get(local) is None:
-                    table = _pytorch_defaults(owner)
-                chosen = table.get(local) if table is not None else None
+                rule = _transformers_defaults(owner, std) if rules == "transformers" else None
+                chosen = rule(local) if rule is not None else None
+                if chosen is None:
+                    rule = _pytorch_defaults(owner)
+                    chosen = rule(local) if rule is not None else None
                 if chosen is None:
                     uncovered.append(f"{full} ({type(owner).__name__}, shape {tuple(tensor.shape)})")
                     continue
