@@ -210,13 +210,14 @@ def _seed_of(seed):
 
 
 def _stream_of(stream, name):
+    """The stream given, or ``None`` for the next default stream."""
     if stream is not None and name is not None:
         raise ValueError("give stream or name, not both")
     if name is not None:
         return _root.name_stream(name)
     if stream is not None:
         return _root._check_u64("stream", stream)
-    return _root._take_stream()
+    return None
 
 
 def _no_generator(generator):
@@ -227,7 +228,8 @@ def _no_generator(generator):
 
 
 def _fill(tensor, scheme, params, seed=0, stream=0, zero_row=None):
-    """Fills ``tensor`` with ``scheme``: the parameters are checked first, then the tensor."""
+    """Fills ``tensor`` with ``scheme``: the tensor is checked, then the parameters against its
+    shape (in Rust, PyTorch's messages), before anything is written."""
     target = _target(tensor)
     _nninit.fill_raw(
         target.address,
@@ -249,11 +251,18 @@ def _fill(tensor, scheme, params, seed=0, stream=0, zero_row=None):
 
 def _random(tensor, scheme, params, generator, seed, stream, name):
     _no_generator(generator)
-    return _fill(tensor, scheme, params, _seed_of(seed), _stream_of(stream, name))
+    seed, stream = _seed_of(seed), _stream_of(stream, name)
+    if stream is not None:
+        return _fill(tensor, scheme, params, seed, stream)
+    # The next default stream is taken only by a fill that succeeds.
+    _fill(tensor, scheme, params, seed, _root._next_stream)
+    _root._take_stream()
+    return tensor
 
 
-def _numbers(*names, **values):
-    return {k: float(values[k]) if k not in ("mode", "nonlinearity", "groups") else values[k] for k in names}
+def _numbers(**values):
+    """PyTorch's numeric parameters as floats (as its Python functions take them)."""
+    return {key: float(value) for key, value in values.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,17 +280,17 @@ def calculate_gain(nonlinearity, param=None):
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None, *, seed=None, stream=None, name=None):
     """``torch.nn.init.uniform_``: values from U(a, b)."""
-    return _random(tensor, "uniform", _numbers("a", "b", a=a, b=b), generator, seed, stream, name)
+    return _random(tensor, "uniform", _numbers(a=a, b=b), generator, seed, stream, name)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None, *, seed=None, stream=None, name=None):
     """``torch.nn.init.normal_``: values from N(mean, std^2)."""
-    return _random(tensor, "normal", _numbers("mean", "std", mean=mean, std=std), generator, seed, stream, name)
+    return _random(tensor, "normal", _numbers(mean=mean, std=std), generator, seed, stream, name)
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None, *, seed=None, stream=None, name=None):
     """``torch.nn.init.trunc_normal_``: N(mean, std^2) truncated to [a, b] (absolute bounds)."""
-    params = _numbers("mean", "std", "a", "b", mean=mean, std=std, a=a, b=b)
+    params = _numbers(mean=mean, std=std, a=a, b=b)
     return _random(tensor, "trunc_normal", params, generator, seed, stream, name)
 
 
@@ -314,12 +323,12 @@ def dirac_(tensor, groups=1):
 
 def xavier_uniform_(tensor, gain=1.0, generator=None, *, seed=None, stream=None, name=None):
     """``torch.nn.init.xavier_uniform_`` (Glorot & Bengio, 2010)."""
-    return _random(tensor, "xavier_uniform", _numbers("gain", gain=gain), generator, seed, stream, name)
+    return _random(tensor, "xavier_uniform", _numbers(gain=gain), generator, seed, stream, name)
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None, *, seed=None, stream=None, name=None):
     """``torch.nn.init.xavier_normal_`` (Glorot & Bengio, 2010)."""
-    return _random(tensor, "xavier_normal", _numbers("gain", gain=gain), generator, seed, stream, name)
+    return _random(tensor, "xavier_normal", _numbers(gain=gain), generator, seed, stream, name)
 
 
 def _kaiming(scheme, tensor, a, mode, nonlinearity, generator, seed, stream, name):
@@ -345,13 +354,13 @@ def kaiming_normal_(
 
 def orthogonal_(tensor, gain=1, generator=None, *, seed=None, stream=None, name=None):
     """``torch.nn.init.orthogonal_`` (Saxe et al., 2013): Householder QR on the host."""
-    return _random(tensor, "orthogonal", _numbers("gain", gain=gain), generator, seed, stream, name)
+    return _random(tensor, "orthogonal", _numbers(gain=gain), generator, seed, stream, name)
 
 
 def sparse_(tensor, sparsity, std=0.01, generator=None, *, seed=None, stream=None, name=None):
     """``torch.nn.init.sparse_`` (Martens, 2010): normal values, ``ceil(sparsity * rows)`` zeros
     per column."""
-    params = _numbers("sparsity", "std", sparsity=sparsity, std=std)
+    params = _numbers(sparsity=sparsity, std=std)
     return _random(tensor, "sparse", params, generator, seed, stream, name)
 
 

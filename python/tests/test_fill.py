@@ -87,6 +87,10 @@ def test_default_seed_and_streams(tmp_path):
     c = np.empty(64, np.float32)
     init.uniform_(c)
     assert c.tobytes() == a.tobytes(), "manual_seed restarts the default streams"
+    with pytest.raises(RuntimeError):
+        init.uniform_(c, 1.0, 0.0)
+    init.uniform_(c)
+    assert c.tobytes() == b.tobytes(), "a failed fill takes no default stream"
     assert nninit.initial_seed() == 11
     with pytest.raises(ValueError, match=r"seed must be in \[0, 2\*\*64\)"):
         nninit.manual_seed(-1)
