@@ -63,12 +63,16 @@ __all__ = [
     "zeros_",
 ]
 
-# PyTorch's defaults of every scheme, by nninit's scheme name (the JSON form of rule files).
+# Stands for a parameter without a default (constant's val, sparse's sparsity).
+_REQUIRED = object()
+
+# Every scheme's parameters and PyTorch's defaults, by nninit's scheme name (the JSON form of
+# rule files).
 _DEFAULTS = {
     "uniform": {"a": 0.0, "b": 1.0},
     "normal": {"mean": 0.0, "std": 1.0},
     "trunc_normal": {"mean": 0.0, "std": 1.0, "a": -2.0, "b": 2.0},
-    "constant": {},
+    "constant": {"val": _REQUIRED},
     "ones": {},
     "zeros": {},
     "eye": {},
@@ -78,7 +82,7 @@ _DEFAULTS = {
     "kaiming_uniform": {"a": 0.0, "mode": "fan_in", "nonlinearity": "leaky_relu"},
     "kaiming_normal": {"a": 0.0, "mode": "fan_in", "nonlinearity": "leaky_relu"},
     "orthogonal": {"gain": 1.0},
-    "sparse": {"std": 0.01},
+    "sparse": {"sparsity": _REQUIRED, "std": 0.01},
 }
 
 
@@ -271,11 +275,11 @@ def _numbers(**values):
 
 def calculate_gain(nonlinearity, param=None):
     """``torch.nn.init.calculate_gain``: the recommended gain for a nonlinearity."""
-    if nonlinearity == "leaky_relu" and param is not None:
-        if isinstance(param, bool) or not isinstance(param, (int, float)):
-            raise ValueError(f"negative_slope {param} not a valid number")
-    number = None if param is None or isinstance(param, bool) or not isinstance(param, (int, float)) else float(param)
-    return _nninit.calculate_gain(nonlinearity, number if nonlinearity == "leaky_relu" else None)
+    if nonlinearity != "leaky_relu" or param is None:
+        return _nninit.calculate_gain(nonlinearity, None)  # PyTorch ignores param elsewhere
+    if isinstance(param, bool) or not isinstance(param, (int, float)):
+        raise ValueError(f"negative_slope {param} not a valid number")
+    return _nninit.calculate_gain(nonlinearity, float(param))
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None, *, seed=None, stream=None, name=None):
@@ -383,14 +387,12 @@ def _scheme(spec):
     name = spec["scheme"]
     if name not in _DEFAULTS:
         raise ValueError(f"unknown scheme {name!r} (one of {', '.join(sorted(_DEFAULTS))})")
-    params = dict(_DEFAULTS[name])
-    for key, value in spec.items():
-        if key == "scheme":
-            continue
-        if key not in params and not (name == "constant" and key == "val") and not (name == "sparse" and key == "sparsity"):
+    for key in spec:
+        if key != "scheme" and key not in _DEFAULTS[name]:
             raise ValueError(f"{name} has no parameter {key!r}")
-        params[key] = value
-    return name, params
+    params = {key: spec.get(key, default) for key, default in _DEFAULTS[name].items()}
+    # A required parameter left out is the extension's error ("constant: parameter val missing").
+    return name, {key: value for key, value in params.items() if value is not _REQUIRED}
 
 
 def _uniform_bound(fan_in):
@@ -398,39 +400,17 @@ def _uniform_bound(fan_in):
     return ("uniform", {"a": -bound, "b": bound})
 
 
-def _fan_in(shape):
-    if len(shape) < 2:
-        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
-    receptive = 1
-    for d in shape[2:]:
-        receptive *= d
-    return shape[1] * receptive
-
-
 _ONES = ("ones", {})
 _ZEROS = ("zeros", {})
 _KAIMING = ("kaiming_uniform", {"a": math.sqrt(5), "mode": "fan_in", "nonlinearity": "leaky_relu"})
 
 
-def _norm_defaults(module):
-    return {
-        "weight": _ONES,
-        "bias": _ZEROS,
-        "running_mean": _ZEROS,
-        "running_var": _ONES,
-        "num_batches_tracked": _ZEROS,
-    }
+_NORM = {"weight": _ONES, "bias": _ZEROS, "running_mean": _ZEROS, "running_var": _ONES, "num_batches_tracked": _ZEROS}
 
 
 def _pytorch_defaults(module):
-    """PyTorch's ``reset_parameters`` of ``module``'s own parameters and buffers: a function from
-    a local name to its scheme (``None`` for a name it does not cover), or ``None`` where PyTorch
-    has none for the module's type."""
-    table = _pytorch_table(module)
-    return table.get if isinstance(table, dict) else table
-
-
-def _pytorch_table(module):
+    """PyTorch's ``reset_parameters`` of ``module``'s own parameters and buffers: their schemes by
+    local name, or ``None`` where PyTorch has none for the module's type."""
     nn = _torch.nn
     if isinstance(module, nn.MultiheadAttention):
         xavier = ("xavier_uniform", {"gain": 1.0})
@@ -448,7 +428,7 @@ def _pytorch_table(module):
         weight = getattr(module, "weight", None)
         out = {"weight": _KAIMING}
         if weight is not None:
-            out["bias"] = _uniform_bound(_fan_in(tuple(weight.shape)))
+            out["bias"] = _uniform_bound(_nninit.fans(list(weight.shape))[0])
         return out
     if isinstance(module, nn.Bilinear):
         return {"weight": _uniform_bound(module.weight.shape[1]), "bias": _uniform_bound(module.weight.shape[1])}
@@ -458,37 +438,36 @@ def _pytorch_table(module):
     name = type(module).__name__
     if isinstance(module, norms) or "LayerNorm" in name or "RMSNorm" in name:
         # Custom norms (transformers' LlamaRMSNorm...) are made with ones and zeros too.
-        return _norm_defaults(module)
+        return _NORM
     if isinstance(module, nn.PReLU):
         return {"weight": ("constant", {"val": float(module.init)})}
     if isinstance(module, (nn.RNNBase, nn.RNNCellBase)):
         stdv = 1.0 / math.sqrt(module.hidden_size) if module.hidden_size > 0 else 0.0
-        return lambda local: ("uniform", {"a": -stdv, "b": stdv})
+        return {local: ("uniform", {"a": -stdv, "b": stdv}) for local, _ in module.named_parameters(recurse=False)}
     return None
 
 
 def _transformers_defaults(module, std):
     """transformers' ``PreTrainedModel._init_weights`` for ``module``'s own tensors, as
     ``_pytorch_defaults``; ``None`` where it leaves the module as PyTorch made it."""
-    table = _transformers_table(module, std)
-    return table.get if isinstance(table, dict) else table
-
-
-def _transformers_table(module, std):
     nn = _torch.nn
     normal = ("normal", {"mean": 0.0, "std": std})
     if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d)):
         return {"weight": normal, "bias": _ZEROS}
     if isinstance(module, nn.LSTM):
-        return lambda local: (
-            ("xavier_uniform", {"gain": 1.0}) if "weight" in local else ("constant", {"val": 0.0}) if "bias" in local else None
-        )
+        # Chosen by a word in the name, as transformers does.
+        weight, bias = ("xavier_uniform", {"gain": 1.0}), ("constant", {"val": 0.0})
+        return {
+            local: weight if "weight" in local else bias
+            for local, _ in module.named_parameters(recurse=False)
+            if "weight" in local or "bias" in local
+        }
     if isinstance(module, nn.Embedding):
         return {"weight": normal}
     norms = (nn.GroupNorm, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
     name = type(module).__name__
     if isinstance(module, norms) or "LayerNorm" in name or "RMSNorm" in name:
-        return _norm_defaults(module)
+        return _NORM
     return None
 
 
@@ -577,7 +556,7 @@ def init_module_(module, seed, rules="pytorch", *, initializer_range=None, overr
     planned = []
     uncovered = []
     mha_out_bias = set()
-    for prefix, sub in module.named_modules():
+    for _, sub in module.named_modules():
         if isinstance(sub, _torch.nn.MultiheadAttention) and sub.out_proj.bias is not None:
             mha_out_bias.add(id(sub.out_proj.bias))
     for full, owner, local, tensor in _owned_tensors(module):
@@ -590,11 +569,10 @@ def init_module_(module, seed, rules="pytorch", *, initializer_range=None, overr
             if id(tensor) in mha_out_bias:
                 chosen = _ZEROS  # MultiheadAttention._reset_parameters
             else:
-                rule = _transformers_defaults(owner, std) if rules == "transformers" else None
-                chosen = rule(local) if rule is not None else None
+                table = _transformers_defaults(owner, std) if rules == "transformers" else None
+                chosen = (table or {}).get(local)
                 if chosen is None:
-                    rule = _pytorch_defaults(owner)
-                    chosen = rule(local) if rule is not None else None
+                    chosen = (_pytorch_defaults(owner) or {}).get(local)
                 if chosen is None:
                     uncovered.append(f"{full} ({type(owner).__name__}, shape {tuple(tensor.shape)})")
                     continue

@@ -137,20 +137,11 @@ fn fill_raw(
     .map_err(to_py)
 }
 
-/// The scheme's numbers for a tensor of `shape` without filling anything: `fan_in`, `fan_out`,
-/// `gain`, `std`, `bound` (each `None` where the scheme has none), PyTorch's errors for a shape
-/// that does not fit.
+/// PyTorch's `_calculate_fan_in_and_fan_out(shape)`: `(fan_in, fan_out)`, its `ValueError` for
+/// fewer than 2 dimensions.
 #[pyfunction]
-fn plan(py: Python<'_>, name: &str, params: &Bound<'_, PyDict>, shape: Vec<usize>) -> PyResult<Py<PyDict>> {
-    let plan = nninit::Plan::new(&scheme(name, params)?, &shape).map_err(to_py)?;
-    let out = PyDict::new(py);
-    out.set_item("fan_in", plan.fan_in())?;
-    out.set_item("fan_out", plan.fan_out())?;
-    out.set_item("gain", plan.gain())?;
-    out.set_item("std", plan.std())?;
-    out.set_item("bound", plan.bound())?;
-    out.set_item("no_op", plan.is_no_op())?;
-    Ok(out.unbind())
+fn fans(shape: Vec<usize>) -> PyResult<(u64, u64)> {
+    nninit::fans(&shape).map_err(to_py)
 }
 
 /// PyTorch's `calculate_gain(nonlinearity, param)`, `param` a number or `None`.
@@ -183,7 +174,7 @@ fn default_threads() -> usize {
 #[pymodule]
 fn _nninit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fill_raw, m)?)?;
-    m.add_function(wrap_pyfunction!(plan, m)?)?;
+    m.add_function(wrap_pyfunction!(fans, m)?)?;
     m.add_function(wrap_pyfunction!(calculate_gain, m)?)?;
     m.add_function(wrap_pyfunction!(name_stream, m)?)?;
     m.add_function(wrap_pyfunction!(glob_match, m)?)?;

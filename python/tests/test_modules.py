@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import read_safetensors, run_cli, write_safetensors
+from conftest import cli_fill, read_safetensors, run_cli, write_safetensors
 
 torch = pytest.importorskip("torch", reason="torch is not importable")
 from torch import nn  # noqa: E402
@@ -101,23 +101,17 @@ def test_padding_attention_recurrent_and_tied(tmp_path):
     m = init.init_module_(Mixed(), seed=9)
     stream = nninit.name_stream
     # The padding row, through the CLI's --padding-idx.
-    want = cli(tmp_path, "normal", (20, 8), 9, stream("embed.weight"), padding_idx=3, mean=0.0, std=1.0)
+    want = cli_fill(tmp_path, "normal", (20, 8), 9, stream("embed.weight"), padding_idx=3, mean=0.0, std=1.0)
     assert raw(m.embed.weight) == want
     assert m.head.weight is m.embed.weight, "tied weights stay tied, filled once under the first name"
-    assert raw(m.attn.in_proj_weight) == cli(tmp_path, "xavier_uniform", (24, 8), 9, stream("attn.in_proj_weight"), gain=1.0)
+    assert raw(m.attn.in_proj_weight) == cli_fill(tmp_path, "xavier_uniform", (24, 8), 9, stream("attn.in_proj_weight"), gain=1.0)
     assert (m.attn.in_proj_bias == 0).all() and (m.attn.out_proj.bias == 0).all()
-    want = cli(tmp_path, "kaiming_uniform", (8, 8), 9, stream("attn.out_proj.weight"), a=5**0.5, mode="fan_in", nonlinearity="leaky_relu")
+    want = cli_fill(tmp_path, "kaiming_uniform", (8, 8), 9, stream("attn.out_proj.weight"), a=5**0.5, mode="fan_in", nonlinearity="leaky_relu")
     assert raw(m.attn.out_proj.weight) == want
     bound = 1 / 6**0.5
     for name, p in m.rnn.named_parameters():
-        assert raw(p) == cli(tmp_path, "uniform", tuple(p.shape), 9, stream(f"rnn.{name}"), a=-bound, b=bound), name
+        assert raw(p) == cli_fill(tmp_path, "uniform", tuple(p.shape), 9, stream(f"rnn.{name}"), a=-bound, b=bound), name
     assert (m.act.weight == torch.tensor(0.1)).all()
-
-
-def cli(tmp_path, scheme, shape, seed, stream, **params):
-    from conftest import cli_fill
-
-    return cli_fill(tmp_path, scheme, shape, seed, stream, **params)
 
 
 def test_overrides_and_uncovered_tensors():

@@ -83,20 +83,20 @@ impl Shard {
     /// The logical element ranges of the shard, in its row-major order (contiguous runs merged).
     pub fn segments(&self, shape: &[usize]) -> Result<Vec<Range<u64>>> {
         self.shape(shape)?;
-        let numel: u64 = shape.iter().map(|&d| d as u64).product();
-        let lead = shape.first().copied().unwrap_or(1).max(1) as u64;
-        let row_len = if shape.is_empty() { 1 } else { numel / lead };
-        let rows = self.rows.clone().unwrap_or(0..shape.first().copied().unwrap_or(1) as u64);
-        match &self.cols {
-            None => Ok(std::iter::once(rows.start * row_len..rows.end * row_len).collect()),
-            Some(cols) => {
-                let width = shape[1] as u64;
-                if cols.start == 0 && cols.end == width {
-                    return Ok(std::iter::once(rows.start * width..rows.end * width).collect());
-                }
-                Ok(rows.map(|r| r * width + cols.start..r * width + cols.end).collect())
-            }
+        block_segments(&self.block(shape), shape)
+    }
+
+    /// The shard as a box of a tensor of `shape` (whose ranges [`Shard::shape`] has checked):
+    /// its rows of dim 0, its columns of dim 1, every other dim whole.
+    fn block(&self, shape: &[usize]) -> Vec<Range<u64>> {
+        let mut block: Vec<Range<u64>> = shape.iter().map(|&d| 0..d as u64).collect();
+        if let Some(rows) = &self.rows {
+            block[0] = rows.clone();
         }
+        if let Some(cols) = &self.cols {
+            block[1] = cols.clone();
+        }
+        block
     }
 }
 
